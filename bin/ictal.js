@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// The `ictal` command: runs the TypeScript CLI directly (tsx), with WGSL files importable as text.
+import { register } from 'node:module';
+import { register as registerTsx } from 'tsx/esm/api';
+
+registerTsx();
+register('./wgsl-hook.mjs', import.meta.url);
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,111 @@
+// Elementwise ops over a [rows, cols] view (any tensor, flattened to its innermost dimension).
+// One invocation owns one pair of adjacent elements of a row (a packed word in f16-storage).
+// Forward: add, mul (same shapes), relu, silu, gelu (erf form), softplus.
+// Backward (unary): dx = dy * f'(x), entries `<op>_bwd` with x at binding 1, dy at binding 3, dx at binding 2.
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  stride: u32,        // physical row length of every operand
+  pairs_per_row: u32, // ceil(cols / 2)
+}
+@group(0) @binding(0) var<uniform> P: Params;
+//#tensor 1 x read
+//#tensor 2 y read_write
+//#tensor 3 b read
+
+const WG: u32 = 64u;
+
+fn erf_approx(v: f32) -> f32 {
+  // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): WGSL has no erf.
+  let s = sign(v);
+  let a = abs(v);
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return s * (1.0 - poly * exp(-a * a));
+}
+
+fn f_relu(v: act) -> act { return max(v, act(0.0)); }
+fn f_silu(v: act) -> act { return v / (act(1.0) + exp(-v)); }
+// Transcendentals of gelu and softplus run in f32 even in native f16: exp overflows f16 at 11.
+fn f_gelu(v: act) -> act { let u = f32(v); return act(0.5 * u * (1.0 + erf_approx(u * 0.70710678118654752))); }
+fn f_softplus(v: act) -> act { let u = f32(v); return act(max(u, 0.0) + log(1.0 + exp(-abs(u)))); }
+
+fn d_relu(v: act) -> act { return select(act(0.0), act(1.0), v > act(0.0)); }
+fn d_silu(v: act) -> act { let s = act(1.0) / (act(1.0) + exp(-v)); return s * (act(1.0) + v * (act(1.0) - s)); }
+fn d_gelu(v: act) -> act {
+  let u = f32(v);
+  return act(0.5 * (1.0 + erf_approx(u * 0.70710678118654752)) + u * 0.3989422804014327 * exp(-0.5 * u * u));
+}
+fn d_softplus(v: act) -> act { return act(1.0 / (1.0 + exp(-f32(v)))); }
+
+// Index of this invocation's first element, or false when it has no pair.
+struct Pair { i: u32, second: bool, ok: bool }
+fn pair_of(gid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> Pair {
+  let p = linear_wg(wid, nwg) * WG + gid.x % WG;
+  let row = p / P.pairs_per_row;
+  let c = 2u * (p % P.pairs_per_row);
+  return Pair(row * P.stride + c, c + 1u < P.cols, row < P.rows);
+}
+
+@compute @workgroup_size(WG) fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = pair_of(gid, wid, nwg);
+  if (!q.ok) { return; }
+  y_st2(q.i, x_ld(q.i) + b_ld(q.i), x_ld(q.i + 1u) + b_ld(q.i + 1u), q.second);
+}
+
+@compute @workgroup_size(WG) fn mul(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = pair_of(gid, wid, nwg);
+  if (!q.ok) { return; }
+  y_st2(q.i, x_ld(q.i) * b_ld(q.i), x_ld(q.i + 1u) * b_ld(q.i + 1u), q.second);
+}
+
+// Reads of the element after a row's end (i + 1 when !second) stay inside the buffer: the caller sizes
+// buffers to whole words, and the value is discarded.
+@compute @workgroup_size(WG) fn relu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = pair_of(gid, wid, nwg);
+  if (!q.ok) { return; }
+  y_st2(q.i, f_relu(x_ld(q.i)), f_relu(x_ld(q.i + 1u)), q.second);
+}
+
+@compute @workgroup_size(WG) fn silu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = pair_of(gid, wid, nwg);
+  if (!q.ok) { return; }
+  y_st2(q.i, f_silu(x_ld(q.i)), f_silu(x_ld(q.i + 1u)), q.second);
+}
+
+@compute @workgroup_size(WG) fn gelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = pair_of(gid, wid, nwg);
+  if (!q.ok) { return; }
+  y_st2(q.i, f_gelu(x_ld(q.i)), f_gelu(x_ld(q.i + 1u)), q.second);
+}
+
+@compute @workgroup_size(WG) fn softplus(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = pair_of(gid, wid, nwg);
+  if (!q.ok) { return; }
+  y_st2(q.i, f_softplus(x_ld(q.i)), f_softplus(x_ld(q.i + 1u)), q.second);
+}
+
+@compute @workgroup_size(WG) fn relu_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = pair_of(gid, wid, nwg);
+  if (!q.ok) { return; }
+  y_st2(q.i, b_ld(q.i) * d_relu(x_ld(q.i)), b_ld(q.i + 1u) * d_relu(x_ld(q.i + 1u)), q.second);
+}
+
+@compute @workgroup_size(WG) fn silu_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = pair_of(gid, wid, nwg);
+  if (!q.ok) { return; }
+  y_st2(q.i, b_ld(q.i) * d_silu(x_ld(q.i)), b_ld(q.i + 1u) * d_silu(x_ld(q.i + 1u)), q.second);
+}
+
+@compute @workgroup_size(WG) fn gelu_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = pair_of(gid, wid, nwg);
+  if (!q.ok) { return; }
+  y_st2(q.i, b_ld(q.i) * d_gelu(x_ld(q.i)), b_ld(q.i + 1u) * d_gelu(x_ld(q.i + 1u)), q.second);
+}
+
+@compute @workgroup_size(WG) fn softplus_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = pair_of(gid, wid, nwg);
+  if (!q.ok) { return; }
+  y_st2(q.i, b_ld(q.i) * d_softplus(x_ld(q.i)), b_ld(q.i + 1u) * d_softplus(x_ld(q.i + 1u)), q.second);
+}

@@ -1,0 +1,29 @@
+import type { Command } from '../command.ts';
+import { parseOptions } from '../command.ts';
+import { cliGpu } from '../node-session.ts';
+
+const HELP = `ictal gpu-info [--json]
+  The WebGPU adapter Dawn finds here: name, driver, features, limits.`;
+
+export const gpuInfo: Command = {
+  name: 'gpu-info',
+  summary: 'the WebGPU adapter, its features and limits',
+  async run(argv) {
+    const { values } = parseOptions('gpu-info', argv, { json: { type: 'boolean' }, help: { type: 'boolean' } });
+    if (values.help) return console.log(HELP), 0;
+    const gpu = await cliGpu();
+    if (values.json) {
+      console.log(JSON.stringify(gpu.info, null, 2));
+    } else {
+      const i = gpu.info;
+      console.log(`adapter   ${[i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' / ')}`);
+      console.log(`driver    ${i.driver}`);
+      console.log(`features  ${i.adapterFeatures.join(', ')}`);
+      console.log(`in use    ${i.features.join(', ') || '(none)'}`);
+      console.log('limits');
+      for (const [k, v] of Object.entries(i.limits)) console.log(`  ${k.padEnd(44)} ${v}`);
+    }
+    gpu.device.destroy();
+    return 0;
+  },
+};

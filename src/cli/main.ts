@@ -1,0 +1,32 @@
+// `ictal <command> [options]`: the lab's engine from Node. Each command lives in src/cli/commands/<name>.ts.
+import type { Command } from './command.ts';
+import { gpuInfo } from './commands/gpu-info.ts';
+
+/** Every command, in the order `ictal help` lists them. */
+const COMMANDS: Command[] = [gpuInfo];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return ['usage: ictal <command> [options]', '', ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`), '', 'ictal <command> --help for its options'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`ictal: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    const err = e as Error;
+    console.error(`ictal ${name}: ${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`);
+    if (process.env.ICTAL_DEBUG) console.error(err.stack);
+    return 1;
+  }
+}

@@ -1,0 +1,74 @@
+// The buffer arena: every tensor buffer comes from here, so live and peak bytes are known exactly.
+import { withErrorScopes } from './errors.ts';
+import { type Precision, tensorBytes } from './precision.ts';
+import { encodeTensor, decodeTensor } from './tensor-codec.ts';
+
+export interface GpuTensor {
+  readonly buffer: GPUBuffer;
+  readonly shape: readonly number[];
+  readonly precision: Precision;
+  readonly bytes: number;
+  readonly label: string;
+}
+
+export class BufferArena {
+  liveBytes = 0;
+  peakBytes = 0;
+  private readonly live = new Set<GPUBuffer>();
+
+  constructor(readonly device: GPUDevice) {}
+
+  /** A new tensor buffer; allocation runs inside error scopes so an out-of-memory names the tensor. */
+  async tensor(shape: readonly number[], precision: Precision, label = 'tensor'): Promise<GpuTensor> {
+    const bytes = tensorBytes(shape, precision);
+    const maxBuffer = this.device.limits.maxBufferSize;
+    if (bytes > maxBuffer) {
+      throw new Error(`${label}: ${bytes} bytes exceeds this adapter's maxBufferSize (${maxBuffer})`);
+    }
+    const buffer = await withErrorScopes(this.device, `allocate ${label} [${shape.join('x')}] ${precision}`, () =>
+      this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label }),
+    );
+    this.live.add(buffer);
+    this.liveBytes += bytes;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
+    return { buffer, shape: [...shape], precision, bytes, label };
+  }
+
+  /** A tensor holding `data` (logical row-major values). */
+  async upload(data: ArrayLike<number>, shape: readonly number[], precision: Precision, label = 'tensor'): Promise<GpuTensor> {
+    const t = await this.tensor(shape, precision, label);
+    this.device.queue.writeBuffer(t.buffer, 0, encodeTensor(data, shape, precision));
+    return t;
+  }
+
+  /** Fills a tensor's bytes with a pattern (poisoning outputs before a test run; 0x7fc07fc0 is NaN read as f32 and as two halves). */
+  fill(t: GpuTensor, word = 0x7fc07fc0): void {
+    const words = new Uint32Array(t.bytes / 4).fill(word);
+    this.device.queue.writeBuffer(t.buffer, 0, words);
+  }
+
+  release(t: GpuTensor): void {
+    if (!this.live.delete(t.buffer)) return;
+    this.liveBytes -= t.bytes;
+    t.buffer.destroy();
+  }
+
+  releaseAll(): void {
+    for (const b of this.live) b.destroy();
+    this.live.clear();
+    this.liveBytes = 0;
+  }
+}
+
+/** Reads a tensor back as logical float64 values. */
+export async function downloadTensor(device: GPUDevice, t: GpuTensor): Promise<Float64Array> {
+  const staging = device.createBuffer({ size: t.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder({ label: `download ${t.label}` });
+  enc.copyBufferToBuffer(t.buffer, 0, staging, 0, t.bytes);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const bytes = staging.getMappedRange().slice(0);
+  staging.unmap();
+  staging.destroy();
+  return decodeTensor(bytes, t.shape, t.precision);
+}

@@ -1,0 +1,151 @@
+// One way to get an adapter and a device, in a window, a Web Worker or Node (Dawn).
+import { NoWebGpuError } from './errors.ts';
+
+export type GpuHost = 'window' | 'worker' | 'node';
+
+/** Optional features the lab uses when the adapter has them. */
+export const WANTED_FEATURES = [
+  'shader-f16',
+  'timestamp-query',
+  'subgroups',
+  'chromium-experimental-subgroup-matrix',
+] as const;
+
+export interface GpuInfo {
+  host: GpuHost;
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** The Vulkan ICD manifest in Node; empty in a browser. */
+  driver: string;
+  isFallbackAdapter: boolean;
+  /** Every feature the adapter offers. */
+  adapterFeatures: string[];
+  /** The features the device was created with (the wanted ones the adapter has). */
+  features: string[];
+  limits: Record<string, number>;
+}
+
+export interface GpuContext {
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  info: GpuInfo;
+  has(feature: (typeof WANTED_FEATURES)[number]): boolean;
+}
+
+export interface AcquireOptions {
+  /** Extra Dawn toggles in Node, e.g. 'enable-dawn-features=allow_unsafe_apis'. */
+  dawnFlags?: string[];
+  /** Leave features out on purpose (tests of the f16-storage path on an f16 adapter). */
+  withoutFeatures?: string[];
+  /** Called when the device is lost; `acquireGpu` is not re-run automatically: see DeviceKeeper. */
+  onLost?: (info: GPUDeviceLostInfo) => void;
+}
+
+type NodeGpuProvider = (dawnFlags: string[]) => Promise<{ adapter: GPUAdapter; driver: string }>;
+let nodeProvider: NodeGpuProvider | undefined;
+
+/**
+ * Node entry points (CLI, tests) hand in the Dawn provider from node-gpu.ts; this module stays free of Node
+ * imports so that browser bundles never pull in fs or the `webgpu` package.
+ */
+export function useNodeGpu(provider: NodeGpuProvider): void {
+  nodeProvider = provider;
+}
+
+export function currentHost(): GpuHost {
+  if (typeof window !== 'undefined' && typeof document !== 'undefined') return 'window';
+  if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined') return 'worker';
+  return 'node';
+}
+
+export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuContext> {
+  const host = currentHost();
+  let adapter: GPUAdapter | null;
+  let driver = '';
+  if (host === 'node') {
+    if (!nodeProvider) {
+      throw new NoWebGpuError('no WebGPU provider in Node: call useNodeGpu(nodeGpu) from src/gpu/node-gpu.ts first');
+    }
+    const found = await nodeProvider(options.dawnFlags ?? []);
+    adapter = found.adapter;
+    driver = found.driver;
+  } else {
+    if (!('gpu' in navigator) || !navigator.gpu) {
+      throw new NoWebGpuError(
+        'this browser exposes no WebGPU (navigator.gpu is missing): use a recent Chrome or Edge, or start Chromium with --enable-unsafe-webgpu',
+      );
+    }
+    adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) {
+      throw new NoWebGpuError('navigator.gpu gave no adapter: WebGPU is disabled or no GPU driver is usable in this browser');
+    }
+  }
+  const skip = new Set(options.withoutFeatures ?? []);
+  const features = WANTED_FEATURES.filter((f) => adapter.features.has(f) && !skip.has(f)) as GPUFeatureName[];
+  const requiredLimits: Record<string, number> = {};
+  for (const key of limitNames(adapter.limits)) {
+    const v = (adapter.limits as unknown as Record<string, number>)[key];
+    if (typeof v === 'number') requiredLimits[key] = v;
+  }
+  const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits, label: 'ictal' });
+  if (options.onLost) void device.lost.then(options.onLost);
+  const ai = adapter.info;
+  const info: GpuInfo = {
+    host,
+    vendor: ai?.vendor ?? '',
+    architecture: ai?.architecture ?? '',
+    device: ai?.device ?? '',
+    description: ai?.description ?? '',
+    driver,
+    isFallbackAdapter: Boolean((ai as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
+    adapterFeatures: [...adapter.features].map(String).sort(),
+    features: features.map(String),
+    limits: requiredLimits,
+  };
+  return { adapter, device, info, has: (f) => device.features.has(f) };
+}
+
+/** Limit names of a GPUSupportedLimits object (its properties live on the prototype). */
+function limitNames(limits: GPUSupportedLimits): string[] {
+  const names = new Set<string>();
+  for (let o: object | null = limits; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const k of Object.getOwnPropertyNames(o)) if (k !== 'constructor') names.add(k);
+  }
+  for (const k in limits) names.add(k);
+  return [...names].filter((k) => typeof (limits as unknown as Record<string, unknown>)[k] === 'number').sort();
+}
+
+/**
+ * Holds a live device and replaces it when lost: the next `get()` acquires a new one, and `onReplaced` tells the
+ * owner what was lost (every buffer and pipeline of the old device) so it can rebuild.
+ */
+export class DeviceKeeper {
+  private current: Promise<GpuContext> | undefined;
+  lastLoss: { reason: string; message: string } | undefined;
+
+  constructor(
+    private readonly options: AcquireOptions = {},
+    private readonly onReplaced: (loss: { reason: string; message: string }) => void = () => {},
+  ) {}
+
+  get(): Promise<GpuContext> {
+    this.current ??= acquireGpu({
+      ...this.options,
+      onLost: (info) => {
+        this.lastLoss = { reason: info.reason, message: info.message };
+        this.current = undefined;
+        if (info.reason !== 'destroyed') this.onReplaced(this.lastLoss);
+        this.options.onLost?.(info);
+      },
+    });
+    return this.current;
+  }
+
+  async destroy(): Promise<void> {
+    const ctx = await this.current;
+    this.current = undefined;
+    ctx?.device.destroy();
+  }
+}

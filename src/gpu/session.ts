@@ -1,0 +1,106 @@
+// A compute session: device + arena + pipeline cache + optional profiler, and the one way kernels dispatch.
+import type { GpuContext } from './device.ts';
+import { BufferArena, type GpuTensor } from './arena.ts';
+import { PipelineCache, type ShaderFile } from './pipeline-cache.ts';
+import { TimestampProfiler, type ProfileResult } from './profiler.ts';
+import type { Defines } from './shader-preprocessor.ts';
+import type { Precision } from './precision.ts';
+
+export interface DispatchSpec {
+  shader: ShaderFile;
+  entry: string;
+  precision: Precision;
+  defines?: Defines;
+  constants?: Record<string, number>;
+  /** Binding 0: the kernel's parameter struct (a uniform), written as 32-bit words. */
+  params: ArrayBuffer | ArrayBufferView;
+  /** Bindings 1..n in order. */
+  tensors: (GpuTensor | GPUBuffer)[];
+  /** Total workgroups; spread over a 2-D grid when above maxComputeWorkgroupsPerDimension. */
+  workgroups: number;
+  /** Profiler label, e.g. `node.3.fwd.scan`. */
+  label: string;
+  flops?: number;
+  bytes?: number;
+  shapes?: string;
+}
+
+/** A 1- or 2-D grid holding at least `count` workgroups within the per-dimension limit. */
+export function gridFor(count: number, maxPerDim: number): [number, number, number] {
+  if (count <= maxPerDim) return [Math.max(1, count), 1, 1];
+  const y = Math.ceil(count / maxPerDim);
+  if (y > maxPerDim) throw new Error(`${count} workgroups exceed a ${maxPerDim} x ${maxPerDim} grid`);
+  return [Math.ceil(count / y), y, 1];
+}
+
+export class ComputeSession {
+  readonly device: GPUDevice;
+  readonly arena: BufferArena;
+  readonly pipelines: PipelineCache;
+  profiler: TimestampProfiler | undefined;
+  private encoder: GPUCommandEncoder | undefined;
+  private transient: GPUBuffer[] = [];
+
+  constructor(readonly gpu: GpuContext) {
+    this.device = gpu.device;
+    this.arena = new BufferArena(this.device);
+    this.pipelines = new PipelineCache(this.device);
+  }
+
+  /** Times every later dispatch (needs timestamp-query). */
+  enableProfiling(capacity = 4096): void {
+    this.profiler ??= new TimestampProfiler(this.device, capacity);
+  }
+
+  async dispatch(spec: DispatchSpec): Promise<void> {
+    const pipeline = await this.pipelines.get(spec);
+    const bytes = spec.params instanceof ArrayBuffer ? new Uint8Array(spec.params) : new Uint8Array(spec.params.buffer, spec.params.byteOffset, spec.params.byteLength);
+    const params = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes.byteLength / 16) * 16), usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true, label: `${spec.label} params` });
+    new Uint8Array(params.getMappedRange()).set(bytes);
+    params.unmap();
+    this.transient.push(params);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: params } }];
+    spec.tensors.forEach((t, i) => entries.push({ binding: i + 1, resource: { buffer: 'buffer' in t ? t.buffer : t } }));
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: spec.label });
+    const [x, y, z] = gridFor(spec.workgroups, this.device.limits.maxComputeWorkgroupsPerDimension);
+    this.encoder ??= this.device.createCommandEncoder({ label: 'ictal' });
+    const timestampWrites = this.profiler?.begin({
+      label: spec.label,
+      kernel: `${spec.shader.name}:${spec.entry}`,
+      precision: spec.precision,
+      shapes: spec.shapes ?? '',
+      flops: spec.flops ?? 0,
+      bytes: spec.bytes ?? 0,
+      workgroups: spec.workgroups,
+    });
+    const pass = this.encoder.beginComputePass({ label: spec.label, timestampWrites });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+  }
+
+  /** Submits what was recorded and waits for the GPU to finish it. */
+  async flush(): Promise<void> {
+    if (this.encoder) {
+      this.profiler?.resolve(this.encoder);
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = undefined;
+    }
+    await this.device.queue.onSubmittedWorkDone();
+    for (const b of this.transient) b.destroy();
+    this.transient = [];
+  }
+
+  /** Flushes and returns the timings of everything dispatched since the last call. */
+  async collectProfile(): Promise<ProfileResult> {
+    if (!this.profiler) throw new Error('profiling is off: call enableProfiling() first');
+    await this.flush();
+    return this.profiler.collect();
+  }
+
+  destroy(): void {
+    this.arena.releaseAll();
+    this.profiler?.destroy();
+  }
+}

@@ -1,0 +1,39 @@
+import type { KernelCase } from '../../harness/kernel-harness.ts';
+import {
+  BINARY_OPS, UNARY_OPS, binary, binaryReference, unary, unaryBackward, unaryBackwardReference, unaryReference,
+} from '../../../src/kernels/elementwise.ts';
+
+/** Awkward shapes: a single element, odd rows, a row of 1000, more pairs than one workgroup row. */
+export const ELEMENTWISE_SHAPES: number[][] = [[1], [7], [1000], [3, 5], [13, 257], [2, 3, 999]];
+
+export function elementwiseCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  for (const shape of ELEMENTWISE_SHAPES) {
+    for (const op of UNARY_OPS) {
+      cases.push({
+        name: `${op} [${shape}]`,
+        inputs: [{ name: 'x', shape, range: [-6, 6] }],
+        outputs: [{ name: 'y', shape }],
+        run: (s, t) => unary(s, op, t.x!, t.y!),
+        reference: (i) => ({ y: unaryReference(op, i.x!) }),
+      });
+      cases.push({
+        name: `${op}.bwd [${shape}]`,
+        inputs: [{ name: 'x', shape, range: [-6, 6] }, { name: 'dy', shape }],
+        outputs: [{ name: 'dx', shape }],
+        run: (s, t) => unaryBackward(s, op, t.x!, t.dy!, t.dx!),
+        reference: (i) => ({ dx: unaryBackwardReference(op, i.x!, i.dy!) }),
+      });
+    }
+    for (const op of BINARY_OPS) {
+      cases.push({
+        name: `${op} [${shape}]`,
+        inputs: [{ name: 'a', shape }, { name: 'b', shape }],
+        outputs: [{ name: 'y', shape }],
+        run: (s, t) => binary(s, op, t.a!, t.b!, t.y!),
+        reference: (i) => ({ y: binaryReference(op, i.a!, i.b!) }),
+      });
+    }
+  }
+  return cases;
+}
