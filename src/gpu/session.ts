@@ -40,6 +40,7 @@ export class ComputeSession {
   profiler: TimestampProfiler | undefined;
   private encoder: GPUCommandEncoder | undefined;
   private transient: GPUBuffer[] = [];
+  private scratchTensors: GpuTensor[] = [];
 
   constructor(readonly gpu: GpuContext) {
     this.device = gpu.device;
@@ -80,6 +81,16 @@ export class ComputeSession {
     pass.end();
   }
 
+  /**
+   * Workspace of a multi-pass kernel (e.g. partial sums): an arena tensor released at the next flush, once the
+   * GPU is done with it (destroying it earlier would invalidate the commands already recorded).
+   */
+  async scratch(shape: readonly number[], precision: Precision, label: string): Promise<GpuTensor> {
+    const t = await this.arena.tensor(shape, precision, label);
+    this.scratchTensors.push(t);
+    return t;
+  }
+
   /** Submits what was recorded and waits for the GPU to finish it. */
   async flush(): Promise<void> {
     if (this.encoder) {
@@ -90,6 +101,8 @@ export class ComputeSession {
     await this.device.queue.onSubmittedWorkDone();
     for (const b of this.transient) b.destroy();
     this.transient = [];
+    for (const t of this.scratchTensors) this.arena.release(t);
+    this.scratchTensors = [];
   }
 
   /** Flushes and returns the timings of everything dispatched since the last call. */
