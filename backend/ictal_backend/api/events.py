@@ -1,0 +1,61 @@
+"""A run's events as server-sent events: the log replayed from the start (or from Last-Event-ID), then
+followed live, ending with an `end` event once the run has ended.
+
+Each log line becomes one SSE event: `id` its line number, `event` its type (log, metrics, checkpoint,
+heartbeat, ...), `data` the JSON object. Status changes the server sees are sent as `status` events (no id:
+they are not in the log). A comment line keeps idle connections open through proxies.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, AsyncIterator, Callable
+
+from .run_files import RunDir
+from .store import STREAM_ENDS, RunRecord
+
+POLL_S = 0.2
+KEEPALIVE_S = 15.0
+
+
+def sse(data: dict[str, Any], event: str, event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n".encode()
+
+
+async def stream_events(run_dir: RunDir, get_run: Callable[[], RunRecord | None], first_id: int,
+                        is_disconnected: Callable[[], Any], sync: Callable[[], None] = lambda: None) -> AsyncIterator[bytes]:
+    offset, seq = 0, 0
+    last_status: str | None = None
+    last_sent = time.monotonic()
+    while True:
+        run = get_run()
+        if run is None:
+            return
+        if run.status != last_status:
+            last_status = run.status
+            yield sse({"status": run.status, "error": run.error}, "status")
+            last_sent = time.monotonic()
+        sync()
+        events, offset = run_dir.read_events(offset)
+        for event in events:
+            if seq >= first_id:
+                yield sse(event, str(event.get("type", "log")), seq)
+                last_sent = time.monotonic()
+            seq += 1
+        if run.status in STREAM_ENDS:
+            # The worker has exited before the status settled: one more read drains whatever it wrote last.
+            events, offset = run_dir.read_events(offset)
+            for event in events:
+                if seq >= first_id:
+                    yield sse(event, str(event.get("type", "log")), seq)
+                seq += 1
+            yield sse({"status": run.status, "error": run.error, "metrics": run.metrics}, "end")
+            return
+        if await is_disconnected():
+            return
+        if time.monotonic() - last_sent > KEEPALIVE_S:
+            yield b": keepalive\n\n"
+            last_sent = time.monotonic()
+        await asyncio.sleep(POLL_S)

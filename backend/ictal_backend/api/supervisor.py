@@ -1,0 +1,183 @@
+"""Starts queued runs, follows the running ones, and settles each run's final status.
+
+One asyncio task polls: it starts queued runs while there are free slots, folds new metrics events into
+the store, notices workers that ended, and kills cancelled ones that outstay their grace period.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .launcher import Launcher, RunHandle
+from .run_files import RunDir
+from .settings import ApiSettings
+from .store import RunStore
+
+log = logging.getLogger("ictal_backend.api")
+POLL_S = 0.2
+
+
+@dataclass
+class ActiveRun:
+    handle: RunHandle
+    run_dir: RunDir
+    offset: int = 0
+    metrics: dict[str, Any] = field(default_factory=dict)
+    kill_at: float | None = None
+
+
+class RunSupervisor:
+    def __init__(self, settings: ApiSettings, store: RunStore, launcher: Launcher):
+        self.settings = settings
+        self.store = store
+        self.launcher = launcher
+        self.active: dict[str, ActiveRun] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def run_dir(self, run_id: str) -> RunDir:
+        return RunDir(self.settings.runs_dir / run_id)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """After a (re)start: runs the previous server left `running` are followed again if their worker can
+        be, and become `interrupted` otherwise. Queued runs simply wait their turn again."""
+        for run in self.store.list(status="running", limit=1_000_000):
+            run_dir = self.run_dir(run.id)
+            handle = self.launcher.reattach(run.worker_ref, run_dir) if run.worker_ref else None
+            if handle is not None:
+                self.active[run.id] = ActiveRun(handle, run_dir, metrics=dict(run.metrics))
+            elif self.store.transition(run.id, "interrupted", error="the server stopped while this run was running; "
+                                       "POST /api/runs/{id}/resume continues it from its last checkpoint"):
+                log.warning("run %s: interrupted by a server restart", run.id)
+
+    def start(self) -> None:
+        self.recover()
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="run-supervisor")
+
+    async def shutdown(self) -> None:
+        """The server stops: its runs are left to stop themselves (they notice) and are `interrupted` on the
+        next start. Nothing is killed here, so a quick restart does not lose more than a step."""
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - one bad run must not stop the supervision of the others
+                log.exception("run supervisor tick failed")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), POLL_S)
+            except asyncio.TimeoutError:
+                pass
+
+    # -- one step --------------------------------------------------------------------------------------
+    def tick(self) -> None:
+        if self.active:
+            self.launcher.sync()
+        for run_id, active in list(self.active.items()):
+            self._follow(run_id, active)
+        while len(self.active) < self.settings.max_concurrent_runs:
+            run = self.store.oldest_queued()
+            if run is None or not self._launch(run.id, run.resume_next):
+                break
+
+    def _launch(self, run_id: str, resume: bool) -> bool:
+        run_dir = self.run_dir(run_id)
+        run = self.store.get(run_id)
+        if run is None or not self.store.transition(run_id, "running", attempts=run.attempts + 1, error=None):
+            return False
+        try:
+            handle = self.launcher.start(run_id, run_dir, resume)
+        except Exception as e:  # noqa: BLE001
+            self.store.transition(run_id, "failed", error=f"could not start the run's worker: {e}")
+            return True
+        self.store.update(run_id, worker_ref=handle.ref, resume_next=0)
+        _, offset = run_dir.read_events(0)  # a resumed run's earlier events are already folded in
+        self.active[run_id] = ActiveRun(handle, run_dir, offset=offset, metrics=dict(run.metrics))
+        log.info("run %s: started (%s)%s", run_id, handle.ref, " resuming" if resume else "")
+        return True
+
+    def _follow(self, run_id: str, active: ActiveRun) -> None:
+        code = active.handle.exit_code()
+        self._ingest(run_id, active)
+        if code is None:
+            if active.kill_at is not None and time.monotonic() > active.kill_at:
+                log.warning("run %s: did not stop within %.0f s of its cancel; killing it", run_id,
+                            self.settings.cancel_grace_s)
+                active.handle.kill()
+            return
+        self._ingest(run_id, active)
+        del self.active[run_id]
+        self._settle(run_id, active, code)
+
+    def _ingest(self, run_id: str, active: ActiveRun) -> None:
+        events, active.offset = active.run_dir.read_events(active.offset)
+        changed = False
+        for event in events:
+            if event.get("type") == "metrics":
+                active.metrics.update({k: v for k, v in event.items() if k not in ("type", "time")})
+                changed = True
+        if changed:
+            self.store.update(run_id, metrics_json=active.metrics)
+
+    def _settle(self, run_id: str, active: ActiveRun, code: int) -> None:
+        run = self.store.get(run_id)
+        outcome = _read_json(active.run_dir.result.read_text) or {}
+        result = outcome.get("result") if isinstance(outcome.get("result"), dict) else {}
+        final_metrics = {**active.metrics, **(result.get("metrics") or {})} if result else active.metrics
+        self.store.update(run_id, metrics_json=final_metrics)
+        if run is not None and run.cancel_requested_at is not None:
+            self.store.transition(run_id, "cancelled")
+        elif code == 0 and outcome.get("outcome") == "completed":
+            self.store.transition(run_id, "succeeded")
+        elif code == 0 and outcome.get("outcome") == "stopped":
+            self.store.transition(run_id, "interrupted", error=f"the worker stopped: {outcome.get('stop_reason')}")
+        else:
+            reason = outcome.get("error") or _last_line(active.run_dir.worker_log_tail()) or "no output"
+            self.store.transition(run_id, "failed", error=f"worker exited with status {code}: {reason}")
+        log.info("run %s: worker exited with %s -> %s", run_id, code, self.store.get(run_id).status)  # type: ignore[union-attr]
+
+    # -- requests --------------------------------------------------------------------------------------
+    def cancel(self, run_id: str) -> None:
+        """Queued and interrupted runs are cancelled at once; a running one is asked to stop (SIGTERM, then
+        killed after the grace period) and becomes `cancelled` when its worker has exited."""
+        if self.store.transition(run_id, "cancelled", only_from=("queued", "interrupted"), cancel_requested_at=time.time()):
+            return
+        self.store.update(run_id, cancel_requested_at=time.time())
+        active = self.active.get(run_id)
+        if active is not None:
+            active.handle.stop()
+            active.kill_at = time.monotonic() + self.settings.cancel_grace_s
+        self.poke()
+
+    def resume(self, run_id: str) -> bool:
+        ok = self.store.transition(run_id, "queued", resume_next=1, error=None, cancel_requested_at=None)
+        self.poke()
+        return ok
+
+
+def _read_json(read: Any) -> dict[str, Any] | None:
+    try:
+        value = json.loads(read())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
