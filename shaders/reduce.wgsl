@@ -1,0 +1,167 @@
+// Reductions. The input is viewed as [outer, n, inner] (n = the reduced axis) in its logical row-major order;
+// `phys` maps a logical index to the stored one (rows of in_len elements stored in_stride apart).
+// Every output element is written by the invocation (or workgroup) that owns its pair, so packed halves are
+// written as whole words. Sums accumulate in f32 whatever the precision.
+//
+// Variants (defines), each with its own bindings:
+//   ONE_PASS  x -> y:        reduce_rows (axis is innermost: a workgroup per output pair),
+//                            reduce_cols (axis not innermost: an invocation per output pair, looping over n)
+//   PARTIAL   x -> partial:  reduce_cols_partial, sum_keep_partial (f32 partial results per block of the axis)
+//   FINAL     partial -> y:  reduce_cols_final, sum_keep_final (combine the blocks in a fixed order)
+// Two passes instead of float atomics: the same input gives the same bits.
+// sum_keep sums over every axis but one ([outer, n, inner] -> [n]): bias and norm-weight gradients.
+
+struct Params {
+  outer: u32,
+  n: u32,
+  inner: u32,
+  op: u32,             // 0 sum, 1 mean, 2 max
+  in_len: u32,         // input rows: logical length
+  in_stride: u32,      //   and stored length
+  out_len: u32,        // output rows: logical length
+  out_stride: u32,     //   and stored length
+  pairs: u32,          // output pairs (rows x ceil(out_len / 2))
+  pairs_per_row: u32,
+  blocks: u32,         // two-pass: blocks along the reduced extent
+  block_len: u32,
+  scale: f32,          // applied to the result: 1/n for mean, else 1
+}
+@group(0) @binding(0) var<uniform> P: Params;
+//#if ONE_PASS
+//#tensor 1 x read
+//#tensor 2 y read_write
+//#endif
+//#if PARTIAL
+//#tensor 1 x read
+//#tensor 2 partial read_write f32
+//#endif
+//#if FINAL
+//#tensor 1 partial read f32
+//#tensor 2 y read_write
+//#endif
+
+const WG: u32 = 64u;
+const LOWEST: f32 = -3.4028234e38;
+
+fn phys_in(f: u32) -> u32 { return (f / P.in_len) * P.in_stride + f % P.in_len; }
+fn identity() -> f32 { return select(0.0, LOWEST, P.op == 2u); }
+fn combine(a: f32, b: f32) -> f32 { if (P.op == 2u) { return max(a, b); } return a + b; }
+
+// Output pair p: first logical index, stored index, and whether the pair has a second element.
+struct OutPair { f: u32, at: u32, second: bool }
+fn out_pair(p: u32) -> OutPair {
+  let row = p / P.pairs_per_row;
+  let c = 2u * (p % P.pairs_per_row);
+  return OutPair(row * P.out_len + c, row * P.out_stride + c, c + 1u < P.out_len);
+}
+
+//#if ONE_PASS
+var<workgroup> red: array<vec2<f32>, WG>;
+
+// Axis innermost: output element o is the reduction of input row o.
+@compute @workgroup_size(WG) fn reduce_rows(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let p = linear_wg(wid, nwg);
+  if (p >= P.pairs) { return; }
+  let q = out_pair(p);
+  var a0 = identity();
+  var a1 = identity();
+  for (var k = lid; k < P.n; k += WG) {
+    a0 = combine(a0, f32(x_ld(q.f * P.in_stride + k)));
+    if (q.second) { a1 = combine(a1, f32(x_ld((q.f + 1u) * P.in_stride + k))); }
+  }
+  red[lid] = vec2<f32>(a0, a1);
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lid < st) { red[lid] = vec2<f32>(combine(red[lid].x, red[lid + st].x), combine(red[lid].y, red[lid + st].y)); }
+  }
+  if (lid == 0u) { y_st2(q.at, act(red[0].x * P.scale), act(red[0].y * P.scale), q.second); }
+}
+
+// Axis not innermost: the output keeps the input's rows, so a pair of outputs reads a pair of inputs per step.
+@compute @workgroup_size(WG) fn reduce_cols(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let p = linear_wg(wid, nwg) * WG + lid;
+  if (p >= P.pairs) { return; }
+  let q = out_pair(p);
+  let o = q.f / P.inner;
+  let i = q.f % P.inner;
+  var a0 = identity();
+  var a1 = identity();
+  for (var k = 0u; k < P.n; k++) {
+    let at = phys_in((o * P.n + k) * P.inner + i);
+    a0 = combine(a0, f32(x_ld(at)));
+    if (q.second) { a1 = combine(a1, f32(x_ld(at + 1u))); }
+  }
+  y_st2(q.at, act(a0 * P.scale), act(a1 * P.scale), q.second);
+}
+//#endif
+
+//#if PARTIAL
+// Block b of the axis for output pair p; partial is [blocks, outer * inner] (f32, written element by element).
+@compute @workgroup_size(WG) fn reduce_cols_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_wg(wid, nwg) * WG + lid;
+  if (t >= P.pairs * P.blocks) { return; }
+  let p = t % P.pairs;
+  let b = t / P.pairs;
+  let q = out_pair(p);
+  let o = q.f / P.inner;
+  let i = q.f % P.inner;
+  var a0 = identity();
+  var a1 = identity();
+  let end = min(P.n, (b + 1u) * P.block_len);
+  for (var k = b * P.block_len; k < end; k++) {
+    let at = phys_in((o * P.n + k) * P.inner + i);
+    a0 = combine(a0, f32(x_ld(at)));
+    if (q.second) { a1 = combine(a1, f32(x_ld(at + 1u))); }
+  }
+  let total = P.outer * P.inner;
+  partial_st(b * total + q.f, a0);
+  if (q.second) { partial_st(b * total + q.f + 1u, a1); }
+}
+
+// Block b of the outer x inner extent for kept index c; partial is [blocks, n].
+@compute @workgroup_size(WG) fn sum_keep_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_wg(wid, nwg) * WG + lid;
+  if (t >= P.n * P.blocks) { return; }
+  let c = t % P.n;
+  let b = t / P.n;
+  let end = min(P.outer * P.inner, (b + 1u) * P.block_len);
+  var a = 0.0;
+  for (var r = b * P.block_len; r < end; r++) {
+    let o = r / P.inner;
+    let i = r % P.inner;
+    a += f32(x_ld(phys_in((o * P.n + c) * P.inner + i)));
+  }
+  partial_st(t, a);
+}
+//#endif
+
+//#if FINAL
+@compute @workgroup_size(WG) fn reduce_cols_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let p = linear_wg(wid, nwg) * WG + lid;
+  if (p >= P.pairs) { return; }
+  let q = out_pair(p);
+  let total = P.outer * P.inner;
+  var a0 = identity();
+  var a1 = identity();
+  for (var b = 0u; b < P.blocks; b++) {
+    a0 = combine(a0, partial_ld(b * total + q.f));
+    if (q.second) { a1 = combine(a1, partial_ld(b * total + q.f + 1u)); }
+  }
+  y_st2(q.at, act(a0 * P.scale), act(a1 * P.scale), q.second);
+}
+
+// The output is 1-D [n]: pair p holds kept indices 2p and 2p + 1.
+@compute @workgroup_size(WG) fn sum_keep_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let p = linear_wg(wid, nwg) * WG + lid;
+  if (p >= P.pairs) { return; }
+  let c = 2u * p;
+  let second = c + 1u < P.n;
+  var a0 = 0.0;
+  var a1 = 0.0;
+  for (var b = 0u; b < P.blocks; b++) {
+    a0 += partial_ld(b * P.n + c);
+    if (second) { a1 += partial_ld(b * P.n + c + 1u); }
+  }
+  y_st2(c, act(a0 * P.scale), act(a1 * P.scale), second);
+}
+//#endif
