@@ -23,6 +23,8 @@ export interface ProfileResult {
   gpuNs: number;
   /** Timer granularity inferred from the raw values (Chrome rounds to 100 us unless developer features are on). */
   quantumNs: number;
+  /** Dispatches recorded after the query set was full: they ran, untimed. */
+  untimed: number;
 }
 
 function gcd(a: bigint, b: bigint): bigint {
@@ -30,18 +32,25 @@ function gcd(a: bigint, b: bigint): bigint {
   return a < 0n ? -a : a;
 }
 
+/** WebGPU's cap on one query set is 4096 queries: 2048 timed passes per batch. */
+export const MAX_TIMED_PASSES = 2048;
+
 export class TimestampProfiler {
   private readonly querySet: GPUQuerySet;
   private readonly resolveBuffer: GPUBuffer;
   private readonly readBuffer: GPUBuffer;
   private readonly infos: DispatchInfo[] = [];
   private resolvedCount = 0;
+  private untimed = 0;
 
   constructor(
     device: GPUDevice,
-    readonly capacity = 4096,
+    readonly capacity = MAX_TIMED_PASSES,
   ) {
     if (!device.features.has('timestamp-query')) throw new Error('this device has no timestamp-query feature');
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_TIMED_PASSES) {
+      throw new Error(`TimestampProfiler: capacity must be a whole number of passes from 1 to ${MAX_TIMED_PASSES} (a query set holds at most 4096 timestamps), got ${capacity}`);
+    }
     this.querySet = device.createQuerySet({ type: 'timestamp', count: capacity * 2, label: 'profiler' });
     const bytes = capacity * 2 * 8;
     this.resolveBuffer = device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
@@ -55,7 +64,10 @@ export class TimestampProfiler {
   /** Timestamp writes for the next pass, or undefined once the query set is full (that pass goes untimed). */
   begin(info: DispatchInfo): GPUComputePassTimestampWrites | undefined {
     const i = this.infos.length;
-    if (i >= this.capacity) return undefined;
+    if (i >= this.capacity) {
+      this.untimed++;
+      return undefined;
+    }
     this.infos.push(info);
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
   }
@@ -74,10 +86,15 @@ export class TimestampProfiler {
     const n = this.resolvedCount;
     const infos = this.infos.splice(0, this.infos.length);
     this.resolvedCount = 0;
-    if (n === 0) return { entries: [], gpuNs: 0, quantumNs: 1 };
+    const untimed = this.untimed;
+    this.untimed = 0;
+    if (n === 0) return { entries: [], gpuNs: 0, quantumNs: 1, untimed };
     await this.readBuffer.mapAsync(GPUMapMode.READ, 0, 2 * n * 8);
     const raw = new BigInt64Array(this.readBuffer.getMappedRange(0, 2 * n * 8).slice(0));
     this.readBuffer.unmap();
+    if (raw.every((v) => v === 0n)) {
+      throw new Error(`profiler: none of the ${n} timed passes wrote a timestamp; the GPU rejected the batch (see the validation errors reported before)`);
+    }
     const t0 = raw.reduce((m, v) => (v < m ? v : m), raw[0]!);
     let q = 0n;
     for (const v of raw) q = gcd(q, v - t0);
@@ -88,7 +105,7 @@ export class TimestampProfiler {
       const durationNs = end > start ? Number(end - start) : 0;
       return { ...info, startNs: Number(start - t0), durationNs, belowQuantum: durationNs < quantumNs };
     });
-    return { entries, gpuNs: entries.reduce((s, e) => s + e.durationNs, 0), quantumNs };
+    return { entries, gpuNs: entries.reduce((s, e) => s + e.durationNs, 0), quantumNs, untimed };
   }
 
   destroy(): void {

@@ -2,7 +2,7 @@
 import type { GpuContext } from './device.ts';
 import { BufferArena, type GpuTensor } from './arena.ts';
 import { PipelineCache, type ShaderFile } from './pipeline-cache.ts';
-import { TimestampProfiler, type ProfileResult } from './profiler.ts';
+import { MAX_TIMED_PASSES, TimestampProfiler, type ProfileResult } from './profiler.ts';
 import type { Defines } from './shader-preprocessor.ts';
 import type { Precision } from './precision.ts';
 
@@ -49,7 +49,7 @@ export class ComputeSession {
   }
 
   /** Times every later dispatch (needs timestamp-query). */
-  enableProfiling(capacity = 4096): void {
+  enableProfiling(capacity = MAX_TIMED_PASSES): void {
     this.profiler ??= new TimestampProfiler(this.device, capacity);
   }
 
