@@ -119,10 +119,12 @@ function limitNames(limits: GPUSupportedLimits): string[] {
 
 /**
  * Holds a live device and replaces it when lost: the next `get()` acquires a new one, and `onReplaced` tells the
- * owner what was lost (every buffer and pipeline of the old device) so it can rebuild.
+ * owner what was lost (every buffer and pipeline of the old device) so it can rebuild. Any loss counts (the
+ * driver's, or a device.destroy() elsewhere) except the keeper's own destroy().
  */
 export class DeviceKeeper {
   private current: Promise<GpuContext> | undefined;
+  private readonly released = new WeakSet<Promise<GpuContext>>();
   lastLoss: { reason: string; message: string } | undefined;
 
   constructor(
@@ -131,21 +133,32 @@ export class DeviceKeeper {
   ) {}
 
   get(): Promise<GpuContext> {
-    this.current ??= acquireGpu({
+    if (this.current) return this.current;
+    const acquired: Promise<GpuContext> = acquireGpu({
       ...this.options,
       onLost: (info) => {
-        this.lastLoss = { reason: info.reason, message: info.message };
-        this.current = undefined;
-        if (info.reason !== 'destroyed') this.onReplaced(this.lastLoss);
+        if (this.current === acquired) this.current = undefined;
+        if (!this.released.has(acquired)) {
+          this.lastLoss = { reason: info.reason, message: info.message };
+          this.onReplaced(this.lastLoss);
+        }
         this.options.onLost?.(info);
       },
     });
-    return this.current;
+    // A failed acquisition is not kept: the next get() tries again.
+    acquired.catch(() => {
+      if (this.current === acquired) this.current = undefined;
+    });
+    this.current = acquired;
+    return acquired;
   }
 
   async destroy(): Promise<void> {
-    const ctx = await this.current;
+    const acquired = this.current;
     this.current = undefined;
+    if (!acquired) return;
+    this.released.add(acquired);
+    const ctx = await acquired.catch(() => undefined);
     ctx?.device.destroy();
   }
 }
