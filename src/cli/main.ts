@@ -1,9 +1,10 @@
 // `ictal <command> [options]`: the lab's engine from Node. Each command lives in src/cli/commands/<name>.ts.
 import type { Command } from './command.ts';
 import { gpuInfo } from './commands/gpu-info.ts';
+import { calibrate } from './commands/calibrate.ts';
 
 /** Every command, in the order `ictal help` lists them. */
-const COMMANDS: Command[] = [gpuInfo];
+const COMMANDS: Command[] = [gpuInfo, calibrate];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -100,7 +100,7 @@ async function measureCopy(s: ComputeSession, clock: RunClock, bufferBytes: numb
   const dst = await s.arena.tensor([count * 4], 'f32', 'calibrate.dst');
   try {
     const run = () => dispatchCopy(s, src, dst);
-    await clock.time(run, 1);
+    await clock.time(run, 2);
     progress(`copy: warm-up over ${mib(bufferBytes)}`);
     const ns = await clock.time(run, repeats);
     progress(`copy: ${repeats} runs, best ${(2 * bufferBytes / Math.min(...ns)).toFixed(2)} GB/s`, repeats);
@@ -119,7 +119,7 @@ async function measureFma(s: ComputeSession, clock: RunClock, targetNs: number, 
   try {
     const saved = trips;
     trips = 1;
-    await clock.time(run, 1); // compiles the pipeline outside any timed run
+    await clock.time(run, 2); // compiles the pipeline outside any timed run
     trips = saved;
     progress('fma: warm-up');
     // Grow the run until it lasts about targetNs: more invocations first (to fill the GPU), then longer chains.
@@ -195,8 +195,14 @@ function mib(bytes: number): string {
  */
 class RunClock {
   readonly kind: Calibration['timing'];
-  /** Largest quantum inferred from a batch of several runs (one run's two stamps say nothing about it). */
-  quantumNs = 1;
+  /**
+   * Timer quantum: the smallest inferred over batches of several runs (a gcd of few timestamps can only come out
+   * too large; one run's two stamps say nothing). 1 until a batch of several runs was timed.
+   */
+  get quantumNs(): number {
+    return Number.isFinite(this.smallestQuantum) ? this.smallestQuantum : 1;
+  }
+  private smallestQuantum = Infinity;
   private readonly profiler: TimestampProfiler | undefined;
 
   constructor(private readonly session: ComputeSession) {
@@ -223,7 +229,7 @@ class RunClock {
       return s.collectProfile();
     });
     if (result.entries.length !== runs) throw new Error(`calibrate: ${runs} runs recorded but ${result.entries.length} timed`);
-    if (runs > 1) this.quantumNs = Math.max(this.quantumNs, result.quantumNs);
+    if (runs > 1) this.smallestQuantum = Math.min(this.smallestQuantum, result.quantumNs);
     return result.entries.map((e) => e.durationNs);
   }
 
