@@ -2,9 +2,10 @@
 import type { Command } from './command.ts';
 import { gpuInfo } from './commands/gpu-info.ts';
 import { calibrate } from './commands/calibrate.ts';
+import { graph } from './commands/graph.ts';
 
 /** Every command, in the order `ictal help` lists them. */
-const COMMANDS: Command[] = [gpuInfo, calibrate];
+const COMMANDS: Command[] = [gpuInfo, calibrate, graph];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
