@@ -37,7 +37,7 @@ async def stream_events(run_dir: RunDir, get_run: Callable[[], RunRecord | None]
             last_status = run.status
             yield sse({"status": run.status, "error": run.error}, "status")
             last_sent = time.monotonic()
-        sync()
+        await asyncio.to_thread(sync)
         events, offset = run_dir.read_events(offset)
         for event in events:
             if seq >= first_id:

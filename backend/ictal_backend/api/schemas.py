@@ -38,7 +38,14 @@ class NpzData(BaseModel):
                       "inside one of its data folders (serve --data-dir)")
 
 
-DataSpec = Union[SyntheticData, NpzData]
+class CacheData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["cache"]
+    path: str = Field(..., min_length=1, max_length=4096, description="a window cache (docs/backend.md) on the "
+                      "server, inside one of its data folders")
+
+
+DataSpec = Union[SyntheticData, NpzData, CacheData]
 
 
 class RunRequest(BaseModel):
@@ -72,7 +79,7 @@ class RunInfo(BaseModel):
     train: dict[str, Any]
     data: dict[str, Any]
     init: Literal["weights", "seed"]
-    metrics: dict[str, Any] = Field(..., description="the latest value of every metric the run reported")
+    metrics: dict[str, Any] = Field(..., description="per split (train, val): the latest metrics the run reported")
     artifacts: list[str] = Field(..., description="checkpoint names for GET /api/runs/{id}/artifacts/{name}")
     error: Optional[str]
     attempts: int = Field(..., description="how many times a worker was started (resumes add one)")

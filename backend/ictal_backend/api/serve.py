@@ -9,8 +9,7 @@ from pathlib import Path
 from .settings import DEFAULT_LAB_ORIGINS, DEFAULT_MAX_BODY_BYTES, ApiSettings
 
 
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    p = parser or argparse.ArgumentParser(prog="python -m ictal_backend serve")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = "Serve the run API (docs/api.md) with uvicorn."
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -23,8 +22,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--max-concurrent-runs", type=int, default=1)
     p.add_argument("--heartbeat-s", type=float, default=30.0, help="seconds between a run worker's heartbeats")
     p.add_argument("--data-dir", action="append", dest="data_dirs", type=Path, metavar="DIR",
-                   help="a folder npz data references may point into; repeatable (default: HOME/data)")
-    return p
+                   help="a folder npz/cache data references may point into; repeatable (default: HOME/data)")
 
 
 def settings_from(args: argparse.Namespace) -> ApiSettings:
@@ -35,7 +33,7 @@ def settings_from(args: argparse.Namespace) -> ApiSettings:
         heartbeat_s=args.heartbeat_s, data_dirs=tuple(d.resolve() for d in args.data_dirs or ()))
 
 
-def serve(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
@@ -50,9 +48,7 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    return serve(build_parser().parse_args(argv))
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    parser = argparse.ArgumentParser(prog="python -m ictal_backend.api.serve")
+    add_arguments(parser)
+    raise SystemExit(main(parser.parse_args()))

@@ -24,6 +24,8 @@ class ApiSettings:
     data_dirs: tuple[Path, ...] = field(default_factory=tuple)
     # Seconds a cancelled run gets to stop by itself before it is killed.
     cancel_grace_s: float = 10.0
+    # Where the SQLite file lives when not HOME/state.db (Modal keeps it on a Volume of its own).
+    db_file: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -35,7 +37,7 @@ class ApiSettings:
 
     @property
     def db_path(self) -> Path:
-        return self.home / "state.db"
+        return self.db_file or self.home / "state.db"
 
     @property
     def runs_dir(self) -> Path:

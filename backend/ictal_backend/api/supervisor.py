@@ -1,6 +1,6 @@
 """Starts queued runs, follows the running ones, and settles each run's final status.
 
-One asyncio task polls: it starts queued runs while there are free slots, folds new metrics events into
+One asyncio task polls (each tick in a worker thread: launchers may block, Modal's do): it starts queued runs while there are free slots, folds new metrics events into
 the store, notices workers that ended, and kills cancelled ones that outstay their grace period.
 """
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,9 @@ class RunSupervisor:
         self.active: dict[str, ActiveRun] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._loop_ref: asyncio.AbstractEventLoop | None = None
+        # Ticks run in a thread, requests (cancel, resume) in FastAPI's: one at a time touches `active`.
+        self._lock = threading.RLock()
 
     def run_dir(self, run_id: str) -> RunDir:
         return RunDir(self.settings.runs_dir / run_id)
@@ -57,7 +61,8 @@ class RunSupervisor:
 
     def start(self) -> None:
         self.recover()
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="run-supervisor")
+        self._loop_ref = asyncio.get_running_loop()
+        self._task = self._loop_ref.create_task(self._loop(), name="run-supervisor")
 
     async def shutdown(self) -> None:
         """The server stops: its runs are left to stop themselves (they notice) and are `interrupted` on the
@@ -70,12 +75,14 @@ class RunSupervisor:
                 pass
 
     def poke(self) -> None:
-        self._wake.set()
+        """Wakes the supervisor now (a run was queued or cancelled); callable from any thread."""
+        if self._loop_ref is not None:
+            self._loop_ref.call_soon_threadsafe(self._wake.set)
 
     async def _loop(self) -> None:
         while True:
             try:
-                self.tick()
+                await asyncio.to_thread(self.tick)
             except Exception:  # noqa: BLE001 - one bad run must not stop the supervision of the others
                 log.exception("run supervisor tick failed")
             self._wake.clear()
@@ -86,14 +93,15 @@ class RunSupervisor:
 
     # -- one step --------------------------------------------------------------------------------------
     def tick(self) -> None:
-        if self.active:
-            self.launcher.sync()
-        for run_id, active in list(self.active.items()):
-            self._follow(run_id, active)
-        while len(self.active) < self.settings.max_concurrent_runs:
-            run = self.store.oldest_queued()
-            if run is None or not self._launch(run.id, run.resume_next):
-                break
+        with self._lock:
+            if self.active:
+                self.launcher.sync()
+            for run_id, active in list(self.active.items()):
+                self._follow(run_id, active)
+            while len(self.active) < self.settings.max_concurrent_runs:
+                run = self.store.oldest_queued()
+                if run is None or not self._launch(run.id, run.resume_next):
+                    break
 
     def _launch(self, run_id: str, resume: bool) -> bool:
         run_dir = self.run_dir(run_id)
@@ -129,7 +137,8 @@ class RunSupervisor:
         changed = False
         for event in events:
             if event.get("type") == "metrics":
-                active.metrics.update({k: v for k, v in event.items() if k not in ("type", "time")})
+                split = str(event.get("split", "train"))
+                active.metrics[split] = {k: v for k, v in event.items() if k not in ("type", "time", "split")}
                 changed = True
         if changed:
             self.store.update(run_id, metrics_json=active.metrics)
@@ -138,8 +147,9 @@ class RunSupervisor:
         run = self.store.get(run_id)
         outcome = _read_json(active.run_dir.result.read_text) or {}
         result = outcome.get("result") if isinstance(outcome.get("result"), dict) else {}
-        final_metrics = {**active.metrics, **(result.get("metrics") or {})} if result else active.metrics
-        self.store.update(run_id, metrics_json=final_metrics)
+        if isinstance(result.get("val"), dict) and result["val"]:
+            active.metrics["val"] = {**active.metrics.get("val", {}), **result["val"]}
+        self.store.update(run_id, metrics_json=active.metrics)
         if run is not None and run.cancel_requested_at is not None:
             self.store.transition(run_id, "cancelled")
         elif code == 0 and outcome.get("outcome") == "completed":
@@ -157,11 +167,12 @@ class RunSupervisor:
         killed after the grace period) and becomes `cancelled` when its worker has exited."""
         if self.store.transition(run_id, "cancelled", only_from=("queued", "interrupted"), cancel_requested_at=time.time()):
             return
-        self.store.update(run_id, cancel_requested_at=time.time())
-        active = self.active.get(run_id)
-        if active is not None:
-            active.handle.stop()
-            active.kill_at = time.monotonic() + self.settings.cancel_grace_s
+        with self._lock:
+            self.store.update(run_id, cancel_requested_at=time.time())
+            active = self.active.get(run_id)
+            if active is not None:
+                active.handle.stop()
+                active.kill_at = time.monotonic() + self.settings.cancel_grace_s
         self.poke()
 
     def resume(self, run_id: str) -> bool:

@@ -10,7 +10,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from .schemas import GraphSummary, NpzData, RunRequest
+from .schemas import CacheData, GraphSummary, NpzData, RunRequest
 
 
 class RequestInvalid(ValueError):
@@ -81,7 +81,7 @@ def _safetensors_header(blob: bytes) -> dict[str, dict[str, Any]]:
 
 
 def check_data(data: Any, allowed: tuple[Path, ...]) -> dict[str, Any]:
-    if not isinstance(data, NpzData):
+    if not isinstance(data, (NpzData, CacheData)):
         return data.model_dump()
     path = Path(data.path).resolve()
     roots = [r.resolve() for r in allowed]
@@ -90,7 +90,7 @@ def check_data(data: Any, allowed: tuple[Path, ...]) -> dict[str, Any]:
                              f"({', '.join(map(str, roots))})")
     if not path.exists():
         raise RequestInvalid(f"data.path: {data.path} does not exist on the server")
-    return {"kind": "npz", "path": str(path)}
+    return {"kind": data.kind, "path": str(path)}
 
 
 def check_request(req: RunRequest, data_dirs: tuple[Path, ...]) -> tuple[GraphSummary, bytes | None, dict[str, Any]]:

@@ -68,7 +68,8 @@ def execute(run_dir: RunDir, resume: bool, stop: StopFlag, heartbeat_s: float,
 
     finished = threading.Event()
     threading.Thread(target=beat, name="heartbeat", daemon=True).start()
-    checkpoint = run_dir.latest_checkpoint() if resume else None
+    # The trainer resumes from checkpoints/latest.json; without one, a resume starts over.
+    checkpoint = run_dir.latest_checkpoint() if resume and (run_dir.checkpoints / "latest.json").exists() else None
     outcome: dict[str, Any]
     try:
         ir = json.loads(run_dir.graph.read_text())
