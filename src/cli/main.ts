@@ -1,11 +1,14 @@
 // `ictal <command> [options]`: the lab's engine from Node. Each command lives in src/cli/commands/<name>.ts.
 import type { Command } from './command.ts';
 import { gpuInfo } from './commands/gpu-info.ts';
+import { edfInfo } from './commands/edf-info.ts';
+import { synth } from './commands/synth.ts';
 import { calibrate } from './commands/calibrate.ts';
 import { graph } from './commands/graph.ts';
+import { submit } from './commands/submit.ts';
 
 /** Every command, in the order `ictal help` lists them. */
-const COMMANDS: Command[] = [gpuInfo, calibrate, graph];
+const COMMANDS: Command[] = [gpuInfo, calibrate, graph, submit, edfInfo, synth];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
