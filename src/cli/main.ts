@@ -5,10 +5,9 @@ import { edfInfo } from './commands/edf-info.ts';
 import { synth } from './commands/synth.ts';
 import { calibrate } from './commands/calibrate.ts';
 import { graph } from './commands/graph.ts';
-import { submit } from './commands/submit.ts';
 
 /** Every command, in the order `ictal help` lists them. */
-const COMMANDS: Command[] = [gpuInfo, calibrate, graph, submit, edfInfo, synth];
+const COMMANDS: Command[] = [gpuInfo, calibrate, graph, edfInfo, synth];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
