@@ -1,0 +1,73 @@
+// The tiled GEMM core shared by matmul.wgsl and conv1d.wgsl (concatenated after them by the TS module).
+//   C[g] (M x N) = sum over s < sum_batches of A[g, s] (M x K) B[g, s] (K x N)
+// A workgroup of 8 x 8 invocations computes a 32 x 32 tile of C, each invocation a 4 x 4 block, stepping
+// through K in slices of 16 staged in workgroup memory. Values are staged as `act` and multiplied in f32.
+//
+// The including file defines the operand access and the epilogue (so one core serves plain, transposed,
+// broadcast and implicit-im2col operands):
+//   struct Params with fields M, N, K, batches, sum_batches, tiles_m, tiles_n (and its own)
+//   fn gemm_a(g: u32, m: u32, k: u32) -> act        element (m, k) of A for batch g; only called in range
+//   fn gemm_b(g: u32, k: u32, n: u32) -> act
+//   fn gemm_a_k_fast() -> bool                      A is contiguous along k (else along m): picks the load order
+//   fn gemm_b_n_fast() -> bool                      B is contiguous along n (else along k)
+//   fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>)   c[i * 4 + j] is C[m0 + i, n0 + j]
+// g = b * sum_batches + s, where b < batches is the output batch.
+
+const TILE_M: u32 = 32u;
+const TILE_N: u32 = 32u;
+const TILE_K: u32 = 16u;
+const GEMM_WG: u32 = 64u;
+
+var<workgroup> tile_a: array<act, 512>; // [TILE_K][TILE_M]
+var<workgroup> tile_b: array<act, 512>; // [TILE_K][TILE_N]
+
+@compute @workgroup_size(GEMM_WG)
+fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let wg = linear_wg(wid, nwg);
+  let per_batch = P.tiles_m * P.tiles_n;
+  let b = wg / per_batch;
+  if (b >= P.batches) { return; }
+  let tile = wg % per_batch;
+  let m0 = (tile / P.tiles_n) * TILE_M;
+  let n0 = (tile % P.tiles_n) * TILE_N;
+  let tx = lid % 8u;
+  let ty = lid / 8u;
+  let a_k_fast = gemm_a_k_fast();
+  let b_n_fast = gemm_b_n_fast();
+  var c: array<f32, 16>;
+  for (var s = 0u; s < P.sum_batches; s++) {
+    let g = b * P.sum_batches + s;
+    for (var k0 = 0u; k0 < P.K; k0 += TILE_K) {
+      for (var r = 0u; r < 512u / GEMM_WG; r++) {
+        let e = lid + r * GEMM_WG;
+        // Consecutive invocations take consecutive addresses of whichever operand layout is contiguous.
+        var am = e % TILE_M;
+        var ak = e / TILE_M;
+        if (a_k_fast) { ak = e % TILE_K; am = e / TILE_K; }
+        var av = act(0.0);
+        if (m0 + am < P.M && k0 + ak < P.K) { av = gemm_a(g, m0 + am, k0 + ak); }
+        tile_a[ak * TILE_M + am] = av;
+        var bn = e % TILE_N;
+        var bk = e / TILE_N;
+        if (!b_n_fast) { bk = e % TILE_K; bn = e / TILE_K; }
+        var bv = act(0.0);
+        if (n0 + bn < P.N && k0 + bk < P.K) { bv = gemm_b(g, k0 + bk, n0 + bn); }
+        tile_b[bk * TILE_N + bn] = bv;
+      }
+      workgroupBarrier();
+      for (var kk = 0u; kk < TILE_K; kk++) {
+        var ar: array<f32, 4>;
+        var br: array<f32, 4>;
+        for (var i = 0u; i < 4u; i++) {
+          ar[i] = f32(tile_a[kk * TILE_M + ty * 4u + i]);
+          br[i] = f32(tile_b[kk * TILE_N + tx * 4u + i]);
+        }
+        for (var i = 0u; i < 4u; i++) {
+          for (var j = 0u; j < 4u; j++) { c[i * 4u + j] = fma(ar[i], br[j], c[i * 4u + j]); }
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+  gemm_store(b, m0 + ty * 4u, n0 + tx * 4u, c);
+}
