@@ -98,10 +98,10 @@ function fixSign(v: Float64Array): Float64Array {
 }
 
 /**
- * Canonical eigenvectors of the normalised Laplacian, ascending eigenvalue, as rows: [eigenvalue, vector][].
+ * Canonical eigenvectors (cluster basis rule, then sign rule) from any eigen-decomposition: `values`
+ * ascending, `vectors` their columns (row-major n x n). Basis-independent within each eigenspace.
  */
-export function canonicalEigenvectors(n: number, edges: readonly (readonly [number, number])[]): { value: number; vector: Float64Array }[] {
-  const { values, vectors } = symmetricEigen(normalizedLaplacian(n, edges), n);
+export function canonicalize(values: Float64Array, vectors: Float64Array, n: number): { value: number; vector: Float64Array }[] {
   const out: { value: number; vector: Float64Array }[] = [];
   let start = 0;
   for (let i = 1; i <= n; i++) {
@@ -111,6 +111,12 @@ export function canonicalEigenvectors(n: number, edges: readonly (readonly [numb
     start = i;
   }
   return out;
+}
+
+/** Canonical eigenvectors of the normalised Laplacian, ascending eigenvalue. */
+export function canonicalEigenvectors(n: number, edges: readonly (readonly [number, number])[]): { value: number; vector: Float64Array }[] {
+  const { values, vectors } = symmetricEigen(normalizedLaplacian(n, edges), n);
+  return canonicalize(values, vectors, n);
 }
 
 /** PE buffer [n, dim] row-major: the dim eigenvectors after the trivial one. */

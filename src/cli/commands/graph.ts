@@ -5,7 +5,7 @@ import { applyOverrides, preset, PRESETS } from '../../graph/config.ts';
 import { buildV3 } from '../../graph/v3.ts';
 import { serializeIr } from '../../graph/serialize.ts';
 import { initWeights } from '../../graph/init.ts';
-import { writeSafetensors } from '../../graph/safetensors.ts';
+import { encodeWeights } from '../../graph/weights.ts';
 import { graphSummary, formatSummary } from '../../graph/summary.ts';
 import { irJsonSchema } from '../../graph/schema.ts';
 
@@ -39,10 +39,7 @@ export const graph: Command = {
     const ir = buildV3(values.preset, config);
     if (values.schema) writeFileSync(values.schema, JSON.stringify(irJsonSchema(), null, 2) + '\n');
     if (values.ir) writeFileSync(values.ir, serializeIr(ir));
-    if (values.weights) {
-      const w = initWeights(ir, seed);
-      writeFileSync(values.weights, writeSafetensors(w, { format: 'ictal', ictal_ir: String(ir.ictal_ir), graph: ir.name, seed: String(seed) }));
-    }
+    if (values.weights) writeFileSync(values.weights, encodeWeights(ir, initWeights(ir, seed), seed));
     const summary = graphSummary(ir, batch);
     console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
     return 0;
