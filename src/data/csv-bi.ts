@@ -81,7 +81,7 @@ export function parseCsvBi(text: string, source = 'csv_bi'): CsvBiFile {
   return { metadata, duration, events };
 }
 
-/** Seizure events as sorted, merged [start, stop) intervals in seconds. */
+/** Seizure events as sorted, merged [start, stop) intervals in seconds (labelsFromEvents in windows.ts turns them into per-sample labels). */
 export function seizureIntervals(file: CsvBiFile): Array<[number, number]> {
   const spans = file.events.filter((e) => e.seizure).map((e) => [e.start, e.stop] as [number, number]).sort((a, b) => a[0] - b[0]);
   const merged: Array<[number, number]> = [];
@@ -91,20 +91,6 @@ export function seizureIntervals(file: CsvBiFile): Array<[number, number]> {
     else merged.push([a, b]);
   }
   return merged;
-}
-
-/**
- * Per-sample labels: sample i (at i / sampleRate seconds) is 1 when some seizure event has start <= t < stop.
- * The backend's `seizure_mask` uses the same rule, so both sides label the same samples.
- */
-export function seizureMask(file: CsvBiFile, sampleRate: number, sampleCount: number): Float32Array {
-  const mask = new Float32Array(sampleCount);
-  for (const [start, stop] of seizureIntervals(file)) {
-    const lo = Math.max(0, Math.ceil(start * sampleRate - 1e-9));
-    const hi = Math.min(sampleCount, Math.ceil(stop * sampleRate - 1e-9));
-    mask.fill(1, lo, Math.max(lo, hi));
-  }
-  return mask;
 }
 
 /** Writes a `.csv_bi` file in TUSZ's layout (term-level events on channel TERM). */
