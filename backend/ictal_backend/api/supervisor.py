@@ -53,8 +53,10 @@ class RunSupervisor:
         for run in self.store.list(status="running", limit=1_000_000):
             run_dir = self.run_dir(run.id)
             handle = self.launcher.reattach(run.worker_ref, run_dir) if run.worker_ref else None
+            active = ActiveRun(handle, run_dir, metrics=dict(run.metrics))  # type: ignore[arg-type]
+            self._ingest(run.id, active)  # what the worker logged after the last server's final look
             if handle is not None:
-                self.active[run.id] = ActiveRun(handle, run_dir, metrics=dict(run.metrics))
+                self.active[run.id] = active
             elif self.store.transition(run.id, "interrupted", error="the server stopped while this run was running; "
                                        "POST /api/runs/{id}/resume continues it from its last checkpoint"):
                 log.warning("run %s: interrupted by a server restart", run.id)
