@@ -46,7 +46,7 @@ def test_the_app_declares_a_gpu_trainer_and_a_cpu_api(monkeypatch: pytest.Monkey
 
     api = m.api._spec_
     assert api.gpus is None, "the API container must not hold a GPU"
-    assert m.app.registered_web_endpoints == ["api"]
+    assert m.api._is_web_endpoint() and not m.train_run._is_web_endpoint()
     assert m.api._sync_synchronizer._translate_in(m.api)._webhook_config.type == modal._utils.function_utils.api_pb2.WEBHOOK_TYPE_ASGI_APP
     assert {k: repr(v) for k, v in api.volumes.items()} == {"/data": "modal.Volume.from_name('ictal-data')",
                                                             "/state": "modal.Volume.from_name('ictal-state')"}
