@@ -91,39 +91,41 @@ export function runsOf(mask: ArrayLike<number>): Intervals {
   return { starts, ends };
 }
 
-/**
- * Binary erosion with a centred flat element of `size` (odd) samples; beyond the ends the signal repeats its
- * edge sample, so a run that touches an end is not trimmed there.
- */
-export function erode(r: Intervals, size: number, n: number): Intervals {
+// Morphology acts on the recording embedded in an infinite signal that is 0 outside it: erosion and dilation
+// need no edge rule, an opening never grows a run and a closing never moves a run's outer ends, so the results
+// stay inside [0, n).
+
+/** Binary erosion with a centred flat element of `size` (odd) samples. */
+export function erode(r: Intervals, size: number): Intervals {
   const h = (size - 1) / 2;
   const starts: number[] = [], ends: number[] = [];
   for (let k = 0; k < r.starts.length; k++) {
-    const s = r.starts[k] === 0 ? 0 : r.starts[k]! + h;
-    const e = r.ends[k] === n ? n : r.ends[k]! - h;
+    const s = r.starts[k]! + h, e = r.ends[k]! - h;
     if (s < e) { starts.push(s); ends.push(e); }
   }
   return { starts, ends };
 }
 
-/** Binary dilation with a centred flat element of `size` (odd) samples, clipped to [0, n); touching runs join. */
-export function dilate(r: Intervals, size: number, n: number): Intervals {
+/** Binary dilation with a centred flat element of `size` (odd) samples; runs that touch or overlap join. */
+export function dilate(r: Intervals, size: number): Intervals {
   const h = (size - 1) / 2;
   const starts: number[] = [], ends: number[] = [];
   for (let k = 0; k < r.starts.length; k++) {
-    const s = Math.max(0, r.starts[k]! - h), e = Math.min(n, r.ends[k]! + h);
+    const s = r.starts[k]! - h, e = r.ends[k]! + h;
     if (ends.length && s <= ends[ends.length - 1]!) ends[ends.length - 1] = e;
     else { starts.push(s); ends.push(e); }
   }
   return { starts, ends };
 }
 
-export function opening(r: Intervals, size: number, n: number): Intervals {
-  return dilate(erode(r, size, n), size, n);
+/** Removes runs shorter than `size`; longer runs are unchanged. */
+export function opening(r: Intervals, size: number): Intervals {
+  return dilate(erode(r, size), size);
 }
 
-export function closing(r: Intervals, size: number, n: number): Intervals {
-  return erode(dilate(r, size, n), size, n);
+/** Fills gaps shorter than `size` between runs; nothing else changes. */
+export function closing(r: Intervals, size: number): Intervals {
+  return erode(dilate(r, size), size);
 }
 
 /** Keeps runs with minS <= (end - start)/fs <= maxS. */
@@ -148,10 +150,9 @@ export function mergeClose(r: Intervals, fs: number, gapS: number): Intervals {
 
 /** The whole chain on sample intervals (validated parameters). */
 export function postprocessIntervals(p: ArrayLike<number>, params: PostprocessParams): Intervals {
-  const n = p.length;
   let r = hysteresis(p, params.onThreshold, params.offThreshold);
-  r = opening(r, params.openingSamples, n);
-  r = closing(r, params.closingSamples, n);
+  r = opening(r, params.openingSamples);
+  r = closing(r, params.closingSamples);
   r = filterDuration(r, params.fs, params.minDurationS, params.maxDurationS);
   return mergeClose(r, params.fs, params.mergeGapS);
 }

@@ -77,20 +77,23 @@ def hysteresis(p: np.ndarray, on: float, off: float) -> Intervals:
     return runs_of(state)
 
 
-def erode(r: Intervals, size: int, n: int) -> Intervals:
-    """Centred flat element; beyond the ends the signal repeats its edge sample (no trimming at the ends)."""
-    h = (size - 1) // 2
-    s, e = r
-    s2 = np.where(s == 0, 0, s + h)
-    e2 = np.where(e == n, n, e - h)
-    keep = s2 < e2
-    return s2[keep], e2[keep]
+# Morphology acts on the recording embedded in an infinite signal that is 0 outside it: erosion and dilation
+# need no edge rule, an opening never grows a run and a closing never moves a run's outer ends, so the results
+# stay inside [0, n).
 
 
-def dilate(r: Intervals, size: int, n: int) -> Intervals:
+def erode(r: Intervals, size: int) -> Intervals:
+    """Binary erosion with a centred flat element of `size` (odd) samples."""
     h = (size - 1) // 2
-    s = np.maximum(r[0] - h, 0)
-    e = np.minimum(r[1] + h, n)
+    s, e = r[0] + h, r[1] - h
+    keep = s < e
+    return s[keep], e[keep]
+
+
+def dilate(r: Intervals, size: int) -> Intervals:
+    """Binary dilation with a centred flat element of `size` (odd) samples; touching runs join."""
+    h = (size - 1) // 2
+    s, e = r[0] - h, r[1] + h
     return _join(s, e, s[1:] <= e[:-1])
 
 
@@ -103,12 +106,14 @@ def _join(s: np.ndarray, e: np.ndarray, joins_previous: np.ndarray) -> Intervals
     return s[first], e[last]
 
 
-def opening(r: Intervals, size: int, n: int) -> Intervals:
-    return dilate(erode(r, size, n), size, n)
+def opening(r: Intervals, size: int) -> Intervals:
+    """Removes runs shorter than `size`; longer runs are unchanged."""
+    return dilate(erode(r, size), size)
 
 
-def closing(r: Intervals, size: int, n: int) -> Intervals:
-    return erode(dilate(r, size, n), size, n)
+def closing(r: Intervals, size: int) -> Intervals:
+    """Fills gaps shorter than `size` between runs; nothing else changes."""
+    return erode(dilate(r, size), size)
 
 
 def filter_duration(r: Intervals, fs: float, min_s: float, max_s: float) -> Intervals:
@@ -124,10 +129,9 @@ def merge_close(r: Intervals, fs: float, gap_s: float) -> Intervals:
 
 def postprocess_intervals(p: np.ndarray, params: PostprocessParams) -> Intervals:
     """The whole chain on sample intervals (p already checked by as_probabilities)."""
-    n = len(p)
     r = hysteresis(p, params.on_threshold, params.off_threshold)
-    r = opening(r, params.opening_samples, n)
-    r = closing(r, params.closing_samples, n)
+    r = opening(r, params.opening_samples)
+    r = closing(r, params.closing_samples)
     r = filter_duration(r, params.fs, params.min_duration_s, params.max_duration_s)
     return merge_close(r, params.fs, params.merge_gap_s)
 
