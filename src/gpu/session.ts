@@ -5,6 +5,7 @@ import { PipelineCache, type ShaderFile } from './pipeline-cache.ts';
 import { MAX_TIMED_PASSES, TimestampProfiler, type ProfileResult } from './profiler.ts';
 import type { Defines } from './shader-preprocessor.ts';
 import type { Precision } from './precision.ts';
+import { GpuOperationError } from './errors.ts';
 
 export interface DispatchSpec {
   shader: ShaderFile;
@@ -64,7 +65,11 @@ export class ComputeSession {
     spec.tensors.forEach((t, i) => entries.push({ binding: i + 1, resource: { buffer: 'buffer' in t ? t.buffer : t } }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: spec.label });
     const [x, y, z] = gridFor(spec.workgroups, this.device.limits.maxComputeWorkgroupsPerDimension);
-    this.encoder ??= this.device.createCommandEncoder({ label: 'ictal' });
+    if (!this.encoder) {
+      // One validation scope per recorded batch: a bad bind group or dispatch fails the flush with its label.
+      this.device.pushErrorScope('validation');
+      this.encoder = this.device.createCommandEncoder({ label: 'ictal' });
+    }
     const timestampWrites = this.profiler?.begin({
       label: spec.label,
       kernel: `${spec.shader.name}:${spec.entry}`,
@@ -97,6 +102,12 @@ export class ComputeSession {
       this.profiler?.resolve(this.encoder);
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = undefined;
+      const error = await this.device.popErrorScope();
+      if (error) {
+        for (const b of this.transient) b.destroy();
+        this.transient = [];
+        throw new GpuOperationError('dispatch', 'validation', error.message);
+      }
     }
     await this.device.queue.onSubmittedWorkDone();
     for (const b of this.transient) b.destroy();
