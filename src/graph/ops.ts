@@ -27,10 +27,12 @@ export interface OpSpec {
 }
 
 // ---- shape checks: errors name the node, the input and the dimension ----
+/** Exact rank, or at least `want[0]` dimensions laid out as `want[1]` describes. */
 function rank(where: string, input: string, s: Shape, want: number | [number, string]): void {
-  const [n, atLeast] = typeof want === 'number' ? [want, false] : [want[0], true];
-  if (atLeast ? s.length < n : s.length !== n) {
-    throw new GraphError(`${where}: input "${input}" has shape ${formatShape(s)}, expected ${atLeast ? `at least ${n}` : n} dimensions (${typeof want === 'number' ? '' : want[1]})`.replace(' ()', ''));
+  const [n, layout] = typeof want === 'number' ? [want, undefined] : want;
+  if (layout === undefined ? s.length !== n : s.length < n) {
+    const expected = layout === undefined ? `${n} dimensions` : `at least ${n} dimensions (${layout})`;
+    throw new GraphError(`${where}: input "${input}" has shape ${formatShape(s)}, expected ${expected}`);
   }
 }
 
