@@ -39,6 +39,16 @@ export function accountNodes(ir: IrDocument, batch: number): NodeAccount[] {
   return out;
 }
 
+/**
+ * Bytes a node moves at a precision: activations at the precision's element size, weights likewise (kernels
+ * read weights in the working precision); backward also writes f32 weight gradients.
+ */
+export function movedBytes(a: NodeAccount, p: Precision): { forward: number; backward: number } {
+  const eb = elementBytes(p);
+  const backward = a.flopsBackward === 0 && a.elementsBackward === 0 ? 0 : a.elementsBackward * eb + a.params * (eb + 4);
+  return { forward: (a.elementsForward + a.params) * eb, backward };
+}
+
 /** Bytes the forward pass keeps for backward: saved tensors counted once (views share storage), plus extras. */
 export function savedActivationBytes(ir: IrDocument, accounts: NodeAccount[], batch: number, p: Precision): number {
   const root = new Map<string, string>();

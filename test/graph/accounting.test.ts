@@ -1,7 +1,7 @@
 // FLOPs, bytes and saved-activation memory on small graphs counted by hand, and on the v3 TCN.
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/graph/builder.ts';
-import { accountNodes, graphSummary, savedActivationBytes } from '../../src/graph/accounting.ts';
+import { accountNodes, graphSummary, movedBytes, savedActivationBytes } from '../../src/graph/accounting.ts';
 import { buildV3 } from '../../src/graph/v3.ts';
 import { preset } from '../../src/graph/config.ts';
 
@@ -24,6 +24,11 @@ describe('per-op counts', () => {
     expect(a.c!.params).toBe(36 + 4);
     expect(a.w!.params).toBe(36 + 4 + 4);
     expect(a.c!.elementsForward).toBe(60 + 80);
+    // bytes: input 60 + output 80 + weights 40, at 4 bytes (f32) or 2 (f16 modes)
+    expect(movedBytes(a.c!, 'f32').forward).toBe((60 + 80 + 40) * 4);
+    expect(movedBytes(a.c!, 'f16').forward).toBe((60 + 80 + 40) * 2);
+    // backward: read dy (80) and x (60), no dx; read weights (2 bytes) and write f32 weight gradients (4)
+    expect(movedBytes(a.c!, 'f16-storage').backward).toBe((80 + 60) * 2 + 40 * (2 + 4));
   });
 
   it('linear -> relu -> linear on [1, 7, 3]: counts, and the relu output kept once though two ops need it', () => {
