@@ -11,6 +11,7 @@ import { decodeNpy, encodeNpy, npyHeaderLength, NPY_PREFIX_BYTES, parseNpyHeader
 import { memberDataOffset, readZipDirectory, type ZipMember } from './zip-directory.ts';
 
 const CHUNK_BYTES = 1 << 20;
+const PUSH_BYTES = 1 << 14;
 /** Deflate cannot expand more than ~1032:1; a larger claimed ratio means a damaged directory. */
 const MAX_DEFLATE_RATIO = 1100;
 /** Whole-array reads above this size must go through readRows. */
@@ -112,9 +113,13 @@ export class NpzReader {
       produced += chunk.length;
     });
     try {
+      // Read in large blocks, inflate in small pushes: a header or an early window stops after a few KiB.
       for (let at = 0; at < member.compressedSize && produced < to; at += CHUNK_BYTES) {
-        const n = Math.min(CHUNK_BYTES, member.compressedSize - at);
-        inflater.push(await this.source.read(start + at, n), at + n >= member.compressedSize);
+        const block = await this.source.read(start + at, Math.min(CHUNK_BYTES, member.compressedSize - at));
+        for (let p = 0; p < block.length && produced < to; p += PUSH_BYTES) {
+          const end = Math.min(block.length, p + PUSH_BYTES);
+          inflater.push(block.subarray(p, end), at + end >= member.compressedSize);
+        }
       }
     } catch (e) {
       if (e instanceof NpzError) throw e;
