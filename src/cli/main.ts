@@ -5,9 +5,11 @@ import { edfInfo } from './commands/edf-info.ts';
 import { synth } from './commands/synth.ts';
 import { calibrate } from './commands/calibrate.ts';
 import { graph } from './commands/graph.ts';
+import { submit } from './commands/submit.ts';
+import { forward } from './commands/forward.ts';
 
 /** Every command, in the order `ictal help` lists them. */
-const COMMANDS: Command[] = [gpuInfo, calibrate, graph, edfInfo, synth];
+const COMMANDS: Command[] = [gpuInfo, calibrate, graph, forward, submit, edfInfo, synth];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,120 @@
+// The WebGPU forward executor: plans the IR (plan.ts), uploads the weights once, allocates the arena the plan
+// asks for, and records one dispatch sequence per micro-batch through the op lowerings. Works wherever a
+// ComputeSession does (browser worker, Node/Dawn). Training will add a backward walk over the same plan.
+import type { IrDocument } from '../graph/ir.ts';
+import type { WeightMap } from '../graph/init.ts';
+import type { GpuTensor } from '../gpu/arena.ts';
+import { downloadTensor } from '../gpu/arena.ts';
+import type { ComputeSession } from '../gpu/session.ts';
+import type { Precision } from '../gpu/precision.ts';
+import { encodeTensor } from '../gpu/tensor-codec.ts';
+import { type ForwardPlan, planForward } from './plan.ts';
+import type { LowerContext, Lowering } from './lowering.ts';
+import { LOWERINGS, scratchBytesEstimate } from './lowerings.ts';
+
+export interface ForwardOptions {
+  precision: Precision;
+  /** Batch of one recorded pass; larger inputs run as several passes. Default: the largest that fits. */
+  microBatch?: number;
+}
+
+/** The largest micro-batch (<= batch) whose every tensor and workspace fits one storage binding. */
+export function fittingMicroBatch(ir: IrDocument, batch: number, precision: Precision, maxBinding: number): number {
+  for (let b = batch; b >= 1; b = b === 1 ? 0 : Math.ceil(b / 2)) {
+    const plan = planForward(ir, b, precision);
+    const largest = Math.max(...[...plan.tensors.values()].map((t) => t.bytes), scratchBytesEstimate(ir, b, precision));
+    if (largest <= maxBinding) return b;
+    if (b === 1) break;
+  }
+  throw new Error(`forward: even batch 1 of "${ir.name}" has a tensor over this adapter's maxStorageBufferBindingSize (${maxBinding} bytes) in ${precision}`);
+}
+
+export class ForwardExecutor {
+  private constructor(
+    readonly s: ComputeSession,
+    readonly plan: ForwardPlan,
+    private readonly weights: Map<string, GpuTensor>,
+    private readonly slots: GPUBuffer[],
+  ) {}
+
+  static async create(s: ComputeSession, ir: IrDocument, weights: WeightMap, batch: number, opts: ForwardOptions): Promise<ForwardExecutor> {
+    const micro = opts.microBatch ?? fittingMicroBatch(ir, batch, opts.precision, s.device.limits.maxStorageBufferBindingSize);
+    const plan = planForward(ir, micro, opts.precision);
+    for (const n of plan.steps) if (!LOWERINGS[n.op]) throw new Error(`forward: op "${n.op}" (node ${n.id}) has no WebGPU lowering`);
+    const uploaded = new Map<string, GpuTensor>();
+    for (const [name, w] of weights) {
+      uploaded.set(name, await s.arena.upload(w.data, w.shape, opts.precision, name));
+      if (name.endsWith('.A_log')) {
+        // The scan takes A = -exp(A_log): exact on the host, and a derived parameter of its own name.
+        const a = name.replace(/A_log$/, 'A');
+        uploaded.set(a, await s.arena.upload(w.data.map((v) => -Math.exp(v)), w.shape, opts.precision, a));
+      }
+    }
+    const slots: GPUBuffer[] = [];
+    for (const [i, slot] of plan.slots.entries()) slots.push((await s.arena.tensor([slot.bytes / 4], 'f32', `activation slot ${i}`)).buffer);
+    return new ForwardExecutor(s, plan, uploaded, slots);
+  }
+
+  /** Bytes held: weights + activation slots (+ the arena's transient workspace at its peak). */
+  get arenaPeakBytes(): number {
+    return this.s.arena.peakBytes;
+  }
+
+  private tensor(name: string): GpuTensor {
+    const t = this.plan.tensors.get(name)!;
+    return { buffer: this.slots[t.slot]!, shape: t.shape, precision: this.plan.precision, bytes: t.bytes, label: name };
+  }
+
+  /** Records the whole graph for one micro-batch already uploaded into the input slot (no flush). */
+  async record(): Promise<void> {
+    for (const node of this.plan.steps) {
+      const out = this.plan.tensors.get(node.outputs[0]!)!;
+      if (out.viewOf) continue; // a view: nothing to compute
+      const lower: Lowering = LOWERINGS[node.op]!;
+      const c: LowerContext = {
+        s: this.s,
+        node,
+        inputs: node.inputs.map((n) => this.tensor(n)),
+        output: this.tensor(node.outputs[0]!),
+        precision: this.plan.precision,
+        param: (role) => {
+          const name = node.params[role] ?? node.buffers[role] ?? `${node.id}.${role}`;
+          const t = this.weights.get(name);
+          if (!t) throw new Error(`forward: node ${node.id} has no parameter "${role}" in the weights`);
+          return t;
+        },
+        scratch: (shape, label, precision) => this.s.scratch(shape, precision ?? this.plan.precision, `${node.id}.${label}`),
+      };
+      await lower(c);
+    }
+  }
+
+  /** Runs the graph on host input [batch, ...] (any batch: split into micro-batches) and returns the output. */
+  async run(input: ArrayLike<number>, batch: number): Promise<Float64Array> {
+    const { ir, batch: micro, precision } = this.plan;
+    const inName = ir.inputs[0]!, outName = ir.outputs[0]!;
+    const inPer = this.plan.tensors.get(inName)!.shape.slice(1).reduce((a, b) => a * b, 1);
+    const outShape = this.plan.tensors.get(outName)!.shape;
+    const outPer = outShape.slice(1).reduce((a, b) => a * b, 1);
+    if (input.length !== batch * inPer) throw new Error(`forward: input holds ${input.length} values, expected batch ${batch} x ${inPer}`);
+    const result = new Float64Array(batch * outPer);
+    const inTensor = this.tensor(inName);
+    for (let b0 = 0; b0 < batch; b0 += micro) {
+      const n = Math.min(micro, batch - b0);
+      const chunk = new Float64Array(micro * inPer);
+      for (let i = 0; i < n * inPer; i++) chunk[i] = input[b0 * inPer + i]!;
+      this.s.device.queue.writeBuffer(inTensor.buffer, 0, encodeTensor(chunk, inTensor.shape, precision));
+      await this.record();
+      await this.s.flush();
+      const out = await downloadTensor(this.s.device, this.tensor(outName));
+      result.set(out.subarray(0, n * outPer), b0 * outPer);
+    }
+    return result;
+  }
+
+  destroy(): void {
+    for (const t of this.weights.values()) this.s.arena.release(t);
+    this.s.arena.releaseAll();
+  }
+}
+
