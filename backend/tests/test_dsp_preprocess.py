@@ -122,6 +122,7 @@ def test_labels_from_events():
     labels = labels_from_events([(0.01, 0.02), (0.05, 1)], 20, 256)
     assert labels.tolist() == [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]
     assert labels_from_events([(-5, 2 / 256)], 4, 256).tolist() == [1, 1, 0, 0]
+    assert int(np.argmax(labels_from_events([(1.1, 1.2)], 500, 400))) == 440  # 1.1 * 400 = 440.00000000000006
     with pytest.raises(ValueError, match="event 0 stops at 2.0 s, before its start 3.0 s"):
         labels_from_events([(3, 2)], 10)
 

@@ -1,8 +1,19 @@
 // Preprocessing and windowing: the TypeScript and the Python implementation on the same seeded recordings
-// (several sampling rates, a flat channel, mains hum, spikes), compared sample by sample.
+// (several sampling rates, a flat channel, mains hum, spikes), compared sample by sample; and on the same EDF +
+// csv_bi files, each language reading them with its own reader (a synthetic recording, and one at 250 Hz).
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { preprocessRecording } from '../../src/data/preprocess.ts';
 import { labelsFromEvents, windows } from '../../src/data/windows.ts';
+import { bytesSource } from '../../src/data/byte-source.ts';
+import { EdfReader } from '../../src/data/edf.ts';
+import { encodeEdf } from '../../src/data/edf-writer.ts';
+import { formatCsvBi, parseCsvBi, seizureIntervals } from '../../src/data/csv-bi.ts';
+import { MONTAGE_CHANNELS } from '../../src/data/montage.ts';
+import { mapChannels, tuszLabel } from '../../src/data/tusz.ts';
+import { synthesizeEeg } from '../../src/data/synthetic-eeg.ts';
+import { syntheticCsvBi, syntheticEdf } from '../../src/data/synthetic-files.ts';
 import { freshSeed, makeRng } from '../harness/kernel-harness.ts';
 import { ParityDir, parityPython } from './preprocess-parity-python.ts';
 
@@ -32,6 +43,15 @@ function recording(rng: () => number, channels: number, fs: number, seconds: num
     }
     return x;
   });
+}
+
+/** The 19 montage channels of an EDF in montage order, read as the lab reads a dropped file. */
+async function readMontage(bytes: Uint8Array): Promise<{ signals: Float64Array[]; fs: number }> {
+  const edf = await EdfReader.open(bytesSource(bytes));
+  const data = edf.dataSignals;
+  const chosen = mapChannels(data.map((s) => s.label)).indices.map((i) => data[i]!);
+  const signals = await Promise.all(chosen.map(async (s) => (await edf.readPhysical(s.index)) as Float64Array));
+  return { signals, fs: chosen[0]!.sampleRate };
 }
 
 const CASES = [
@@ -83,6 +103,59 @@ describe.skipIf(!python)(`preprocessing parity TS vs Python (seed ${seed})`, () 
       expect(Array.from(pyLabels.data)).toEqual(Array.from(w.labels));
       let worstWindow = 0;
       for (let i = 0; i < w.windows.length; i++) worstWindow = Math.max(worstWindow, Math.abs(w.windows[i]! - pyWindows.data[i]!));
+      expect(worstWindow).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    });
+  });
+});
+
+describe.skipIf(!python)(`preprocessing parity TS vs Python on EDF + csv_bi files (seed ${seed})`, async () => {
+  const rng = makeRng(seed ^ 0x5eed);
+  // A synthetic recording as TUSZ ships it (256 Hz), and 80 s at 250 Hz with shuffled labels and an EKG.
+  const synthetic = synthesizeEeg({ minutes: 1.5, seed });
+  const raw250 = recording(rng, 19, 250, 80);
+  const order = MONTAGE_CHANNELS.map((_, i) => i).sort(() => rng() - 0.5);
+  const files = [
+    { name: 'synthetic EEG (256 Hz)', edf: syntheticEdf(synthetic), csv: syntheticCsvBi(synthetic, 'synth') },
+    {
+      name: 'seeded signals at 250 Hz',
+      edf: encodeEdf({
+        recordDuration: 1,
+        signals: [
+          ...order.map((c) => ({ label: tuszLabel(MONTAGE_CHANNELS[c]!, 'LE'), sampleRate: 250, samples: raw250[c]!, physicalDimension: 'uV' })),
+          { label: 'EKG', sampleRate: 250, samples: recording(rng, 1, 250, 80)[0]!, physicalDimension: 'uV' },
+        ],
+      }),
+      csv: formatCsvBi('r250', 80, [
+        { start: 0, stop: 12.3456, label: 'bckg' }, { start: 12.3456, stop: 41.1, label: 'seiz' }, { start: 41.1, stop: 80, label: 'bckg' },
+      ]),
+    },
+  ];
+  const requests = files.map((f, k) => {
+    writeFileSync(join(dir.path, `rec${k}.edf`), f.edf);
+    writeFileSync(join(dir.path, `rec${k}.csv_bi`), f.csv);
+    return { op: 'preprocess-edf', edf: `rec${k}.edf`, csv: `rec${k}.csv_bi`, output: `edfout${k}.npy`, windowsOutput: `edfwin${k}.npy`, labelsOutput: `edflab${k}.npy` };
+  });
+  const answers = python ? (dir.run(python, { cases: requests }) as { samples: number; windows: number; fs: number }[]) : [];
+
+  files.forEach((f, k) => {
+    it(f.name, async () => {
+      const { signals, fs } = await readMontage(f.edf);
+      expect(answers[k]!.fs).toBe(fs);
+      const ts = preprocessRecording(signals, fs);
+      const labels = labelsFromEvents(seizureIntervals(parseCsvBi(f.csv)), ts.samples);
+      const w = windows(ts, labels);
+      const py = dir.readArray(requests[k]!.output);
+      expect(py.shape).toEqual([19, ts.samples]);
+      let worst = 0;
+      for (let i = 0; i < ts.data.length; i++) worst = Math.max(worst, Math.abs(ts.data[i]! - py.data[i]!));
+      expect(worst, `max |TS - Python| (seed ${seed})`).toBeLessThanOrEqual(PARITY_TOLERANCE);
+      expect(answers[k]!.windows).toBe(w.count);
+      expect(w.count).toBeGreaterThan(1);
+      expect(labels.some((v) => v === 1)).toBe(true);
+      expect(Array.from(dir.readArray(requests[k]!.labelsOutput).data)).toEqual(Array.from(w.labels));
+      const pyWindows = dir.readArray(requests[k]!.windowsOutput).data;
+      let worstWindow = 0;
+      for (let i = 0; i < w.windows.length; i++) worstWindow = Math.max(worstWindow, Math.abs(w.windows[i]! - pyWindows[i]!));
       expect(worstWindow).toBeLessThanOrEqual(PARITY_TOLERANCE);
     });
   });

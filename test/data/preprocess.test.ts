@@ -191,6 +191,8 @@ describe('labels and windows', () => {
     // 0.01*256 = 2.56 -> 3; 0.02*256 = 5.12 -> 6: samples 3..5. 0.05*256 = 12.8 -> 13 .. end.
     expect(Array.from(l)).toEqual([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
     expect(Array.from(labelsFromEvents([[-5, 2 / 256]], 4, 256))).toEqual([1, 1, 0, 0]);
+    // 1.1 * 400 = 440.00000000000006 in float64: still sample 440 (not 441).
+    expect(labelsFromEvents([[1.1, 1.2]], 500, 400).indexOf(1)).toBe(440);
     expect(() => labelsFromEvents([[3, 2]], 10)).toThrow(/event 0 stops at 2 s, before its start 3 s/);
     expect(() => labelsFromEvents([[NaN, 2]], 10)).toThrow(/event 0 \[NaN, 2\] has a non-finite time/);
   });

@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "backend"))
 
 import numpy as np  # noqa: E402
 
+from ictal_backend.data.cache import load_recording  # noqa: E402  (the cache builder's own EDF + csv_bi reading)
 from ictal_backend.dsp import metrics, postprocess, preprocess  # noqa: E402
 
 PARAM_NAMES = {
@@ -49,6 +50,14 @@ def main(folder: Path) -> None:
             np.save(folder / case["windowsOutput"], w)
             np.save(folder / case["labelsOutput"], lab)
             answers.append({"samples": int(y.shape[1]), "windows": int(w.shape[0])})
+        elif op == "preprocess-edf":
+            raw, fs, events = load_recording(folder / case["edf"], folder / case["csv"])
+            y = preprocess.preprocess_recording(raw, fs)
+            np.save(folder / case["output"], y)
+            w, lab = preprocess.windows(y, preprocess.labels_from_events(events, y.shape[1]))
+            np.save(folder / case["windowsOutput"], w)
+            np.save(folder / case["labelsOutput"], lab)
+            answers.append({"samples": int(y.shape[1]), "windows": int(w.shape[0]), "fs": fs})
         elif op == "postprocess":
             answers.append(postprocess.postprocess(load(case["probabilities"]), **overrides(case.get("params", {}))))
         elif op == "evaluate":

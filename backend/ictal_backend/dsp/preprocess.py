@@ -19,6 +19,7 @@ NOTCH_Q = 30.0
 CLIP = 10.0
 WINDOW = 15360  # 60 s at 256 Hz
 STRIDE = 2560  # 10 s at 256 Hz
+LABEL_EPSILON = 1e-9
 
 # Designed once: the rate after resampling is always TARGET_FS.
 BANDPASS_SOS = butterworth_bandpass(BANDPASS_ORDER, BANDPASS_HZ[0], BANDPASS_HZ[1], TARGET_FS)
@@ -65,7 +66,8 @@ def preprocess_recording(signals: np.ndarray, fs: float) -> np.ndarray:
 
 def labels_from_events(events: Iterable[Sequence[float]], n_samples: int, fs: float = TARGET_FS) -> np.ndarray:
     """Per-sample 0/1 float32 labels: sample i is 1 when start <= i/fs < stop for some (start_s, stop_s) event,
-    i.e. samples ceil(start*fs) .. ceil(stop*fs)-1, clipped to the recording."""
+    i.e. samples ceil(start*fs - 1e-9) .. ceil(stop*fs - 1e-9)-1, clipped to the recording (the 1e-9 keeps a
+    time that is a whole number of samples on its sample despite rounding)."""
     if int(n_samples) != n_samples or n_samples < 0:
         raise ValueError(f"labels_from_events: n_samples {n_samples} is not a non-negative integer")
     if not (math.isfinite(fs) and fs > 0):
@@ -79,8 +81,8 @@ def labels_from_events(events: Iterable[Sequence[float]], n_samples: int, fs: fl
             raise ValueError(f"labels_from_events: event {k} [{start}, {stop}] has a non-finite time")
         if stop < start:
             raise ValueError(f"labels_from_events: event {k} stops at {stop} s, before its start {start} s")
-        first = min(max(math.ceil(start * fs), 0), n_samples)
-        end = min(max(math.ceil(stop * fs), 0), n_samples)
+        first = min(max(math.ceil(start * fs - LABEL_EPSILON), 0), n_samples)
+        end = min(max(math.ceil(stop * fs - LABEL_EPSILON), 0), n_samples)
         labels[first:end] = 1
     return labels
 
