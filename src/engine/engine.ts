@@ -1,0 +1,93 @@
+// The lab's engine: the one place that touches WebGPU. It runs in a Web Worker (src/engine/worker.ts exposes it
+// with comlink) or in Node; the UI only calls these methods. Every method is async and returns plain data.
+import { DeviceKeeper, type GpuInfo } from '../gpu/device.ts';
+import { ComputeSession } from '../gpu/session.ts';
+import { calibrate, type Calibration, type CalibrateOptions, type CalibrateProgress } from '../gpu/calibrate.ts';
+import { buildReport, markPerformance, toChromeTrace, type ChromeTrace, type KernelRow, type ProfileReport } from '../gpu/profile-report.ts';
+import { measureProfilerOverhead } from '../gpu/profile-run.ts';
+import type { Precision } from '../gpu/precision.ts';
+import { BENCH_FAMILIES, benchKernels } from './kernel-bench.ts';
+
+export type { GpuInfo, Calibration, CalibrateProgress, ProfileReport, KernelRow, ChromeTrace };
+
+export type Progress = (p: { done: number; total: number; message: string }) => void;
+
+export interface KernelProfile {
+  report: ProfileReport;
+  trace: ChromeTrace;
+}
+
+export interface DeviceLoss {
+  reason: string;
+  message: string;
+}
+
+export class Engine {
+  private session: ComputeSession | undefined;
+  private calibration: Calibration | undefined;
+  private readonly losses: DeviceLoss[] = [];
+  private readonly keeper = new DeviceKeeper({}, (loss) => {
+    // Every buffer and pipeline went with the device: the next call builds a new session on a new device.
+    this.session = undefined;
+    this.losses.push(loss);
+  });
+
+  private async current(): Promise<ComputeSession> {
+    const gpu = await this.keeper.get();
+    if (this.session?.gpu !== gpu) this.session = new ComputeSession(gpu);
+    return this.session;
+  }
+
+  /** The adapter, its features and limits (throws NoWebGpuError, with what is missing, where there is none). */
+  async gpuInfo(): Promise<GpuInfo> {
+    return (await this.current()).gpu.info;
+  }
+
+  /** Measures the roofline (copy GB/s, FMA GFLOP/s); later kernel profiles are placed against it. */
+  async calibrate(onProgress?: (p: CalibrateProgress) => void, options: Omit<CalibrateOptions, 'onProgress'> = {}): Promise<Calibration> {
+    const session = await this.current();
+    this.calibration = await calibrate(session, { ...options, onProgress });
+    return this.calibration;
+  }
+
+  /**
+   * Profiles every kernel family at every precision this device runs, with the profiler's own overhead, and
+   * puts each dispatch on the host's performance timeline (DevTools, or Node's perf_hooks).
+   */
+  async profileKernels(onProgress?: Progress, options: { elements?: number; repeats?: number; families?: string[] } = {}): Promise<KernelProfile> {
+    const session = await this.current();
+    const precisions: Precision[] = ['f32', 'f16-storage'];
+    if (session.gpu.has('shader-f16')) precisions.push('f16');
+    const result = await benchKernels(session, { ...options, precisions, onProgress });
+    markPerformance(result, 'ictal ');
+    const probe = BENCH_FAMILIES[0]!;
+    const set = await probe.prepare(session, 'f32', options.elements ?? 2 ** 22);
+    let overhead;
+    try {
+      overhead = await measureProfilerOverhead(session, set.batch, 3);
+    } finally {
+      set.release();
+    }
+    const i = session.gpu.info;
+    const c = this.calibration;
+    const roofline = c ? { copyGBps: c.copyGBps, fmaGflops: c.fmaGflops } : undefined;
+    const report = buildReport(result, { adapter: i.description || i.device || i.vendor, roofline, overhead });
+    return { report, trace: toChromeTrace(result) };
+  }
+
+  /** Names and durations of the performance.measure entries this engine's host holds. */
+  async performanceMeasures(): Promise<{ name: string; duration: number }[]> {
+    return performance.getEntriesByType('measure').map((m) => ({ name: m.name, duration: m.duration }));
+  }
+
+  /** Device losses seen so far (each one was followed by a new device on the next call). */
+  async deviceLosses(): Promise<DeviceLoss[]> {
+    return [...this.losses];
+  }
+
+  async dispose(): Promise<void> {
+    this.session?.destroy();
+    this.session = undefined;
+    await this.keeper.destroy();
+  }
+}

@@ -1,0 +1,48 @@
+// The lab page: starts the engine worker, asks it for the adapter, and mounts the panels.
+import './lab.css';
+import { startEngine } from './engine-client.ts';
+import { createLabStore, type LabOptions } from './store.ts';
+import { mountAdapterPanel } from './panels/adapter-panel.ts';
+import { mountCalibrationPanel } from './panels/calibration-panel.ts';
+import { mountProfilePanel } from './panels/profile-panel.ts';
+
+function section(id: string): HTMLElement {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`index.html has no #${id} section`);
+  return el;
+}
+
+/** ?copy-mib=N&elements=N: smaller (or larger) measurements than the defaults. */
+function labOptions(params: URLSearchParams): LabOptions {
+  const positive = (name: string) => {
+    const raw = params.get(name);
+    if (raw === null) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`URL parameter ${name} wants a whole number >= 1, got "${raw}"`);
+    return n;
+  };
+  const mib = positive('copy-mib');
+  return { copyBytes: mib && mib * 2 ** 20, profileElements: positive('elements') };
+}
+
+// The store is created before the worker can report a crash; the callback reaches it through this binding.
+let crashed: (message: string) => void = () => {};
+const engine = startEngine((message) => crashed(message));
+let options: LabOptions = {};
+let badOptions: string | undefined;
+try {
+  options = labOptions(new URLSearchParams(location.search));
+} catch (e) {
+  badOptions = (e as Error).message;
+}
+const store = createLabStore(engine, options);
+crashed = store.getState().fail;
+
+mountAdapterPanel(section('adapter'), store);
+mountCalibrationPanel(section('calibration'), store);
+mountProfilePanel(section('profile'), store);
+if (badOptions) store.getState().fail(badOptions);
+else void store.getState().connect();
+
+// For the DevTools console: the engine (e.g. `await ictal.engine.performanceMeasures()`) and the store.
+Object.assign(globalThis, { ictal: { engine, store } });

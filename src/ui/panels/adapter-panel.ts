@@ -1,0 +1,45 @@
+// The adapter the engine worker found: name, features (in use and offered), limits; or why there is none.
+import type { GpuInfo } from '../../engine/engine.ts';
+import type { AdapterState, LabStore } from '../store.ts';
+import { h, show } from '../dom.ts';
+
+export function mountAdapterPanel(host: HTMLElement, store: LabStore): void {
+  const render = (a: AdapterState) => show(host, h('h2', { id: 'adapter-title' }, 'Adapter'), body(a));
+  render(store.getState().adapter);
+  store.subscribe((s, prev) => s.adapter !== prev.adapter && render(s.adapter));
+}
+
+function body(a: AdapterState): HTMLElement {
+  switch (a.status) {
+    case 'connecting':
+      return h('p', { class: 'muted', role: 'status' }, 'Asking the engine worker for a WebGPU adapter…');
+    case 'unavailable':
+      return h('div', { class: 'notice', role: 'alert', 'data-testid': 'no-webgpu' },
+        h('strong', {}, 'No WebGPU here. '), a.message);
+    case 'failed':
+      return h('div', { class: 'notice error', role: 'alert', 'data-testid': 'engine-error' }, a.message);
+    case 'ready':
+      return details(a.info);
+  }
+}
+
+function details(i: GpuInfo): HTMLElement {
+  const name = i.description || [i.vendor, i.architecture, i.device].filter(Boolean).join(' ') || 'unnamed adapter';
+  const inUse = new Set(i.features);
+  return h('div', {},
+    h('p', { class: 'adapter-name', 'data-testid': 'adapter-name' }, name),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'vendor'), h('dd', {}, i.vendor || '-'),
+      h('dt', {}, 'architecture'), h('dd', {}, i.architecture || '-'),
+      h('dt', {}, 'runs in'), h('dd', { 'data-testid': 'adapter-host' }, i.host === 'worker' ? 'Web Worker' : i.host),
+      h('dt', {}, 'fallback'), h('dd', {}, i.isFallbackAdapter ? 'yes (software)' : 'no')),
+    h('h3', {}, 'Features'),
+    h('ul', { class: 'chips', 'data-testid': 'features' },
+      i.adapterFeatures.map((f) => h('li', { class: inUse.has(f) ? 'chip used' : 'chip', title: inUse.has(f) ? 'enabled on the engine device' : 'offered, not requested' }, f))),
+    h('details', {},
+      h('summary', {}, `Limits (${Object.keys(i.limits).length})`),
+      h('table', { class: 'limits', 'data-testid': 'limits' },
+        h('tbody', {}, Object.entries(i.limits).map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v.toLocaleString('en')))))),
+    ),
+  );
+}

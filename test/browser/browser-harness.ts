@@ -1,0 +1,103 @@
+// The browser suite's real parts: a Vite dev server started in-process on a free port, and Debian's Chromium
+// driven by puppeteer (no browser download). Without /usr/bin/chromium the suite is skipped with a loud reason
+// locally and fails under CI=true.
+import { existsSync, appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'vite';
+import puppeteer, { type Browser, type Page } from 'puppeteer';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const inCI = Boolean(process.env.CI) && process.env.CI !== 'false';
+
+/** Flags that give headless Chromium a WebGPU adapter here (SwiftShader), without reaching for the network. */
+const QUIET_FLAGS = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+
+/** Why the browser suite cannot run here, or undefined. Under CI=true a missing browser is an error. */
+export function browserSkipReason(): string | undefined {
+  if (existsSync(CHROMIUM)) return undefined;
+  const why = `NO BROWSER: ${CHROMIUM} is missing (apt-get install chromium, or sudo bash scripts/setup-system.sh)`;
+  if (inCI) throw new Error(`CI=true requires the browser suite. ${why}`);
+  console.warn(`\n${'!'.repeat(78)}\n!! BROWSER TESTS SKIPPED. ${why}\n${'!'.repeat(78)}\n`);
+  return why;
+}
+
+export interface LabServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The project's Vite dev server (vite.config.ts), on a free port of 127.0.0.1. */
+export async function startLabServer(): Promise<LabServer> {
+  const server = await createServer({
+    root: ROOT,
+    logLevel: 'warn',
+    clearScreen: false,
+    server: { host: '127.0.0.1', port: 0, strictPort: true, hmr: false },
+    // Pre-bundled up front: a dependency found late makes Vite reload the page in the middle of a test.
+    optimizeDeps: { include: ['comlink', 'd3', 'zustand/vanilla'] },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('the Vite dev server did not report its port');
+  return { url: `http://127.0.0.1:${address.port}`, close: () => server.close() };
+}
+
+export interface Chromium {
+  browser: Browser;
+  version: string;
+  close(): Promise<void>;
+}
+
+/** Headless Chromium with a fresh profile; `webgpu: false` starts it without the WebGPU flags. */
+export async function launchChromium(options: { webgpu: boolean }): Promise<Chromium> {
+  const profile = mkdtempSync(join(tmpdir(), 'ictal-chromium-'));
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    userDataDir: profile,
+    args: ['--headless=new', '--no-sandbox', ...(options.webgpu ? WEBGPU_FLAGS : []), ...QUIET_FLAGS, `--user-data-dir=${profile}`],
+  });
+  return {
+    browser,
+    version: await browser.version(),
+    async close() {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every console error and uncaught exception of the page and of its workers, as text, from now on. */
+export function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e instanceof Error ? e.message : String(e)}`));
+  page.on('workercreated', (w) => {
+    w.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`worker console: ${m.text()}`);
+    });
+  });
+  return errors;
+}
+
+export interface BrowserRun {
+  suite: string;
+  browser: string;
+  cases: number;
+  precisions: string[];
+  adapter: string;
+}
+
+/** One JSON line per suite run in $ICTAL_BROWSER_LOG (scripts/test-summary.mjs prints them). */
+export function logBrowserRun(run: BrowserRun): void {
+  const file = process.env.ICTAL_BROWSER_LOG;
+  if (!file) return;
+  mkdirSync(dirname(file), { recursive: true });
+  appendFileSync(file, JSON.stringify(run) + '\n');
+}
