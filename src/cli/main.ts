@@ -7,9 +7,10 @@ import { calibrate } from './commands/calibrate.ts';
 import { graph } from './commands/graph.ts';
 import { submit } from './commands/submit.ts';
 import { forward } from './commands/forward.ts';
+import { profile } from './commands/profile.ts';
 
 /** Every command, in the order `ictal help` lists them. */
-const COMMANDS: Command[] = [gpuInfo, calibrate, graph, forward, submit, edfInfo, synth];
+const COMMANDS: Command[] = [gpuInfo, calibrate, graph, forward, profile, submit, edfInfo, synth];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
