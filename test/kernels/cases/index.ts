@@ -2,6 +2,7 @@
 // A new family adds one import and one entry below.
 import type { KernelCase } from '../../harness/kernel-harness.ts';
 import { elementwiseCases } from './elementwise.cases.ts';
+import { mambaScanCases } from './mamba-scan.cases.ts';
 
 export interface CaseFamily {
   family: string;
@@ -10,6 +11,7 @@ export interface CaseFamily {
 
 export const CASE_FAMILIES: CaseFamily[] = [
   { family: 'elementwise', cases: elementwiseCases },
+  { family: 'mamba-scan', cases: mambaScanCases },
 ];
 
 export interface FamilyCase {

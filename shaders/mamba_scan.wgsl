@@ -1,0 +1,486 @@
+// Mamba2 selective scan (ngroups 1: B and C shared by every head), forward in two forms and backward.
+//
+//   h_t = exp(dt_t A) h_{t-1} + dt_t x_t B_t^T        y_t = h_t C_t + D x_t        (per sequence and head)
+//
+// Operands are channel slices of channels-last [seq, T, channels] tensors (the in_proj / conv outputs), read in
+// place through (offset, row stride, sequence stride); nothing is copied. Channel ch = head * P + p.
+// `reverse` walks step k at time index T-1-k and writes there too: the backward direction of a Bi-Mamba2 layer
+// needs no flipped copies. `fused_dt`: dt = softplus(dt_raw + dt_bias[h]) inside the kernel.
+// Arithmetic is f32 in every precision mode; states are f32 and saved f32.
+//
+// Entry points, each compiled with the define naming its group (each group declares its own bindings):
+//   FWD_SEQ    scan_sequential   one invocation per (sequence, channel pair), N states per channel in registers
+//   SSD_STATE  ssd_chunk_state   chunked form 1/3: each chunk's own end state S_c, one workgroup per (seq, chunk)
+//   SSD_PASS   ssd_state_pass    chunked form 2/3: H_c = exp(s_end) H_{c-1} + S_c, in place: leaves chunk-start states
+//   SSD_OUT    ssd_chunk_output  chunked form 3/3: intra-chunk quadratic form + exp(s_t) H_{c-1} C_t + D x_t
+//   BWD        scan_backward     one workgroup per sequence, one invocation per channel; walks chunks backwards,
+//                                recomputing the states inside a chunk from the saved chunk-start state
+//   GRADS      scan_param_grads  dA, dD, d(dt_bias): per-sequence partial sums reduced in a fixed order
+// Saved states: states[((seq * n_chunks + c) * CH + ch) * N + n] = state before step c * chunk (f32).
+
+struct Params {
+  seqs: u32, T: u32, H: u32, P: u32,
+  N: u32, CH: u32, chunk: u32, n_chunks: u32,
+  reverse: u32, fused_dt: u32, save_states: u32, items: u32,
+  x_off: u32, x_row: u32, x_seq: u32,
+  b_off: u32, b_row: u32, b_seq: u32,
+  c_off: u32, c_row: u32, c_seq: u32,
+  dt_off: u32, dt_row: u32, dt_seq: u32,
+  y_off: u32, y_row: u32, y_seq: u32,       // y (forward) or dy (backward)
+  dx_off: u32, db_off: u32, dc_off: u32, dxbc_row: u32, dxbc_seq: u32,
+  ddt_off: u32, ddt_row: u32, ddt_seq: u32, pad0: u32,
+}
+@group(0) @binding(0) var<uniform> U: Params;
+
+// Pipeline constants: the state size bounds the register loops; chunk and head counts size workgroup arrays.
+override N_STATE: u32 = 16u;
+override CHUNK: u32 = 16u;
+override HEADS: u32 = 16u;
+override BWD_WG: u32 = 128u;
+// Register capacity of one channel's state (N <= 16) and of one chunk's recomputed states (chunk * N <= 256).
+const NMAX: u32 = 16u;
+const HIST: u32 = 256u;
+const WG: u32 = 64u;
+
+//#if FWD_SEQ
+//#tensor 1 x read
+//#tensor 2 Bm read
+//#tensor 3 Cm read
+//#tensor 4 dt read
+//#tensor 5 A read
+//#tensor 6 Dskip read
+//#tensor 7 dt_bias read
+//#tensor 8 y read_write
+//#tensor 9 states read_write f32
+//#endif
+//#if SSD_STATE
+//#tensor 1 x read
+//#tensor 2 Bm read
+//#tensor 3 dt read
+//#tensor 4 A read
+//#tensor 5 dt_bias read
+//#tensor 6 states read_write f32
+//#endif
+//#if SSD_PASS
+//#tensor 1 dt read
+//#tensor 2 A read
+//#tensor 3 dt_bias read
+//#tensor 4 states read_write f32
+//#endif
+//#if SSD_OUT
+//#tensor 1 x read
+//#tensor 2 Bm read
+//#tensor 3 Cm read
+//#tensor 4 dt read
+//#tensor 5 A read
+//#tensor 6 Dskip read
+//#tensor 7 dt_bias read
+//#tensor 8 y read_write
+//#tensor 9 states read f32
+//#endif
+//#if BWD
+//#tensor 1 x read
+//#tensor 2 Bm read
+//#tensor 3 Cm read
+//#tensor 4 dt read
+//#tensor 5 A read
+//#tensor 6 Dskip read
+//#tensor 7 dt_bias read
+//#tensor 8 dy read
+//#tensor 9 states read f32
+//#tensor 10 dxbc read_write
+//#tensor 11 ddt read_write
+//#tensor 12 partials read_write f32
+//#endif
+//#if GRADS
+//#tensor 1 partials read f32
+//#tensor 2 dA read_write
+//#tensor 3 dD read_write
+//#tensor 4 ddt_bias read_write
+//#endif
+
+fn time_index(k: u32) -> u32 { return select(k, U.T - 1u - k, U.reverse != 0u); }
+fn softplus(v: f32) -> f32 { return max(v, 0.0) + log(1.0 + exp(-abs(v))); }
+fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+fn state_index(seq: u32, c: u32, ch: u32) -> u32 { return ((seq * U.n_chunks + c) * U.CH + ch) * U.N; }
+
+//#if !GRADS
+// dt_raw at (seq, time index, head); the step is softplus(dt_raw + dt_bias) when fused.
+fn dt_raw(seq: u32, t: u32, h: u32) -> f32 {
+  let raw = f32(dt_ld(seq * U.dt_seq + t * U.dt_row + U.dt_off + h));
+  return select(raw, raw + f32(dt_bias_ld(h)), U.fused_dt != 0u);
+}
+fn step_dt(seq: u32, t: u32, h: u32) -> f32 {
+  let v = dt_raw(seq, t, h);
+  return select(v, softplus(v), U.fused_dt != 0u);
+}
+//#endif
+
+//#if FWD_SEQ
+@compute @workgroup_size(WG) fn scan_sequential(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let item = linear_wg(wid, nwg) * WG + lid;
+  if (item >= U.items) { return; }
+  let pairs = (U.CH + 1u) / 2u;
+  let seq = item / pairs;
+  let c0 = 2u * (item % pairs);
+  let has1 = c0 + 1u < U.CH;
+  let c1 = select(c0, c0 + 1u, has1);
+  // The two channels of a pair may belong to two heads when P is odd.
+  let h0 = c0 / U.P;
+  let h1 = c1 / U.P;
+  let a0 = f32(A_ld(h0));
+  let a1 = f32(A_ld(h1));
+  let d0 = f32(Dskip_ld(h0));
+  let d1 = f32(Dskip_ld(h1));
+  var s0: array<f32, NMAX>;
+  var s1: array<f32, NMAX>;
+  for (var k = 0u; k < U.T; k++) {
+    let t = time_index(k);
+    if (U.save_states != 0u && k % U.chunk == 0u) {
+      let i0 = state_index(seq, k / U.chunk, c0);
+      let i1 = state_index(seq, k / U.chunk, c1);
+      for (var n = 0u; n < N_STATE; n++) { states_st(i0 + n, s0[n]); states_st(i1 + n, s1[n]); }
+    }
+    let dt0 = step_dt(seq, t, h0);
+    let dt1 = select(dt0, step_dt(seq, t, h1), h1 != h0);
+    let xb = seq * U.x_seq + t * U.x_row + U.x_off;
+    let x0 = f32(x_ld(xb + c0));
+    let x1 = f32(x_ld(xb + c1));
+    let e0 = exp(dt0 * a0);
+    let e1 = exp(dt1 * a1);
+    let u0 = dt0 * x0;
+    let u1 = dt1 * x1;
+    let bb = seq * U.b_seq + t * U.b_row + U.b_off;
+    let cb = seq * U.c_seq + t * U.c_row + U.c_off;
+    var y0 = 0.0;
+    var y1 = 0.0;
+    for (var n = 0u; n < N_STATE; n++) {
+      let b = f32(Bm_ld(bb + n));
+      let c = f32(Cm_ld(cb + n));
+      s0[n] = e0 * s0[n] + u0 * b;
+      s1[n] = e1 * s1[n] + u1 * b;
+      y0 += s0[n] * c;
+      y1 += s1[n] * c;
+    }
+    y_st2(seq * U.y_seq + t * U.y_row + U.y_off + c0, act(y0 + d0 * x0), act(y1 + d1 * x1), has1);
+  }
+}
+//#endif
+
+//#if SSD_STATE
+var<workgroup> sh_dt: array<f32, HEADS * CHUNK>;
+var<workgroup> sh_cs: array<f32, HEADS * CHUNK>;
+var<workgroup> sh_b: array<f32, CHUNK * N_STATE>;
+
+// S_c[ch, n] = sum over the chunk of exp(s_end - s_tau) dt_tau x_tau[ch] B_tau[n]; s = running sum of dt A inside the chunk.
+@compute @workgroup_size(WG) fn ssd_chunk_state(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let w = linear_wg(wid, nwg);
+  if (w >= U.items) { return; } // uniform per workgroup: the barriers below stay in uniform control flow
+  let seq = w / U.n_chunks;
+  let c = w % U.n_chunks;
+  let start = c * U.chunk;
+  let len = min(U.chunk, U.T - start);
+  for (var i = lid; i < U.H * len; i += WG) {
+    let h = i / len;
+    let j = i % len;
+    sh_dt[h * CHUNK + j] = step_dt(seq, time_index(start + j), h);
+  }
+  for (var i = lid; i < len * U.N; i += WG) {
+    let j = i / U.N;
+    sh_b[i] = f32(Bm_ld(seq * U.b_seq + time_index(start + j) * U.b_row + U.b_off + i % U.N));
+  }
+  workgroupBarrier();
+  for (var h = lid; h < U.H; h += WG) {
+    let a = f32(A_ld(h));
+    var s = 0.0;
+    for (var j = 0u; j < len; j++) { s += sh_dt[h * CHUNK + j] * a; sh_cs[h * CHUNK + j] = s; }
+  }
+  workgroupBarrier();
+  for (var ch = lid; ch < U.CH; ch += WG) {
+    let h = ch / U.P;
+    let s_end = sh_cs[h * CHUNK + len - 1u];
+    var acc: array<f32, NMAX>;
+    for (var n = 0u; n < N_STATE; n++) { acc[n] = 0.0; } // explicit: a loop-body var is not reliably re-zeroed
+    for (var j = 0u; j < len; j++) {
+      let xv = f32(x_ld(seq * U.x_seq + time_index(start + j) * U.x_row + U.x_off + ch));
+      let wj = exp(s_end - sh_cs[h * CHUNK + j]) * sh_dt[h * CHUNK + j] * xv;
+      for (var n = 0u; n < N_STATE; n++) { acc[n] += wj * sh_b[j * N_STATE + n]; }
+    }
+    let o = state_index(seq, c, ch);
+    for (var n = 0u; n < N_STATE; n++) { states_st(o + n, acc[n]); }
+  }
+}
+//#endif
+
+//#if SSD_PASS
+// One invocation per (sequence, channel): the sequential pass over chunks only (T / chunk steps).
+@compute @workgroup_size(WG) fn ssd_state_pass(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let item = linear_wg(wid, nwg) * WG + lid;
+  if (item >= U.items) { return; }
+  let seq = item / U.CH;
+  let ch = item % U.CH;
+  let h = ch / U.P;
+  let a = f32(A_ld(h));
+  var run: array<f32, NMAX>;
+  for (var c = 0u; c < U.n_chunks; c++) {
+    let start = c * U.chunk;
+    let len = min(U.chunk, U.T - start);
+    var s = 0.0;
+    for (var j = 0u; j < len; j++) { s += step_dt(seq, time_index(start + j), h) * a; }
+    let decay = exp(s); // underflows to 0 for long chunks of strong decay, which is the right limit
+    let o = state_index(seq, c, ch);
+    for (var n = 0u; n < N_STATE; n++) {
+      let own = states_ld(o + n);
+      states_st(o + n, run[n]);
+      run[n] = decay * run[n] + own;
+    }
+  }
+}
+//#endif
+
+//#if SSD_OUT
+var<workgroup> sh_dt: array<f32, HEADS * CHUNK>;
+var<workgroup> sh_cs: array<f32, HEADS * CHUNK>;
+var<workgroup> sh_b: array<f32, CHUNK * N_STATE>;
+var<workgroup> sh_c: array<f32, CHUNK * N_STATE>;
+var<workgroup> sh_cb: array<f32, CHUNK * CHUNK>;
+var<workgroup> sh_l: array<f32, CHUNK * CHUNK>;
+
+// y_t = sum_{tau <= t} (C_t . B_tau) exp(s_t - s_tau) dt_tau x_tau + exp(s_t) H_{c-1} C_t + D x_t, inside one chunk.
+@compute @workgroup_size(WG) fn ssd_chunk_output(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let w = linear_wg(wid, nwg);
+  if (w >= U.items) { return; }
+  let seq = w / U.n_chunks;
+  let c = w % U.n_chunks;
+  let start = c * U.chunk;
+  let len = min(U.chunk, U.T - start);
+  for (var i = lid; i < U.H * len; i += WG) {
+    let h = i / len;
+    let j = i % len;
+    sh_dt[h * CHUNK + j] = step_dt(seq, time_index(start + j), h);
+  }
+  for (var i = lid; i < len * U.N; i += WG) {
+    let t = time_index(start + i / U.N);
+    sh_b[i] = f32(Bm_ld(seq * U.b_seq + t * U.b_row + U.b_off + i % U.N));
+    sh_c[i] = f32(Cm_ld(seq * U.c_seq + t * U.c_row + U.c_off + i % U.N));
+  }
+  workgroupBarrier();
+  for (var h = lid; h < U.H; h += WG) {
+    let a = f32(A_ld(h));
+    var s = 0.0;
+    for (var j = 0u; j < len; j++) { s += sh_dt[h * CHUNK + j] * a; sh_cs[h * CHUNK + j] = s; }
+  }
+  for (var i = lid; i < len * len; i += WG) {
+    let j = i / len;
+    let tau = i % len;
+    var dot = 0.0;
+    if (tau <= j) {
+      for (var n = 0u; n < N_STATE; n++) { dot += sh_c[j * N_STATE + n] * sh_b[tau * N_STATE + n]; }
+    }
+    sh_cb[j * CHUNK + tau] = dot;
+  }
+  workgroupBarrier();
+  let pairs = (U.P + 1u) / 2u;
+  for (var h = 0u; h < U.H; h++) {
+    for (var i = lid; i < len * len; i += WG) {
+      let j = i / len;
+      let tau = i % len;
+      var l = 0.0;
+      if (tau <= j) { l = sh_cb[j * CHUNK + tau] * exp(sh_cs[h * CHUNK + j] - sh_cs[h * CHUNK + tau]) * sh_dt[h * CHUNK + tau]; }
+      sh_l[j * CHUNK + tau] = l;
+    }
+    workgroupBarrier();
+    let dskip = f32(Dskip_ld(h));
+    for (var i = lid; i < len * pairs; i += WG) {
+      let j = i / pairs;
+      let p0 = 2u * (i % pairs);
+      let has1 = p0 + 1u < U.P;
+      let ch0 = h * U.P + p0;
+      let ch1 = select(ch0, ch0 + 1u, has1);
+      var y0 = 0.0;
+      var y1 = 0.0;
+      for (var tau = 0u; tau <= j; tau++) {
+        let xb = seq * U.x_seq + time_index(start + tau) * U.x_row + U.x_off;
+        let l = sh_l[j * CHUNK + tau];
+        y0 += l * f32(x_ld(xb + ch0));
+        y1 += l * f32(x_ld(xb + ch1));
+      }
+      // Carried state: exp(s_t) H_{c-1} C_t (states hold chunk-start states after the pass).
+      let o0 = state_index(seq, c, ch0);
+      let o1 = state_index(seq, c, ch1);
+      var q0 = 0.0;
+      var q1 = 0.0;
+      for (var n = 0u; n < N_STATE; n++) {
+        let cn = sh_c[j * N_STATE + n];
+        q0 += states_ld(o0 + n) * cn;
+        q1 += states_ld(o1 + n) * cn;
+      }
+      let decay = exp(sh_cs[h * CHUNK + j]);
+      let t = time_index(start + j);
+      let xb = seq * U.x_seq + t * U.x_row + U.x_off;
+      y0 += decay * q0 + dskip * f32(x_ld(xb + ch0));
+      y1 += decay * q1 + dskip * f32(x_ld(xb + ch1));
+      y_st2(seq * U.y_seq + t * U.y_row + U.y_off + ch0, act(y0), act(y1), has1);
+    }
+    workgroupBarrier();
+  }
+}
+//#endif
+
+//#if BWD
+// Per step: [dB terms: n * CH + ch] [dC terms: (N + n) * CH + ch] [d(dt) terms: 2N * CH + ch] [dx: (2N + 1) * CH + ch].
+var<workgroup> red: array<f32, BWD_WG * (2u * N_STATE + 2u)>;
+var<workgroup> sh_dtb: array<f32, HEADS>;
+
+// Sums CH contributions of row r of `red` (fixed order: deterministic).
+fn red_sum(r: u32) -> f32 {
+  var s = 0.0;
+  for (var ch = 0u; ch < U.CH; ch++) { s += red[r * U.CH + ch]; }
+  return s;
+}
+fn ddt_sum(h: u32) -> f32 {
+  var s = 0.0;
+  for (var p = 0u; p < U.P; p++) { s += red[2u * U.N * U.CH + h * U.P + p]; }
+  return s;
+}
+
+// The write tasks of one step, spread over the workgroup: dB pairs, dC pairs, d(dt) head pairs, dx channel pairs.
+fn write_step(lid: u32, seq: u32, t: u32) {
+  let npair = (U.N + 1u) / 2u;
+  let hpair = (U.H + 1u) / 2u;
+  let cpair = (U.CH + 1u) / 2u;
+  let row = seq * U.dxbc_seq + t * U.dxbc_row;
+  for (var task = lid; task < 2u * npair + hpair + cpair; task += BWD_WG) {
+    if (task < 2u * npair) {
+      let which = task / npair; // 0: dB, 1: dC
+      let n0 = 2u * (task % npair);
+      let has1 = n0 + 1u < U.N;
+      let v0 = red_sum(which * U.N + n0);
+      var v1 = 0.0;
+      if (has1) { v1 = red_sum(which * U.N + n0 + 1u); }
+      let off = select(U.db_off, U.dc_off, which == 1u);
+      dxbc_st2(row + off + n0, act(v0), act(v1), has1);
+    } else if (task < 2u * npair + hpair) {
+      let h0 = 2u * (task - 2u * npair);
+      let has1 = h0 + 1u < U.H;
+      var g0 = ddt_sum(h0);
+      var g1 = 0.0;
+      if (has1) { g1 = ddt_sum(h0 + 1u); }
+      if (U.fused_dt != 0u) {
+        // Through softplus: d(dt_raw) = d(dt) * sigmoid(dt_raw + dt_bias); dt_bias collects the same.
+        g0 *= sigmoid(dt_raw(seq, t, h0));
+        sh_dtb[h0] += g0;
+        if (has1) { g1 *= sigmoid(dt_raw(seq, t, h0 + 1u)); sh_dtb[h0 + 1u] += g1; }
+      }
+      ddt_st2(seq * U.ddt_seq + t * U.ddt_row + U.ddt_off + h0, act(g0), act(g1), has1);
+    } else {
+      let c0 = 2u * (task - 2u * npair - hpair);
+      let has1 = c0 + 1u < U.CH;
+      let base = (2u * U.N + 1u) * U.CH;
+      dxbc_st2(row + U.dx_off + c0, act(red[base + c0]), act(select(0.0, red[base + c0 + 1u], has1)), has1);
+    }
+  }
+}
+
+// Walks t backwards with dH (per channel: N values), per KERNELS.md:
+//   dH_t = g_t C_t^T + exp(a_{t+1}) dH_{t+1};  dx_t = dt dH_t B_t + D g_t;  dB_t = dt dH_t^T x_t;  dC_t = h_t^T g_t;
+//   d(dt_t) = x_t^T dH_t B_t + A exp(a_t) <dH_t, h_{t-1}>;  dA += dt exp(a_t) <dH_t, h_{t-1}>;  dD += g_t . x_t.
+@compute @workgroup_size(BWD_WG) fn scan_backward(@builtin(local_invocation_index) ch: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let seq = linear_wg(wid, nwg);
+  if (seq >= U.seqs) { return; }
+  let h = ch / U.P;
+  let a_h = f32(A_ld(h));
+  let d_h = f32(Dskip_ld(h));
+  for (var i = ch; i < U.H; i += BWD_WG) { sh_dtb[i] = 0.0; }
+  var hist: array<f32, HIST>;   // states after each step of the current chunk
+  var h0: array<f32, NMAX>;     // state at the chunk start
+  var dh: array<f32, NMAX>;
+  var decay_next = 0.0;         // exp(a_{k+1}) of this head; 0 past the last step
+  var acc_da = 0.0;
+  var acc_dd = 0.0;
+  for (var cc = 0u; cc < U.n_chunks; cc++) {
+    let c = U.n_chunks - 1u - cc;
+    let start = c * U.chunk;
+    let len = min(U.chunk, U.T - start);
+    let so = state_index(seq, c, ch);
+    var hs: array<f32, NMAX>;
+    for (var n = 0u; n < N_STATE; n++) { h0[n] = states_ld(so + n); hs[n] = h0[n]; }
+    for (var j = 0u; j < len; j++) {
+      let t = time_index(start + j);
+      let dtv = step_dt(seq, t, h);
+      let e = exp(dtv * a_h);
+      let u = dtv * f32(x_ld(seq * U.x_seq + t * U.x_row + U.x_off + ch));
+      let bb = seq * U.b_seq + t * U.b_row + U.b_off;
+      for (var n = 0u; n < N_STATE; n++) {
+        hs[n] = e * hs[n] + u * f32(Bm_ld(bb + n));
+        hist[j * N_STATE + n] = hs[n];
+      }
+    }
+    for (var jj = 0u; jj < len; jj++) {
+      let j = len - 1u - jj;
+      let t = time_index(start + j);
+      let dtv = step_dt(seq, t, h);
+      let e = exp(dtv * a_h);
+      let xv = f32(x_ld(seq * U.x_seq + t * U.x_row + U.x_off + ch));
+      let g = f32(dy_ld(seq * U.y_seq + t * U.y_row + U.y_off + ch));
+      let bb = seq * U.b_seq + t * U.b_row + U.b_off;
+      let cb = seq * U.c_seq + t * U.c_row + U.c_off;
+      var sum_b = 0.0;
+      var sum_h = 0.0;
+      for (var n = 0u; n < N_STATE; n++) {
+        let bn = f32(Bm_ld(bb + n));
+        dh[n] = g * f32(Cm_ld(cb + n)) + decay_next * dh[n];
+        sum_b += dh[n] * bn;
+        var prev = h0[n];
+        if (j > 0u) { prev = hist[(j - 1u) * N_STATE + n]; }
+        sum_h += dh[n] * prev;
+        red[n * U.CH + ch] = dtv * dh[n] * xv;
+        red[(U.N + n) * U.CH + ch] = hist[j * N_STATE + n] * g;
+      }
+      red[2u * U.N * U.CH + ch] = xv * sum_b + a_h * e * sum_h;
+      red[(2u * U.N + 1u) * U.CH + ch] = dtv * sum_b + d_h * g;
+      acc_da += dtv * e * sum_h;
+      acc_dd += g * xv;
+      decay_next = e;
+      workgroupBarrier();
+      write_step(ch, seq, t);
+      workgroupBarrier();
+    }
+  }
+  // Per-sequence partial sums per head, reduced over the head's channels in a fixed order.
+  red[ch] = acc_da;
+  red[U.CH + ch] = acc_dd;
+  workgroupBarrier();
+  for (var i = ch; i < U.H; i += BWD_WG) {
+    var sa = 0.0;
+    var sd = 0.0;
+    for (var p = 0u; p < U.P; p++) { sa += red[i * U.P + p]; sd += red[U.CH + i * U.P + p]; }
+    let o = seq * 3u * U.H;
+    partials_st(o + i, sa);
+    partials_st(o + U.H + i, sd);
+    partials_st(o + 2u * U.H + i, sh_dtb[i]);
+  }
+}
+//#endif
+
+//#if GRADS
+// items = 3 * ceil(H / 2): (parameter, head pair); sums the per-sequence partials in sequence order.
+@compute @workgroup_size(WG) fn scan_param_grads(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let item = linear_wg(wid, nwg) * WG + lid;
+  if (item >= U.items) { return; }
+  let hpair = (U.H + 1u) / 2u;
+  let which = item / hpair;
+  let h0 = 2u * (item % hpair);
+  let has1 = h0 + 1u < U.H;
+  var s0 = 0.0;
+  var s1 = 0.0;
+  for (var seq = 0u; seq < U.seqs; seq++) {
+    let o = (seq * 3u + which) * U.H + h0;
+    s0 += partials_ld(o);
+    if (has1) { s1 += partials_ld(o + 1u); }
+  }
+  if (which == 0u) { dA_st2(h0, act(s0), act(s1), has1); }
+  else if (which == 1u) { dD_st2(h0, act(s0), act(s1), has1); }
+  else if (U.fused_dt != 0u) { ddt_bias_st2(h0, act(s0), act(s1), has1); }
+}
+//#endif

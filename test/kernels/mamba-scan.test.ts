@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { testGpu, logCaseResult } from '../harness/node-gpu-session.ts';
+import { describeResult, makeRng, runKernelCase } from '../harness/kernel-harness.ts';
+import { mambaScanCases } from './cases/mamba-scan.cases.ts';
+import { PRECISIONS } from '../../src/gpu/precision.ts';
+import { type ScanDims, scanBackwardReference, scanReference, scanSequential } from '../../src/kernels/mamba-scan.ts';
+
+const gpu = await testGpu();
+
+describe.each(PRECISIONS)('mamba scan (%s)', (precision) => {
+  const available = gpu.precisions.includes(precision);
+  for (const c of mambaScanCases()) {
+    it.skipIf(!available)(c.name, async () => {
+      const r = await runKernelCase(gpu.session!, c, precision);
+      logCaseResult(r, gpu.session!);
+      expect(r.pass, describeResult(r)).toBe(true);
+    });
+  }
+});
+
+describe('mamba scan CPU reference', () => {
+  // The backward reference against central differences of L = sum(dy * y), in float64.
+  for (const [fused, reverse] of [[false, false], [true, true]] as const) {
+    it(`backward matches finite differences (${fused ? 'fused softplus' : 'raw dt'}, ${reverse ? 'reverse' : 'forward'})`, () => {
+      const d: ScanDims = { seqs: 2, T: 5, heads: 2, headDim: 3, dState: 4 };
+      const rng = makeRng(Math.floor(Math.random() * 2 ** 31));
+      const u = (n: number, lo: number, hi: number) => Float64Array.from({ length: n }, () => lo + (hi - lo) * rng());
+      const CH = d.heads * d.headDim;
+      const rows = d.seqs * d.T;
+      const inp = {
+        x: u(rows * CH, -1, 1), B: u(rows * d.dState, -1, 1), C: u(rows * d.dState, -1, 1),
+        dt: fused ? u(rows * d.heads, -2, 1) : u(rows * d.heads, 0.05, 0.6),
+        A: u(d.heads, -2, -0.3), D: u(d.heads, 0.5, 1.5), dtBias: fused ? u(d.heads, -1, 0) : undefined,
+      };
+      const dy = u(rows * CH, -1, 1);
+      const loss = () => scanReference(d, inp, reverse).y.reduce((a, v, i) => a + v * dy[i]!, 0);
+      const g = scanBackwardReference(d, inp, dy, reverse);
+      const checks: [string, Float64Array, Float64Array][] = [
+        ['x', inp.x, g.dx], ['B', inp.B, g.dB], ['C', inp.C, g.dC], ['dt', inp.dt, g.ddt], ['A', inp.A, g.dA], ['D', inp.D, g.dD],
+      ];
+      if (inp.dtBias) checks.push(['dtBias', inp.dtBias, g.dDtBias]);
+      for (const [name, v, grad] of checks) {
+        for (let i = 0; i < v.length; i++) {
+          const keep = v[i]!;
+          const eps = 1e-6;
+          v[i] = keep + eps;
+          const up = loss();
+          v[i] = keep - eps;
+          const down = loss();
+          v[i] = keep;
+          const fd = (up - down) / (2 * eps);
+          expect(Math.abs(fd - grad[i]!), `d${name}[${i}]: finite difference ${fd}, reference ${grad[i]}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
+        }
+      }
+    });
+  }
+});
+
+describe.skipIf(!gpu.session)('mamba scan input errors', () => {
+  it('names the dimension or slice that is wrong', async () => {
+    const s = gpu.session!;
+    const d: ScanDims = { seqs: 2, T: 5, heads: 2, headDim: 2, dState: 4 };
+    const t = (shape: number[], label: string) => s.arena.tensor(shape, 'f16-storage', label);
+    const x = await t([2, 5, 4], 'x'), bc = await t([2, 5, 8], 'bc'), dt = await t([2, 5, 2], 'dt');
+    const A = await t([2], 'A'), D = await t([2], 'D'), y = await t([2, 5, 6], 'y'), short = await t([2, 4, 4], 'short');
+    const inp = { x: { tensor: x }, B: { tensor: bc }, C: { tensor: bc, offset: 4 }, dt: { tensor: dt }, A, D };
+    try {
+      await expect(scanSequential(s, d, { ...inp, x: { tensor: short } }, { tensor: y })).rejects.toThrow(/x \(short\) dimension 1 \(T\) is 4, expected 5/);
+      await expect(scanSequential(s, d, inp, { tensor: y, offset: 1 })).rejects.toThrow(/y \(y\) channels \[1, 5\) split a packed pair/);
+      await expect(scanSequential(s, d, { ...inp, C: { tensor: bc, offset: 5 } }, { tensor: y })).rejects.toThrow(/C \(bc\) channels \[5, 9\) do not fit its 8 channels/);
+      await expect(scanSequential(s, { ...d, dState: 17 }, inp, { tensor: y })).rejects.toThrow(/dState \(N\) is 17/);
+      await expect(scanSequential(s, d, { ...inp, A: D, D: y }, { tensor: y })).rejects.toThrow(/D: one value per head/);
+    } finally {
+      for (const v of [x, bc, dt, A, D, y, short]) s.arena.release(v);
+    }
+  });
+});
