@@ -4,13 +4,14 @@ import { gpuInfo } from './commands/gpu-info.ts';
 import { edfInfo } from './commands/edf-info.ts';
 import { synth } from './commands/synth.ts';
 import { calibrate } from './commands/calibrate.ts';
+import { bench } from './commands/bench.ts';
 import { graph } from './commands/graph.ts';
 import { submit } from './commands/submit.ts';
 import { forward } from './commands/forward.ts';
 import { profile } from './commands/profile.ts';
 
 /** Every command, in the order `ictal help` lists them. */
-const COMMANDS: Command[] = [gpuInfo, calibrate, graph, forward, profile, submit, edfInfo, synth];
+const COMMANDS: Command[] = [gpuInfo, calibrate, bench, graph, forward, profile, submit, edfInfo, synth];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -69,9 +69,7 @@ export class Engine {
       set.release();
     }
     const i = session.gpu.info;
-    const c = this.calibration;
-    const roofline = c ? { copyGBps: c.copyGBps, fmaGflops: c.fmaGflops } : undefined;
-    const report = buildReport(result, { adapter: i.description || i.device || i.vendor, roofline, overhead });
+    const report = buildReport(result, { adapter: i.description || i.device || i.vendor, roofline: this.calibration, overhead });
     return { report, trace: toChromeTrace(result) };
   }
 

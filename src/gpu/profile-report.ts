@@ -101,7 +101,7 @@ export function buildReport(result: ProfileResult, options: ReportOptions = {}):
     gpuNs: result.gpuNs,
     dispatches: result.entries.length,
     untimed: result.untimed,
-    ...(roof ? { roofline: roof } : {}),
+    ...(roof ? { roofline: { copyGBps: roof.copyGBps, fmaGflops: roof.fmaGflops } } : {}),
     ...(options.overhead ? { overhead: options.overhead } : {}),
     kernels: [...rows.values()],
   };
@@ -175,7 +175,7 @@ export function formatReportTable(report: ProfileReport): string {
     r.gbps.toFixed(2),
     r.gflops.toFixed(2),
     percent(r.share),
-    r.rooflineShare === undefined ? '-' : `${percent(r.rooflineShare)} ${r.bound}`,
+    r.rooflineShare === undefined ? '-' : `${percent(r.rooflineShare)} ${r.bound}${r.rooflineShare > 1 ? ' !' : ''}`,
   ]);
   const lines = [head, ...body];
   const widths = head.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
@@ -183,6 +183,9 @@ export function formatReportTable(report: ProfileReport): string {
   const fmt = (l: string[]) => l.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
   const out = [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)];
   out.push(`GPU time ${(report.gpuNs / 1e6).toFixed(3)} ms in ${report.dispatches} dispatches, timer quantum ${report.quantumNs} ns${report.kernels.some((r) => r.belowQuantum) ? ' (* shorter than the timer quantum: not resolved)' : ''}`);
+  if (report.kernels.some((r) => (r.rooflineShare ?? 0) > 1)) {
+    out.push('! above the roofline: no kernel can be, so its byte or FLOP count overstates the work (or the calibration was low)');
+  }
   if (report.untimed) out.push(`${report.untimed} more dispatches ran untimed: the profiler's query set was full`);
   if (report.overhead) {
     const o = report.overhead;

@@ -1,5 +1,8 @@
-// `ictal calibrate` as a real process: JSON on stdout, plain errors for bad options.
+// `ictal calibrate` and `ictal bench` as real processes: JSON on stdout and in files, plain errors for bad options.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { testGpu } from '../harness/node-gpu-session.ts';
@@ -11,7 +14,7 @@ function ictal(...args: string[]) {
   return run(process.execPath, ['bin/ictal.js', ...args], { env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
 }
 
-describe('ictal calibrate', () => {
+describe('ictal calibrate and bench', () => {
   it.skipIf(!gpu.session)('prints the measurement as JSON', async () => {
     const { stdout } = await ictal('calibrate', '--json', '--copy-mib', '1', '--repeats', '2', '--target-ms', '2');
     const c = JSON.parse(stdout);
@@ -21,6 +24,25 @@ describe('ictal calibrate', () => {
     expect(c.copyGBps).toBeGreaterThan(0);
     expect(c.fmaGflops).toBeGreaterThan(0);
     expect(c.ridge).toBeCloseTo(c.fmaGflops / c.copyGBps, 9);
+  });
+
+  it.skipIf(!gpu.session)('ictal bench writes a report and a trace covering every family and precision', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ictal-bench-'));
+    try {
+      const { stdout } = await ictal('bench', '--elements', '3000', '--repeats', '1', '--copy-mib', '1', '--out', out);
+      expect(stdout).toMatch(/copy +\d+\.\d\d GB\/s best/);
+      expect(stdout).toMatch(/profiler overhead: /);
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      expect(report.calibration.copy.bufferBytes).toBe(2 ** 20);
+      expect(report.roofline).toEqual({ copyGBps: report.calibration.copyGBps, fmaGflops: report.calibration.fmaGflops });
+      const seen = new Set(report.kernels.map((k: { kernel: string; precision: string }) => `${k.kernel.split(':')[0]} ${k.precision}`));
+      const families = { elementwise: 'elementwise.wgsl', reduce: 'reduce.wgsl' };
+      for (const precision of gpu.precisions) for (const shader of Object.values(families)) expect(seen).toContain(`${shader} ${precision}`);
+      const trace = JSON.parse(readFileSync(join(out, 'trace.json'), 'utf8'));
+      expect(trace.traceEvents.filter((e: { ph: string }) => e.ph === 'X')).toHaveLength(report.dispatches);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('names a bad option value', async () => {

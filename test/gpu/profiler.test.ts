@@ -87,6 +87,11 @@ describe.skipIf(!session)('timestamp profiler', () => {
       expect(gelu.bytes).toBe(2 * 2 * big.bytes); // 2 calls, each reading x and writing y
       expect(report.kernels.reduce((s: number, k: { share: number }) => s + k.share, 0)).toBeCloseTo(1, 9);
       expect(formatReportTable(report)).toMatch(/big\.gelu\s+f32/);
+      expect(formatReportTable(report)).not.toContain('above the roofline');
+      // A roofline far below what was measured: every timed row claims more than is possible, and the table says so.
+      const impossible = formatReportTable(buildReport(r, { roofline: { copyGBps: 1e-6, fmaGflops: 1e-6 } }));
+      expect(impossible).toMatch(/big\.gelu .*% (memory|compute) !/);
+      expect(impossible).toContain('! above the roofline');
 
       const trace = JSON.parse(JSON.stringify(toChromeTrace(r)));
       const spans = trace.traceEvents.filter((e: { ph: string }) => e.ph === 'X');
@@ -148,7 +153,12 @@ describe.skipIf(!session)('timestamp profiler', () => {
     try {
       // The same buffer bound read-only and writable in one pass: a validation error, so no timestamp is written.
       const invalid = (ss: ComputeSession) => binary(ss, 'add', big, big, big, 'invalid.add');
-      await expect(profileBatch(session!, invalid, { warmup: 0 })).rejects.toThrow(/none of the 1 timed passes wrote a timestamp/);
+      await expect(profileBatch(session!, invalid, { warmup: 0 })).rejects.toThrow(/validation error: .*"big"/s);
+      expect(session!.profiler).toBeUndefined();
+      // The session still works afterwards.
+      const again = await makeBatch(session!);
+      expect((await profileBatch(session!, again.batch)).entries).toHaveLength(3);
+      again.release();
     } finally {
       release();
     }
