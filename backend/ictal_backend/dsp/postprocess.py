@@ -69,12 +69,22 @@ def runs_of(mask: np.ndarray) -> Intervals:
 
 
 def hysteresis(p: np.ndarray, on: float, off: float) -> Intervals:
-    """Off at the start; on at the first sample with p >= on, off at the first later sample with p < off."""
-    mark = np.where(p >= on, 1, np.where(p < off, -1, 0)).astype(np.int8)
-    idx = np.where(mark != 0, np.arange(len(p)), -1)
-    last = np.maximum.accumulate(idx) if len(p) else idx
-    state = (last >= 0) & (mark[np.maximum(last, 0)] == 1)
-    return runs_of(state)
+    """Off at the start; on at the first sample with p >= on, off at the first later sample with p < off.
+    Only the samples that decide (p >= on or p < off) are looked at: the state changes where their kind does."""
+    high = p >= on
+    decisive = np.flatnonzero(high | (p < off))
+    if len(decisive) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    kind = high[decisive]
+    change = np.flatnonzero(kind[1:] != kind[:-1]) + 1
+    starts = decisive[change[kind[change]]]
+    ends = decisive[change[~kind[change]]]
+    if kind[0]:
+        starts = np.concatenate((decisive[:1], starts))
+    if len(ends) < len(starts):
+        ends = np.concatenate((ends, [len(p)]))
+    return starts, ends
 
 
 # Morphology acts on the recording embedded in an infinite signal that is 0 outside it: erosion and dilation
