@@ -36,6 +36,7 @@ export type ArtifactKind = 'blink' | 'muscle' | 'pop';
 
 export interface SyntheticArtifact {
   kind: ArtifactKind;
+  /** Seconds, on sample times: the artifact begins exactly at sample start * sampleRate. */
   start: number;
   stop: number;
   channels: string[];
@@ -50,6 +51,8 @@ export interface SyntheticRecording {
   extra: Array<{ name: 'A1' | 'A2' | 'ROC' | 'LOC' | 'EKG1'; samples: Float32Array }>;
   seizures: SyntheticSeizure[];
   artifacts: SyntheticArtifact[];
+  /** [start, stop) seconds of the eyes-closed spells, when posterior alpha is at full strength. */
+  eyesClosed: Array<[number, number]>;
 }
 
 const CORNERS_HZ = [0.5, 1, 2, 4, 8, 16, 32, 64];
@@ -98,7 +101,20 @@ export function synthesizeEeg(options: SyntheticOptions): SyntheticRecording {
     ],
     seizures,
     artifacts,
+    eyesClosed: spells(eyesOpen, 0, fs),
   };
+}
+
+/** [start, stop) seconds of the runs of `value` in a per-sample state. */
+function spells(state: Uint8Array, value: number, fs: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < state.length; ) {
+    let j = i;
+    while (j < state.length && state[j] === state[i]) j++;
+    if (state[i] === value) out.push([i / fs, j / fs]);
+    i = j;
+  }
+  return out;
 }
 
 /** 1/f noise per channel, ~15 uV rms, mixed with the graph neighbours' noise. */
@@ -267,7 +283,7 @@ function addBlinks(rng: Rng, eeg: Float32Array[], roc: Float32Array, loc: Float3
       roc[i0 + k] += 0.6 * bump;
       loc[i0 + k] -= 0.6 * bump;
     }
-    out.push({ kind: 'blink', start: round3(t), stop: round3(t + width), channels: Object.keys(BLINK_WEIGHT) });
+    out.push({ kind: 'blink', start: i0 / fs, stop: (i0 + len) / fs, channels: Object.keys(BLINK_WEIGHT) });
   }
   return out;
 }
@@ -291,7 +307,7 @@ function addMuscle(rng: Rng, eeg: Float32Array[], fs: number): SyntheticArtifact
         eeg[c][i0 + k] += rms * hann * (white - low); // high-passed white noise: EMG's broad 20-100 Hz power
       }
     }
-    out.push({ kind: 'muscle', start: round3(t), stop: round3(t + duration), channels: [...side] });
+    out.push({ kind: 'muscle', start: i0 / fs, stop: (i0 + len) / fs, channels: [...side] });
   }
   return out;
 }
@@ -305,7 +321,7 @@ function addPops(rng: Rng, eeg: Float32Array[], fs: number): SyntheticArtifact[]
     const tau = rng.uniform(0.1, 0.5);
     const i0 = Math.round(t * fs), len = Math.round(5 * tau * fs);
     for (let k = 0; k < len && i0 + k < n; k++) eeg[c][i0 + k] += amp * Math.exp(-k / (tau * fs));
-    out.push({ kind: 'pop', start: round3(t), stop: round3(t + 5 * tau), channels: [MONTAGE_CHANNELS[c]] });
+    out.push({ kind: 'pop', start: i0 / fs, stop: (i0 + len) / fs, channels: [MONTAGE_CHANNELS[c]] });
   }
   return out;
 }
