@@ -3,6 +3,7 @@
 import type { KernelCase } from '../../harness/kernel-harness.ts';
 import { elementwiseCases } from './elementwise.cases.ts';
 import { mambaScanCases } from './mamba-scan.cases.ts';
+import { cosineEdgesCases } from './cosine-edges.cases.ts';
 
 export interface CaseFamily {
   family: string;
@@ -12,6 +13,7 @@ export interface CaseFamily {
 export const CASE_FAMILIES: CaseFamily[] = [
   { family: 'elementwise', cases: elementwiseCases },
   { family: 'mamba-scan', cases: mambaScanCases },
+  { family: 'cosine-edges', cases: cosineEdgesCases },
 ];
 
 export interface FamilyCase {
