@@ -1,6 +1,6 @@
 // Valid EDF / npz / csv_bi files made with the project's own writers from seeded random content: the starting
 // points of the round-trip and fuzz tests.
-import { encodeEdf, type EdfInput } from '../../src/data/edf-writer.ts';
+import type { EdfInput } from '../../src/data/edf-writer.ts';
 import { encodeWindowsNpz } from '../../src/data/windows-npz.ts';
 import { formatCsvBi } from '../../src/data/csv-bi.ts';
 

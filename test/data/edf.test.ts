@@ -25,7 +25,7 @@ describe(`EDF round trip (seed ${seed}, KERNEL_SEED=${seed} replays)`, () => {
     writeFileSync(path, bytes);
     const file = await openFileSource(path);
     try {
-      for (const source of [bytesSource(bytes), blobSource(new Blob([bytes])), file]) {
+      for (const source of [bytesSource(bytes), blobSource(new Blob([bytes as Uint8Array<ArrayBuffer>])), file]) {
         const edf = await EdfReader.open(source);
         expect(edf.header.variant).toBe('EDF+C');
         expect(edf.dataSignals.map((s) => s.label)).toEqual(input.signals.map((s) => s.label));
