@@ -15,7 +15,7 @@ import gemmSource from '../../shaders/gemm_tile.wgsl?raw';
 import activationSource from '../../shaders/activation.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
-import { expectBindable, expectDim, expectShape, numel, packParams, physicalRow, samePrecision, viewAs } from './layout.ts';
+import { expectBindable, expectShape, numel, packParams, physicalRow, samePrecision, viewAs } from './layout.ts';
 import { sumKeep } from './reduce.ts';
 import { erf } from './math.ts';
 

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { testGpu, logCaseResult } from '../harness/node-gpu-session.ts';
+import { describeResult, runKernelCase } from '../harness/kernel-harness.ts';
+import { conv1dCases } from './cases/conv1d.cases.ts';
+import { PRECISIONS } from '../../src/gpu/precision.ts';
+import { conv1d, usesPatchBackward } from '../../src/kernels/conv1d.ts';
+
+const gpu = await testGpu();
+
+describe.each(PRECISIONS)('conv1d (%s)', (precision) => {
+  const available = gpu.precisions.includes(precision);
+  for (const c of conv1dCases()) {
+    it.skipIf(!available)(c.name, async () => {
+      const r = await runKernelCase(gpu.session!, c, precision);
+      logCaseResult(r, gpu.session!);
+      expect(r.pass, describeResult(r)).toBe(true);
+    });
+  }
+});
+
+describe('conv1d backward geometry', () => {
+  const dims = (taps: number, stride: number, lenIn: number, padding = 0) =>
+    ({ batch: 1, cIn: 2, cOut: 3, lenIn, lenOut: Math.floor((lenIn + 2 * padding - taps) / stride) + 1, taps, stride, dilation: 1, padding });
+  it('takes the patch form for the downsampler and the generic form where patches would split packed words', () => {
+    expect(usesPatchBackward(dims(16, 16, 64), 'f16-storage')).toBe(true);
+    expect(usesPatchBackward(dims(3, 3, 12), 'f32')).toBe(true);
+    expect(usesPatchBackward(dims(3, 3, 12), 'f16-storage')).toBe(false);
+    expect(usesPatchBackward(dims(5, 5, 23), 'f32')).toBe(false);
+    expect(usesPatchBackward(dims(3, 2, 15, 1), 'f32')).toBe(false);
+  });
+  it('rejects mismatched shapes with the dimension named', async () => {
+    if (!gpu.session) return;
+    const s = gpu.session;
+    const x = await s.arena.tensor([2, 3, 10], 'f32', 'x');
+    const w = await s.arena.tensor([4, 5, 3], 'f32', 'w');
+    const y = await s.arena.tensor([2, 4, 10], 'f32', 'y');
+    try {
+      await expect(conv1d(s, x, w, undefined, y, { padding: 'same' })).rejects.toThrow(/w dimension 1 \(in channels\) is 5, expected 3/);
+      await expect(conv1d(s, x, await s.scratch([4, 3], 'f32', 'w2'), undefined, y)).rejects.toThrow(/w2 must be \[out channels, in channels, taps\]/);
+      await expect(conv1d(s, x, await s.scratch([4, 3, 3], 'f32', 'w3'), undefined, y)).rejects.toThrow(/y has shape \[2, 4, 10\], expected \[2, 4, 8\]/);
+      await expect(conv1d(s, x, await s.scratch([4, 3, 4], 'f32', 'w4'), undefined, y, { padding: 'same' })).rejects.toThrow(/"same" padding needs dilation x \(taps - 1\) even/);
+    } finally {
+      for (const t of [x, w, y]) s.arena.release(t);
+      await s.flush();
+    }
+  });
+});
