@@ -80,10 +80,22 @@ export async function nodeGpu(dawnFlags: string[] = []): Promise<{ gpu: GPU; ada
   const driver = candidates[0]!;
   process.env.VK_DRIVER_FILES = driver;
   process.env.VK_ICD_FILENAMES = driver;
-  instance ??= dawn.create(dawnFlags) as GPU;
+  instance ??= dawn.create(withFullTimerResolution(dawnFlags)) as GPU;
   const adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter) return { gpu: instance, adapter, driver };
   throw new NoWebGpuError(`Dawn found no usable adapter on the Vulkan driver ${driver}. ${INSTALL_HINT}`);
 }
 
 let instance: GPU | undefined;
+
+/**
+ * Dawn rounds timestamp queries down to 65,536 ns unless its `timestamp_quantization` toggle is off (a guard
+ * against timing attacks that matters in a browser, not in a Node process profiling its own kernels): it is off
+ * here, merged into any `disable-dawn-features=` list the caller passes.
+ */
+export function withFullTimerResolution(flags: string[]): string[] {
+  const key = 'disable-dawn-features=';
+  const given = flags.find((f) => f.startsWith(key));
+  const disabled = new Set(['timestamp_quantization', ...(given ? given.slice(key.length).split(',').filter(Boolean) : [])]);
+  return [...flags.filter((f) => !f.startsWith(key)), `${key}${[...disabled].join(',')}`];
+}

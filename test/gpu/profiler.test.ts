@@ -7,6 +7,7 @@ import type { GpuTensor } from '../../src/gpu/arena.ts';
 import { unary, binary } from '../../src/kernels/elementwise.ts';
 import { measureProfilerOverhead, profileBatch } from '../../src/gpu/profile-run.ts';
 import { TimestampProfiler } from '../../src/gpu/profiler.ts';
+import { withFullTimerResolution } from '../../src/gpu/node-gpu.ts';
 import { buildReport, formatReportTable, markPerformance, toChromeTrace } from '../../src/gpu/profile-report.ts';
 
 const gpu = await testGpu();
@@ -35,6 +36,7 @@ describe.skipIf(!session)('timestamp profiler', () => {
       const r = await profileBatch(session!, batch, { warmup: 1, repeats: 3 });
       expect(r.entries.map((e) => e.label)).toEqual(Array.from({ length: 3 }, () => ['tiny.relu', 'big.gelu', 'big.add']).flat());
       expect(r.quantumNs).toBeGreaterThanOrEqual(1);
+      expect(r.quantumNs).toBeLessThan(65_536); // Dawn's timestamp quantization is off in Node
       for (let i = 1; i < r.entries.length; i++) {
         const prev = r.entries[i - 1]!;
         expect(r.entries[i]!.startNs).toBeGreaterThanOrEqual(prev.startNs + prev.durationNs);
@@ -162,6 +164,14 @@ describe.skipIf(!session)('timestamp profiler', () => {
     } finally {
       release();
     }
+  });
+
+  it('keeps the caller\'s Dawn toggles when it turns timestamp quantization off', () => {
+    expect(withFullTimerResolution([])).toEqual(['disable-dawn-features=timestamp_quantization']);
+    expect(withFullTimerResolution(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=foo,bar'])).toEqual([
+      'enable-dawn-features=allow_unsafe_apis',
+      'disable-dawn-features=timestamp_quantization,foo,bar',
+    ]);
   });
 
   it('rejects bad arguments with a message naming them', async () => {
