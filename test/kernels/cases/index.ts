@@ -4,6 +4,7 @@ import type { KernelCase } from '../../harness/kernel-harness.ts';
 import { elementwiseCases } from './elementwise.cases.ts';
 import { mambaScanCases } from './mamba-scan.cases.ts';
 import { cosineEdgesCases } from './cosine-edges.cases.ts';
+import { topkAdjacencyCases } from './topk-adjacency.cases.ts';
 
 export interface CaseFamily {
   family: string;
@@ -14,6 +15,7 @@ export const CASE_FAMILIES: CaseFamily[] = [
   { family: 'elementwise', cases: elementwiseCases },
   { family: 'mamba-scan', cases: mambaScanCases },
   { family: 'cosine-edges', cases: cosineEdgesCases },
+  { family: 'topk-adjacency', cases: topkAdjacencyCases },
 ];
 
 export interface FamilyCase {
