@@ -33,7 +33,7 @@ export interface Intervals {
 }
 
 /** An event [start_s, end_s]: start_s = start/fs, end_s = end/fs (the end sample is exclusive). */
-export type Event = [number, number];
+export type DetectedEvent = [number, number];
 
 export function resolveParams(overrides: Partial<PostprocessParams> = {}): PostprocessParams {
   for (const key of Object.keys(overrides)) {
@@ -157,12 +157,12 @@ export function postprocessIntervals(p: ArrayLike<number>, params: PostprocessPa
   return mergeClose(r, params.fs, params.mergeGapS);
 }
 
-export function intervalsToEvents(r: Intervals, fs: number): Event[] {
+export function intervalsToEvents(r: Intervals, fs: number): DetectedEvent[] {
   return r.starts.map((s, k) => [s / fs, r.ends[k]! / fs]);
 }
 
 /** Per-sample probabilities -> events [start_s, end_s]; any parameter may be overridden. */
-export function postprocess(probabilities: ArrayLike<number>, overrides: Partial<PostprocessParams> = {}): Event[] {
+export function postprocess(probabilities: ArrayLike<number>, overrides: Partial<PostprocessParams> = {}): DetectedEvent[] {
   const params = resolveParams(overrides);
   checkProbabilities(probabilities);
   return intervalsToEvents(postprocessIntervals(probabilities, params), params.fs);
