@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ import numpy as np
 from .errors import NpzError
 from .montage import MONTAGE_CHANNELS
 
-# What zipfile, zlib and numpy's format module raise on damaged bytes.
-_DAMAGE = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, struct.error, NotImplementedError, KeyError, OverflowError)
+# What zipfile, zlib and numpy's format module (which tokenizes and literal-evals the .npy header) raise on
+# damaged bytes.
+_DAMAGE = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, struct.error, NotImplementedError, KeyError,
+           OverflowError, SyntaxError, tokenize.TokenError)
 _MAX_DEFLATE_RATIO = 1100
 _SUPPORTED_KINDS = "fiub"
 
@@ -47,6 +50,8 @@ class NpzArchive:
         for info in infos:
             if not info.filename.endswith(".npy"):
                 continue
+            if info.flag_bits & 1:
+                raise NpzError("unsupported", f"{self.where}: member {info.filename!r} is encrypted")
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise NpzError("unsupported", f"{self.where}: member {info.filename!r} uses compression method {info.compress_type}; only stored (0) and deflate (8) are supported")
             if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > max(1024, info.compress_size * _MAX_DEFLATE_RATIO):
