@@ -5,6 +5,7 @@ import { elementwiseCases } from './elementwise.cases.ts';
 import { mambaScanCases } from './mamba-scan.cases.ts';
 import { cosineEdgesCases } from './cosine-edges.cases.ts';
 import { topkAdjacencyCases } from './topk-adjacency.cases.ts';
+import { ssgconvCases } from './ssgconv.cases.ts';
 
 export interface CaseFamily {
   family: string;
@@ -16,6 +17,7 @@ export const CASE_FAMILIES: CaseFamily[] = [
   { family: 'mamba-scan', cases: mambaScanCases },
   { family: 'cosine-edges', cases: cosineEdgesCases },
   { family: 'topk-adjacency', cases: topkAdjacencyCases },
+  { family: 'ssgconv', cases: ssgconvCases },
 ];
 
 export interface FamilyCase {

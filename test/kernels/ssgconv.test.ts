@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { testGpu, logCaseResult } from '../harness/node-gpu-session.ts';
+import { describeResult, makeRng, runKernelCase } from '../harness/kernel-harness.ts';
+import { ssgconvCases } from './cases/ssgconv.cases.ts';
+import { PRECISIONS } from '../../src/gpu/precision.ts';
+import { type NodeDims, ssgconvBackwardReference, ssgconvPropagate, ssgconvReference } from '../../src/kernels/ssgconv.ts';
+
+const gpu = await testGpu();
+
+describe.each(PRECISIONS)('ssgconv (%s)', (precision) => {
+  const available = gpu.precisions.includes(precision);
+  for (const c of ssgconvCases()) {
+    it.skipIf(!available)(c.name, async () => {
+      const r = await runKernelCase(gpu.session!, c, precision);
+      logCaseResult(r, gpu.session!);
+      expect(r.pass, describeResult(r)).toBe(true);
+    });
+  }
+});
+
+describe('ssgconv CPU reference', () => {
+  it('backward (the dÃ formula included) matches finite differences', () => {
+    const d: NodeDims = { B: 2, T: 1, E: 5, F: 3 };
+    const opts = { K: 3, alpha: 0.1 };
+    const rng = makeRng(Math.floor(Math.random() * 2 ** 31));
+    const x = Float64Array.from({ length: d.B * d.E * d.F }, () => rng() * 4 - 2);
+    const A = Float64Array.from({ length: d.B * d.E * d.E }, () => rng());
+    // Sparse rows and missing self-loops (which the kernel adds as constants) in the first graph.
+    for (const [i, j] of [[0, 0], [1, 1], [0, 3], [3, 0], [2, 4]]) A[i! * d.E + j!] = 0;
+    const dh = Float64Array.from({ length: x.length }, () => rng() * 2 - 1);
+    const loss = () => ssgconvReference(d, 'graph-major', x, A, opts).reduce((a, v, i) => a + v * dh[i]!, 0);
+    const g = ssgconvBackwardReference(d, 'graph-major', x, A, dh, opts);
+    const check = (name: string, v: Float64Array, grad: Float64Array, skip: (i: number) => boolean) => {
+      for (let i = 0; i < v.length; i++) {
+        if (skip(i)) continue;
+        const keep = v[i]!;
+        const eps = 1e-6;
+        v[i] = keep + eps;
+        const up = loss();
+        v[i] = keep - eps;
+        const down = loss();
+        v[i] = keep;
+        const fd = (up - down) / (2 * eps);
+        expect(Math.abs(fd - grad[i]!), `d${name}[${i}]: finite difference ${fd}, reference ${grad[i]}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
+      }
+    };
+    check('x', x, g.dx, () => false);
+    // An added self-loop is a constant (the function jumps there): those entries have gradient 0 by definition.
+    check('A', A, g.dA, (i) => i < d.E * d.E && (i === 0 || i === d.E + 1));
+    expect([g.dA[0], g.dA[d.E + 1]]).toEqual([0, 0]);
+  });
+});
+
+describe.skipIf(!gpu.session)('ssgconv input errors', () => {
+  it('names what is wrong', async () => {
+    const s = gpu.session!;
+    const d: NodeDims = { B: 1, T: 2, E: 19, F: 8 };
+    const x = await s.arena.tensor([19, 2, 8], 'f32', 'x');
+    const adj = await s.arena.tensor([2, 19, 19], 'f32', 'adj');
+    const h = await s.arena.tensor([19, 2, 7], 'f32', 'h');
+    try {
+      await expect(ssgconvPropagate(s, d, 'graph-major', x, adj, h)).rejects.toThrow(/x has shape \[19,2,8\], expected \[2,19,8\] \(graph-major\)/);
+      await expect(ssgconvPropagate(s, d, 'sequence-major', x, adj, h)).rejects.toThrow(/h has shape \[19, 2, 7\], expected \[19, 2, 8\] \(h has the shape of x\)/);
+      await expect(ssgconvPropagate(s, d, 'sequence-major', x, adj, x, { K: 5 })).rejects.toThrow(/K is 5/);
+    } finally {
+      for (const t of [x, adj, h]) s.arena.release(t);
+    }
+  });
+});
