@@ -1,0 +1,149 @@
+// Gated RMSNorm of the Mamba2 block: g = x silu(z);  y = g / rms(g) * w,  rms(g) = sqrt(mean(g^2) + eps),
+// over the last dimension D. z may be a channel slice of a wider tensor (the in_proj output): channels
+// z_offset .. z_offset + D of rows z_stride long. Variants:
+//   FWD      x, z, w -> y, rstd (f32 per row): a workgroup per row
+//   BWD_DX   x, z, w, dy, rstd -> dx, dz (dz into the same slice of a tensor shaped like z)
+//            n = g rstd;  dg = rstd (dy w - n mean(dy w n));  dx = dg silu(z);  dz = dg x silu'(z)
+//   PARTIAL  x, z, dy, rstd -> partial [blocks, D] f32: sum of dy n over a block of rows
+//   FINAL    partial -> dw (fixed order, no atomics)
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  x_stride: u32,    // stored row length of x, y, dy, dx
+  z_stride: u32,    // stored row length of z and dz
+  z_offset: u32,
+  eps: f32,
+  blocks: u32,
+  block_len: u32,
+}
+@group(0) @binding(0) var<uniform> P: Params;
+//#if FWD
+//#tensor 1 x read
+//#tensor 2 z read
+//#tensor 3 w read
+//#tensor 4 y read_write
+//#tensor 5 rstd read_write f32
+//#endif
+//#if BWD_DX
+//#tensor 1 x read
+//#tensor 2 z read
+//#tensor 3 w read
+//#tensor 4 dy read
+//#tensor 5 rstd read f32
+//#tensor 6 dx read_write
+//#tensor 7 dz read_write
+//#endif
+//#if PARTIAL
+//#tensor 1 x read
+//#tensor 2 z read
+//#tensor 3 dy read
+//#tensor 4 rstd read f32
+//#tensor 5 partial read_write f32
+//#endif
+//#if FINAL
+//#tensor 1 partial read f32
+//#tensor 2 dw read_write
+//#endif
+
+const WG: u32 = 64u;
+var<workgroup> red: array<f32, WG>;
+
+fn wg_sum(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lid < st) { red[lid] += red[lid + st]; }
+  }
+  workgroupBarrier();
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+
+//#if !FINAL
+// The gate g = x silu(z) of row `row`, channel c.
+fn gate(row: u32, c: u32) -> f32 {
+  let zv = f32(z_ld(row * P.z_stride + P.z_offset + c));
+  return f32(x_ld(row * P.x_stride + c)) * zv * sigmoid(zv);
+}
+//#endif
+
+//#if FWD
+@compute @workgroup_size(WG) fn gated_rmsnorm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = linear_wg(wid, nwg);
+  if (row >= P.rows) { return; }
+  var q = 0.0;
+  for (var c = lid; c < P.cols; c += WG) { let g = gate(row, c); q += g * g; }
+  let r = inverseSqrt(wg_sum(lid, q) / f32(P.cols) + P.eps);
+  for (var c = 2u * lid; c < P.cols; c += 2u * WG) {
+    let second = c + 1u < P.cols;
+    let y0 = gate(row, c) * r * f32(w_ld(c));
+    var y1 = 0.0;
+    if (second) { y1 = gate(row, c + 1u) * r * f32(w_ld(c + 1u)); }
+    y_st2(row * P.x_stride + c, act(y0), act(y1), second);
+  }
+  if (lid == 0u) { rstd_st(row, r); }
+}
+//#endif
+
+//#if BWD_DX
+struct Grad { dx: f32, dz: f32 }
+fn grad(row: u32, c: u32, r: f32, m: f32) -> Grad {
+  let zv = f32(z_ld(row * P.z_stride + P.z_offset + c));
+  let xv = f32(x_ld(row * P.x_stride + c));
+  let s = sigmoid(zv);
+  let silu = zv * s;
+  let n = xv * silu * r;
+  let dg = r * (f32(dy_ld(row * P.x_stride + c)) * f32(w_ld(c)) - n * m);
+  return Grad(dg * silu, dg * xv * s * (1.0 + zv * (1.0 - s)));
+}
+
+@compute @workgroup_size(WG) fn gated_rmsnorm_bwd_dx(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = linear_wg(wid, nwg);
+  if (row >= P.rows) { return; }
+  let r = rstd_ld(row);
+  var s = 0.0;
+  for (var c = lid; c < P.cols; c += WG) { s += f32(dy_ld(row * P.x_stride + c)) * f32(w_ld(c)) * gate(row, c) * r; }
+  let m = wg_sum(lid, s) / f32(P.cols);
+  for (var c = 2u * lid; c < P.cols; c += 2u * WG) {
+    let second = c + 1u < P.cols;
+    let g0 = grad(row, c, r, m);
+    var g1 = Grad(0.0, 0.0);
+    if (second) { g1 = grad(row, c + 1u, r, m); }
+    dx_st2(row * P.x_stride + c, act(g0.dx), act(g1.dx), second);
+    dz_st2(row * P.z_stride + P.z_offset + c, act(g0.dz), act(g1.dz), second);
+  }
+}
+//#endif
+
+//#if PARTIAL
+@compute @workgroup_size(WG) fn gated_rmsnorm_bwd_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_wg(wid, nwg) * WG + lid;
+  if (t >= P.cols * P.blocks) { return; }
+  let c = t % P.cols;
+  let b = t / P.cols;
+  let end = min(P.rows, (b + 1u) * P.block_len);
+  var s = 0.0;
+  for (var row = b * P.block_len; row < end; row++) {
+    s += f32(dy_ld(row * P.x_stride + c)) * gate(row, c) * rstd_ld(row);
+  }
+  partial_st(t, s);
+}
+//#endif
+
+//#if FINAL
+@compute @workgroup_size(WG) fn gated_rmsnorm_bwd_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = 2u * (linear_wg(wid, nwg) * WG + lid);
+  if (c >= P.cols) { return; }
+  let second = c + 1u < P.cols;
+  var s = vec2<f32>(0.0);
+  for (var b = 0u; b < P.blocks; b++) {
+    s.x += partial_ld(b * P.cols + c);
+    if (second) { s.y += partial_ld(b * P.cols + c + 1u); }
+  }
+  dw_st2(c, act(s.x), act(s.y), second);
+}
+//#endif
