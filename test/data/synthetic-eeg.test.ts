@@ -99,7 +99,12 @@ describe(`synthetic EEG (seed ${seed})`, () => {
       const span = i1 - i0;
       const early = peakFrequency(focus, i0 + Math.round(0.15 * span), i0 + Math.round(0.4 * span), 1.5, 12);
       const late = peakFrequency(focus, i0 + Math.round(0.6 * span), i0 + Math.round(0.9 * span), 1.5, 12);
-      expect(early, `seizure at ${s.start} s: early ${early} Hz, late ${late} Hz`).toBeGreaterThan(late + 1);
+      // The discharge follows f(u) = fromHz * (toHz / fromHz)^u over the event (u in [0, 1]).
+      const at = (u: number) => s.fromHz * (s.toHz / s.fromHz) ** u;
+      const where = `seizure at ${s.start} s (${s.fromHz} -> ${s.toHz} Hz): early ${early} Hz, late ${late} Hz`;
+      expect(early, where).toBeGreaterThan(late);
+      expect(Math.abs(early - at(0.275)), where).toBeLessThanOrEqual(1);
+      expect(Math.abs(late - at(0.75)), where).toBeLessThanOrEqual(1);
       const before = Math.max(0, i0 - 15 * fs);
       const gainAt = (x: Float32Array) => rms(x, i0 + Math.round(0.5 * span), i1) / rms(x, before, i0);
       expect(gainAt(focus), `focus ${s.focus}`).toBeGreaterThan(2);
