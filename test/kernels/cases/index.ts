@@ -2,6 +2,14 @@
 // A new family adds one import and one entry below.
 import type { KernelCase } from '../../harness/kernel-harness.ts';
 import { elementwiseCases } from './elementwise.cases.ts';
+import { reduceCases } from './reduce.cases.ts';
+import { layerNormCases } from './layernorm.cases.ts';
+import { matmulCases } from './matmul.cases.ts';
+import { conv1dCases } from './conv1d.cases.ts';
+import { weightNormCases } from './weight-norm.cases.ts';
+import { depthwiseConvCases } from './depthwise-conv.cases.ts';
+import { gatedRmsNormCases } from './gated-rmsnorm.cases.ts';
+import { headCases } from './head.cases.ts';
 import { mambaScanCases } from './mamba-scan.cases.ts';
 import { cosineEdgesCases } from './cosine-edges.cases.ts';
 import { topkAdjacencyCases } from './topk-adjacency.cases.ts';
@@ -14,6 +22,14 @@ export interface CaseFamily {
 
 export const CASE_FAMILIES: CaseFamily[] = [
   { family: 'elementwise', cases: elementwiseCases },
+  { family: 'reduce', cases: reduceCases },
+  { family: 'layernorm', cases: layerNormCases },
+  { family: 'matmul', cases: matmulCases },
+  { family: 'conv1d', cases: conv1dCases },
+  { family: 'weight-norm', cases: weightNormCases },
+  { family: 'depthwise-conv', cases: depthwiseConvCases },
+  { family: 'gated-rmsnorm', cases: gatedRmsNormCases },
+  { family: 'head', cases: headCases },
   { family: 'mamba-scan', cases: mambaScanCases },
   { family: 'cosine-edges', cases: cosineEdgesCases },
   { family: 'topk-adjacency', cases: topkAdjacencyCases },
