@@ -1,5 +1,5 @@
 // The buffer arena: every tensor buffer comes from here, so live and peak bytes are known exactly.
-import { withErrorScopes } from './errors.ts';
+import { GpuOperationError, withErrorScopes } from './errors.ts';
 import { type Precision, tensorBytes } from './precision.ts';
 import { encodeTensor, decodeTensor } from './tensor-codec.ts';
 
@@ -22,10 +22,12 @@ export class BufferArena {
   async tensor(shape: readonly number[], precision: Precision, label = 'tensor'): Promise<GpuTensor> {
     const bytes = tensorBytes(shape, precision);
     const maxBuffer = this.device.limits.maxBufferSize;
+    const operation = `allocate ${label} [${shape.join('x')}] ${precision}`;
+    // Checked here rather than left to createBuffer: some implementations throw a RangeError for sizes this large.
     if (bytes > maxBuffer) {
-      throw new Error(`${label}: ${bytes} bytes exceeds this adapter's maxBufferSize (${maxBuffer})`);
+      throw new GpuOperationError(operation, 'validation', `${bytes} bytes exceeds this adapter's maxBufferSize (${maxBuffer})`);
     }
-    const buffer = await withErrorScopes(this.device, `allocate ${label} [${shape.join('x')}] ${precision}`, () =>
+    const buffer = await withErrorScopes(this.device, operation, () =>
       this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label }),
     );
     this.live.add(buffer);
