@@ -23,7 +23,7 @@ export class BufferArena {
     const bytes = tensorBytes(shape, precision);
     const maxBuffer = this.device.limits.maxBufferSize;
     const operation = `allocate ${label} [${shape.join('x')}] ${precision}`;
-    // Checked here rather than left to createBuffer: some implementations throw a RangeError for sizes this large.
+    // Checked up front so that the message says which limit was hit and how much was asked for.
     if (bytes > maxBuffer) {
       throw new GpuOperationError(operation, 'validation', `${bytes} bytes exceeds this adapter's maxBufferSize (${maxBuffer})`);
     }
