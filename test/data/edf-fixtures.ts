@@ -28,7 +28,7 @@ export function randomEdfInput(rng: () => number, options: { records?: number; a
     annotations: options.annotations
       ? [
           { onset: 0.1, duration: 0.75, text: 'seiz' },
-          { onset: records * recordDuration * 0.6, duration: null, text: 'électrode pop' },
+          { onset: Math.round(records * recordDuration * 600) / 1000, duration: null, text: 'électrode pop' },
         ]
       : undefined,
   };
