@@ -97,17 +97,22 @@ def test_cache_builder_windows_equal_the_dsp_windows(recording, tmp_path, dtype,
 
 
 def test_cache_command_line(recording, tmp_path):
-    d, _ = recording
-    (d / "orphan.edf").write_bytes(b"0" * 10)  # no .csv_bi: listed as skipped, the rest goes on
-    try:
-        r = subprocess.run([sys.executable, "-m", "ictal_backend", "cache", "--edf-dir", str(d), "--out", str(tmp_path / "c")],
-                           cwd=ROOT / "backend", capture_output=True, text=True, timeout=300)
-    finally:
-        (d / "orphan.edf").unlink()
+    d, info = recording
+    src = tmp_path / "edf"
+    shutil.copytree(d, src / "patient1", ignore=shutil.ignore_patterns("*.npy"))
+    (src / "patient2" / "s001").mkdir(parents=True)
+    for suffix in (".edf", ".csv_bi"):  # a second recording, deeper: found recursively, named by its path
+        shutil.copy(d / f"{info['name']}{suffix}", src / "patient2" / "s001" / f"copy{suffix}")
+    (src / "orphan.edf").write_bytes(b"0" * 10)  # no .csv_bi: listed as skipped, the rest goes on
+    r = subprocess.run([sys.executable, "-m", "ictal_backend", "cache", "--edf-dir", str(src), "--out", str(tmp_path / "c"), "--workers", "2"],
+                       cwd=ROOT / "backend", capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "1 recordings, 7 windows" in r.stdout
+    assert "2 recordings, 14 windows" in r.stdout
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
-    assert manifest["skipped"][0]["error"] == "no labels: orphan.csv_bi is missing beside it"
+    assert [rec["id"] for rec in manifest["recordings"]] == [f"patient1__{info['name']}", "patient2__s001__copy"]
+    assert manifest["skipped"] == [{"id": "orphan", "edf": str(src / "orphan.edf"), "error": "no labels: orphan.csv_bi is missing beside it"}]
+    cache = WindowCache(tmp_path / "c")
+    assert np.array_equal(cache[3][0], cache[7 + 3][0])  # the copy holds the same windows
 
 
 @pytest.mark.parametrize("compress", ["0", "1"])
