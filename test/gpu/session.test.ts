@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { gridFor } from '../../src/gpu/session.ts';
+import { testGpu } from '../harness/node-gpu-session.ts';
+import { readBytes } from './read-buffer.ts';
+import workgroupIds from './fixtures/workgroup_ids.wgsl?raw';
+
+const gpu = await testGpu();
+
+describe('gridFor', () => {
+  it('keeps a 1-D grid within the limit and splits beyond it, never above the limit per dimension', () => {
+    expect(gridFor(0, 65535)).toEqual([1, 1, 1]);
+    expect(gridFor(1, 65535)).toEqual([1, 1, 1]);
+    expect(gridFor(65535, 65535)).toEqual([65535, 1, 1]);
+    for (const count of [65536, 65535 * 2 + 1, 1_000_003, 65535 * 65535]) {
+      const [x, y, z] = gridFor(count, 65535);
+      expect(x * y * z).toBeGreaterThanOrEqual(count);
+      expect(x * y * z - count).toBeLessThan(y); // at most one short row of waste
+      expect(Math.max(x, y, z)).toBeLessThanOrEqual(65535);
+    }
+  });
+  it('refuses a count beyond a square of the limit', () => {
+    expect(() => gridFor(65535 * 65535 + 1, 65535)).toThrow(`${65535 * 65535 + 1} workgroups exceed a 65535 x 65535 grid`);
+  });
+});
+
+describe.skipIf(!gpu.session)('ComputeSession', () => {
+  it('runs every workgroup of a split grid exactly once, as linear_wg numbers them', async () => {
+    const s = gpu.session!;
+    const count = s.device.limits.maxComputeWorkgroupsPerDimension + 1234;
+    const seen = await s.arena.tensor([count], 'f32', 'seen'); // read as u32 by the fixture
+    s.device.queue.writeBuffer(seen.buffer, 0, new Uint32Array(seen.bytes / 4));
+    try {
+      await s.dispatch({
+        shader: { name: 'workgroup_ids.wgsl', source: workgroupIds }, entry: 'mark', precision: 'f32',
+        params: new Uint32Array([count]), tensors: [seen], workgroups: count, label: 'workgroup ids',
+      });
+      await s.flush();
+      const got = new Uint32Array(await readBytes(s.device, seen.buffer, seen.bytes));
+      const wrong: number[] = [];
+      for (let i = 0; i < count; i++) if (got[i] !== i + 1 && wrong.length < 5) wrong.push(i);
+      expect(wrong).toEqual([]);
+    } finally {
+      s.arena.release(seen);
+    }
+  });
+
+  it('keeps scratch tensors until the next flush, then releases them', async () => {
+    const s = gpu.session!;
+    await s.flush();
+    const before = s.arena.liveBytes;
+    const t = await s.scratch([1000], 'f32', 'scratch');
+    expect(s.arena.liveBytes).toBe(before + t.bytes);
+    await s.flush();
+    expect(s.arena.liveBytes).toBe(before);
+  });
+});
