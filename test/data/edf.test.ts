@@ -9,6 +9,8 @@ import { EdfReader } from '../../src/data/edf.ts';
 import { encodeEdf, formatNumber } from '../../src/data/edf-writer.ts';
 import { EdfError } from '../../src/data/errors.ts';
 import { openFileSource } from '../../src/data/node-byte-source.ts';
+import { MONTAGE_CHANNELS } from '../../src/data/montage.ts';
+import { readMontageRecording } from '../../src/data/recording.ts';
 import { freshSeed, makeRng } from '../harness/kernel-harness.ts';
 import { randomEdfInput } from './edf-fixtures.ts';
 
@@ -196,4 +198,12 @@ describe('EDF+ annotations (TALs)', () => {
       expect(e.message).toMatch(message);
     });
   }
+});
+
+describe('montage recording', () => {
+  it('refuses montage channels sampled at different rates, naming them', async () => {
+    const signals = MONTAGE_CHANNELS.map((c) => ({ label: `EEG ${c.toUpperCase()}-REF`, sampleRate: c === 'Pz' ? 128 : 256, samples: new Float64Array(c === 'Pz' ? 128 : 256).fill(1) }));
+    const edf = await EdfReader.open(bytesSource(encodeEdf({ signals })));
+    await expect(readMontageRecording(edf)).rejects.toThrow(/different sampling rates \(Fp1 256 Hz, .* Pz 128 Hz/);
+  });
 });

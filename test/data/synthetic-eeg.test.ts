@@ -6,6 +6,7 @@ import { bytesSource } from '../../src/data/byte-source.ts';
 import { parseCsvBi, seizureIntervals } from '../../src/data/csv-bi.ts';
 import { EdfReader } from '../../src/data/edf.ts';
 import { MONTAGE_CHANNELS } from '../../src/data/montage.ts';
+import { readMontageRecording } from '../../src/data/recording.ts';
 import { synthesizeEeg, type SyntheticRecording } from '../../src/data/synthetic-eeg.ts';
 import { syntheticCsvBi, syntheticEdf, syntheticName } from '../../src/data/synthetic-files.ts';
 import { mapChannels } from '../../src/data/tusz.ts';
@@ -79,6 +80,13 @@ describe(`synthetic EEG (seed ${seed})`, () => {
     const o1 = await edf.readPhysical(indices[MONTAGE_CHANNELS.indexOf('O1')]);
     const gain = edf.header.signals[indices[MONTAGE_CHANNELS.indexOf('O1')]].gain;
     expect(Math.max(...o1.map((v, i) => Math.abs(v - ch('O1')[i])))).toBeLessThanOrEqual(gain / 2 + 1e-6);
+    const montage = await readMontageRecording(edf);
+    expect(montage.sampleRate).toBe(256);
+    expect(montage.sourceLabels).toEqual(MONTAGE_CHANNELS.map((c) => `EEG ${c.toUpperCase()}-REF`));
+    montage.signals.forEach((x, c) => {
+      const half = edf.header.signals[indices[c]].gain / 2 + 1e-6;
+      expect(x.every((v, i) => Math.abs(v - rec.eeg[c][i]) <= half), MONTAGE_CHANNELS[c]).toBe(true);
+    });
     const csv = parseCsvBi(syntheticCsvBi(rec, syntheticName(seed)));
     expect(csv.duration).toBe(180);
     expect(seizureIntervals(csv)).toEqual(rec.seizures.map((s) => [s.start, s.stop]));
