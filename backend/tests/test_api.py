@@ -27,12 +27,12 @@ BACKEND = REPO / "backend"
 TOKEN = "test-token-" + os.urandom(8).hex()
 LAB_ORIGIN = "http://127.0.0.1:5173"
 MAX_BODY_MB = 4
-# A few optimizer steps of v3-tiny at batch 1 on the CPU; a checkpoint every step so that a run killed
-# early has one to resume from.
-TINY_TRAIN: dict[str, Any] = {"steps": 3, "batch_size": 1, "precision": "f32", "seed": 7}
+# Two optimizer steps of v3-tiny at batch 1 on the CPU. One training window makes every step an epoch, so
+# every step ends with a validation and a checkpoint (a run killed early has one to resume from).
+TINY_TRAIN: dict[str, Any] = {"steps": 2, "batch_size": 1, "precision": "f32", "seed": 7, "log_every": 1}
+SYNTHETIC = {"kind": "synthetic", "seed": 3, "windows": 1, "val_windows": 1}
 # Long enough to be caught running (cancel, restart): it is never left to finish.
 LONG_TRAIN: dict[str, Any] = {**TINY_TRAIN, "steps": 10_000}
-SYNTHETIC = {"kind": "synthetic", "seed": 3}
 RUN_TIMEOUT_S = 240
 IN_CI = os.environ.get("CI", "") not in ("", "false")
 
@@ -262,6 +262,9 @@ def test_bad_weights_train_and_data_are_refused(api: httpx.Client, v3_tiny: dict
     assert dropped in _refused(api, {**body, "weights": base64.b64encode(save_safetensors(tensors)).decode()})
 
     assert "train.batch_size" in _refused(api, {**body, "train": {**TINY_TRAIN, "batch_size": 0}})
+    # The trainer's own config check runs before the run is accepted.
+    assert "no_such_option" in _refused(api, {**body, "train": {**TINY_TRAIN, "no_such_option": 1}})
+    assert "data.synthetic.windows" in _refused(api, {**body, "data": {**SYNTHETIC, "windows": 0}})
     both = _refused(api, {**body, "train": {**TINY_TRAIN, "epochs": 2}})
     assert "steps" in both and "epochs" in both
     assert "data.path" in _refused(api, {**body, "data": {"kind": "npz", "path": "/etc/passwd"}})
@@ -343,9 +346,9 @@ def test_restart_keeps_every_run_and_interrupts_the_running_one(server: ApiServe
     server.kill()
     # The orphaned worker notices and stops by itself (checkpointing), well before any restart.
     deadline = time.monotonic() + 60
-    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+    while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not Path(f"/proc/{worker}").exists(), "the worker outlived its server by 60 s"
+    assert not _alive(worker), "the worker outlived its server by 60 s"
     server.start()
 
     with server.client() as api:
@@ -375,3 +378,11 @@ def test_restart_keeps_every_run_and_interrupts_the_running_one(server: ApiServe
         assert api.get(f"/api/runs/{run_id}").json()["attempts"] == 2
         assert api.post(f"/api/runs/{run_id}/cancel").status_code == 200
         assert wait_status(api, run_id, {"cancelled"})["status"] == "cancelled"
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped yet counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -10,12 +10,16 @@ export interface TrainSpec {
   steps?: number;
   epochs?: number;
   batch_size: number;
-  precision?: 'f32' | 'f16';
-  /** Anything else (lr, weight_decay, seed, ...) goes to the trainer as is. */
+  /** auto (default): f16 on CUDA, f32 on CPU. */
+  precision?: 'auto' | 'f32' | 'f16' | 'bf16';
+  /** The trainer's other keys (lr, weight_decay, seed, log_every, ...: docs/backend.md). */
   [key: string]: unknown;
 }
 
-export type DataSpec = { kind: 'synthetic'; seed: number } | { kind: 'npz'; path: string } | { kind: 'cache'; path: string };
+/** Paths are on the server, inside its data folders. */
+export type DataSpec =
+  | { kind: 'synthetic'; seed: number; windows?: number; val_windows?: number }
+  | { kind: 'npz' | 'cache'; path: string; val_path?: string; val_fraction?: number };
 
 export interface RunRequest {
   graph: IrDocument;

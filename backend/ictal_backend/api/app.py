@@ -93,12 +93,11 @@ def create_app(settings: ApiSettings, launcher: Launcher | None = None,
     def submit(req: RunRequest) -> RunCreated:
         """Validates the graph, weights and data reference, then queues the run."""
         try:
-            summary, weights, data = check_request(req, settings.allowed_data_dirs)
+            summary, weights, train, data = check_request(req, settings.allowed_data_dirs)
         except RequestInvalid as e:
             raise HTTPException(422, str(e)) from None
         run_id = "r" + secrets.token_hex(6)
         run_dir = supervisor.run_dir(run_id)
-        train = req.train.model_dump(exclude_none=True)
         try:
             run_dir.write_request(req.graph, train, data, weights)
             store.create(run_id, summary.model_dump(), train, data, weights is not None)

@@ -9,14 +9,17 @@ RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "in
 
 
 class TrainSpec(BaseModel):
-    """How long and how to train. Exactly one of `steps` and `epochs`. Keys beyond these (lr, weight_decay,
-    seed, ...) go to the trainer unchanged; it refuses the ones it does not know."""
+    """How long and how to train. Exactly one of `steps` and `epochs`. Other keys of the trainer's config
+    (lr, weight_decay, seed, log_every, ... : docs/backend.md) pass through; the trainer's own config check
+    runs before the run is accepted, so an unknown key is a 422 too."""
     model_config = ConfigDict(extra="allow")
 
     steps: Optional[int] = Field(None, ge=1, le=100_000_000, description="optimizer steps")
     epochs: Optional[int] = Field(None, ge=1, le=100_000, description="passes over the training windows")
     batch_size: int = Field(..., ge=1, le=4096)
-    precision: Literal["f32", "f16"] = Field("f32", description="f16: autocast with dynamic loss scaling")
+    precision: Optional[Literal["auto", "f32", "f16", "bf16"]] = Field(
+        None, description="auto (the default): f16 on CUDA, f32 on CPU; f16 and bf16 use autocast (f16 with "
+                          "dynamic loss scaling)")
 
     @model_validator(mode="after")
     def _one_length(self) -> "TrainSpec":
@@ -26,23 +29,31 @@ class TrainSpec(BaseModel):
 
 
 class SyntheticData(BaseModel):
+    """The embedded synthetic EEG generator."""
     model_config = ConfigDict(extra="forbid")
     kind: Literal["synthetic"]
     seed: int = Field(..., ge=0, le=2**63 - 1)
+    windows: Optional[int] = Field(None, ge=1, le=10_000_000, description="training windows (default 64)")
+    val_windows: Optional[int] = Field(None, ge=1, le=10_000_000, description="validation windows (default 16)")
 
 
-class NpzData(BaseModel):
+class _PathData(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    path: str = Field(..., min_length=1, max_length=4096,
+                      description="on the server, inside one of its data folders (serve --data-dir)")
+    val_path: Optional[str] = Field(None, min_length=1, max_length=4096,
+                                    description="validation data; default: hold out val_fraction of the recordings")
+    val_fraction: Optional[float] = Field(None, gt=0, lt=1, description="default 0.1")
+
+
+class NpzData(_PathData):
+    """The reference's cache: a .npz file or a folder of them (`windows`, `labels`)."""
     kind: Literal["npz"]
-    path: str = Field(..., min_length=1, max_length=4096, description="a file or folder on the server, "
-                      "inside one of its data folders (serve --data-dir)")
 
 
-class CacheData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CacheData(_PathData):
+    """The window cache (docs/backend.md)."""
     kind: Literal["cache"]
-    path: str = Field(..., min_length=1, max_length=4096, description="a window cache (docs/backend.md) on the "
-                      "server, inside one of its data folders")
 
 
 DataSpec = Union[SyntheticData, NpzData, CacheData]

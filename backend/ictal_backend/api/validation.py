@@ -49,20 +49,37 @@ def decode_weights(b64: str, graph: Any) -> bytes:
     return blob
 
 
+def check_train(train: dict[str, Any]) -> None:
+    from ictal_backend.trainer import ConfigError, resolve_config
+
+    try:
+        resolve_config(train)
+    except ConfigError as e:
+        raise RequestInvalid(f"train: {e}") from None
+
+
 def check_data(data: Any, allowed: tuple[Path, ...]) -> dict[str, Any]:
+    spec = data.model_dump(exclude_none=True)
     if not isinstance(data, (NpzData, CacheData)):
-        return data.model_dump()
-    path = Path(data.path).resolve()
+        return spec
     roots = [r.resolve() for r in allowed]
-    if not any(path == r or r in path.parents for r in roots):
-        raise RequestInvalid(f"data.path: {data.path} is outside the server's data folders "
-                             f"({', '.join(map(str, roots))})")
-    if not path.exists():
-        raise RequestInvalid(f"data.path: {data.path} does not exist on the server")
-    return {"kind": data.kind, "path": str(path)}
+    for key in ("path", "val_path"):
+        if key not in spec:
+            continue
+        path = Path(spec[key]).resolve()
+        if not any(path == r or r in path.parents for r in roots):
+            raise RequestInvalid(f"data.{key}: {spec[key]} is outside the server's data folders "
+                                 f"({', '.join(map(str, roots))})")
+        if not path.exists():
+            raise RequestInvalid(f"data.{key}: {spec[key]} does not exist on the server")
+        spec[key] = str(path)
+    return spec
 
 
-def check_request(req: RunRequest, data_dirs: tuple[Path, ...]) -> tuple[GraphSummary, bytes | None, dict[str, Any]]:
+def check_request(req: RunRequest, data_dirs: tuple[Path, ...]) -> tuple[GraphSummary, bytes | None, dict[str, Any], dict[str, Any]]:
+    """(graph summary, weights file or None, train config, data spec) of a request that passed every check."""
     graph, summary = check_graph(req.graph)
+    train = req.train.model_dump(exclude_none=True)
+    check_train(train)
     weights = decode_weights(req.weights, graph) if req.weights is not None else None
-    return summary, weights, check_data(req.data, data_dirs)
+    return summary, weights, train, check_data(req.data, data_dirs)
