@@ -16,6 +16,8 @@ export interface ForwardOptions {
   precision: Precision;
   /** Batch of one recorded pass; larger inputs run as several passes. Default: the largest that fits. */
   microBatch?: number;
+  /** Tensors kept alive to the end of a pass, so readTensor can read them back. */
+  keep?: string[];
 }
 
 /** The largest micro-batch (<= batch) whose every tensor and workspace fits one storage binding. */
@@ -39,15 +41,18 @@ export class ForwardExecutor {
 
   static async create(s: ComputeSession, ir: IrDocument, weights: WeightMap, batch: number, opts: ForwardOptions): Promise<ForwardExecutor> {
     const micro = opts.microBatch ?? fittingMicroBatch(ir, batch, opts.precision, s.device.limits.maxStorageBufferBindingSize);
-    const plan = planForward(ir, micro, opts.precision);
-    for (const n of plan.steps) if (!LOWERINGS[n.op]) throw new Error(`forward: op "${n.op}" (node ${n.id}) has no WebGPU lowering`);
+    const plan = planForward(ir, micro, opts.precision, opts.keep);
+    for (const n of plan.steps) if (!plan.tensors.get(n.outputs[0]!)!.viewOf && !LOWERINGS[n.op]) throw new Error(`forward: op "${n.op}" (node ${n.id}) has no WebGPU lowering`);
     const uploaded = new Map<string, GpuTensor>();
     for (const [name, w] of weights) {
-      uploaded.set(name, await s.arena.upload(w.data, w.shape, opts.precision, name));
+      // Weight-norm gains [Cout, 1, 1] go up as [Cout] (same element order), the shape the kernel takes: in
+      // f16-storage a row of length 1 would be padded to 2.
+      const shape = name.endsWith('.weight_g') ? [w.shape[0]!] : w.shape;
+      uploaded.set(name, await s.arena.upload(w.data, shape, opts.precision, name));
       if (name.endsWith('.A_log')) {
         // The scan takes A = -exp(A_log): exact on the host, and a derived parameter of its own name.
         const a = name.replace(/A_log$/, 'A');
-        uploaded.set(a, await s.arena.upload(w.data.map((v) => -Math.exp(v)), w.shape, opts.precision, a));
+        uploaded.set(a, await s.arena.upload(w.data.map((v) => -Math.exp(v)), shape, opts.precision, a));
       }
     }
     const slots: GPUBuffer[] = [];
@@ -110,6 +115,12 @@ export class ForwardExecutor {
       result.set(out.subarray(0, n * outPer), b0 * outPer);
     }
     return result;
+  }
+
+  /** A tensor of the last micro-batch run: a graph output or one named in `keep` (others may be overwritten). */
+  async readTensor(name: string): Promise<Float64Array> {
+    if (!this.plan.tensors.has(name)) throw new Error(`forward: graph "${this.plan.ir.name}" has no tensor "${name}"`);
+    return downloadTensor(this.s.device, this.tensor(name));
   }
 
   destroy(): void {

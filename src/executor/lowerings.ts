@@ -5,10 +5,16 @@ import { elementBytes, type Precision } from '../gpu/precision.ts';
 import type { Lowering } from './lowering.ts';
 import { TENSOR_OP_LOWERINGS } from './lower-tensor-ops.ts';
 import { DENSE_LOWERINGS } from './lower-dense.ts';
+import { CONV_LOWERINGS } from './lower-conv.ts';
+import { MAMBA_LOWERINGS } from './lower-mamba.ts';
+import { GRAPH_OP_LOWERINGS } from './lower-graph-ops.ts';
 
 export const LOWERINGS: Record<string, Lowering> = {
   ...TENSOR_OP_LOWERINGS,
   ...DENSE_LOWERINGS,
+  ...CONV_LOWERINGS,
+  ...MAMBA_LOWERINGS,
+  ...GRAPH_OP_LOWERINGS,
 };
 
 /** The largest single workspace tensor a node asks for (the Mamba2 in_proj output dominates). */

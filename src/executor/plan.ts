@@ -43,7 +43,8 @@ export function reshapeIsView(from: readonly number[], to: readonly number[], p:
   return rowStride(a, p) === a && rowStride(b, p) === b ? true : a === b;
 }
 
-export function planForward(ir: IrDocument, batch: number, precision: Precision): ForwardPlan {
+/** `keep`: tensors whose buffers must outlive the pass (to be read back afterwards, e.g. for inspection). */
+export function planForward(ir: IrDocument, batch: number, precision: Precision, keep: readonly string[] = []): ForwardPlan {
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`plan: batch must be a positive integer, got ${batch}`);
   const tensors = new Map<string, PlannedTensor>();
   const shapeOf = (name: string) => concreteShape(ir.tensors[name]!.shape, batch);
@@ -66,7 +67,11 @@ export function planForward(ir: IrDocument, batch: number, precision: Precision)
       r.lastUse = Math.max(r.lastUse, i);
     }
   });
-  for (const out of ir.outputs) root(tensors.get(out)!).lastUse = Infinity;
+  for (const name of [...ir.outputs, ...keep]) {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`plan: graph "${ir.name}" has no tensor "${name}" to keep`);
+    root(t).lastUse = Infinity;
+  }
 
   // Greedy slot reuse in step order: a buffer goes back to the pool after its last reader; a new one takes the
   // smallest free slot that is large enough (growing it never happens: slots keep their first size).

@@ -284,8 +284,12 @@ const OPS: Record<string, OpImpl> = {
   },
 };
 
-/** Runs the graph on `input` (the graph's single input, [B, ...]) and returns every tensor by name. */
-export function referenceForward(ir: IrDocument, weights: WeightMap, input: HostTensor): Map<string, HostTensor> {
+/**
+ * Runs the graph on `input` (the graph's single input, [B, ...]) and returns every tensor by name. `given`
+ * replaces named tensors by supplied values instead of computing them (e.g. an adjacency taken from another
+ * executor, to compare everything downstream of a discrete top-k selection).
+ */
+export function referenceForward(ir: IrDocument, weights: WeightMap, input: HostTensor, given: ReadonlyMap<string, HostTensor> = new Map()): Map<string, HostTensor> {
   if (ir.inputs.length !== 1) throw new GraphError(`reference forward: graph "${ir.name}" has ${ir.inputs.length} inputs; one is supported`);
   const batch = input.shape[0]!;
   const want = concreteShape(ir.tensors[ir.inputs[0]!]!.shape, batch);
@@ -302,7 +306,9 @@ export function referenceForward(ir: IrDocument, weights: WeightMap, input: Host
       return { shape: t.shape, data: Float64Array.from(t.data) };
     };
     const out = concreteShape(ir.tensors[n.outputs[0]!]!.shape, batch);
-    values.set(n.outputs[0]!, { shape: out, data: impl(n, xs, param, out) });
+    const supplied = given.get(n.outputs[0]!);
+    if (supplied && supplied.data.length !== out.reduce((a, b) => a * b, 1)) throw new GraphError(`reference forward: supplied ${n.outputs[0]} holds ${supplied.data.length} values, its shape is [${out}]`);
+    values.set(n.outputs[0]!, supplied ? { shape: out, data: supplied.data } : { shape: out, data: impl(n, xs, param, out) });
   }
   return values;
 }
