@@ -22,7 +22,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
-DEFAULT_CHUNK = 64          # pure-PyTorch chunk: the (Q x Q) intra-chunk blocks dominate memory
+DEFAULT_CHUNK = 16          # pure-PyTorch chunk: the (Q x Q) intra-chunk blocks dominate time and memory
 MAMBA_SSM_CHUNK = 256       # mamba_ssm's own default for Mamba2
 INT32_MAX = 2**31 - 1       # mamba_ssm's Triton kernels compute offsets in 32 bits
 

@@ -1,0 +1,209 @@
+"""The trainer: a CPU smoke run on v3-tiny with checkpoints, a failure that leaves them, resume that continues
+exactly where the run stopped, cancellation; and the recipe's pieces (loss, schedule, no-decay set, sampling)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+from ictal_backend.datasets import DataSpecError, SyntheticWindows, open_data
+from ictal_backend.ir import load_ir
+from ictal_backend.losses import focal_loss, pos_weight_for_rate
+from ictal_backend.model import GraphModel
+from ictal_backend.sampling import batches, epoch_plan
+from ictal_backend.trainer import ConfigError, lr_factor, make_optimizer, resolve_config, resolve_precision, run_training
+from graph_fixtures import ROOT, ts_graph
+
+# 2 windows in a batch of 2, not rebalanced: exactly 1 step per epoch.
+CONFIG = {"epochs": 2, "batch_size": 2, "balanced": False, "log_every": 1, "seed": 5}
+DATA = {"kind": "synthetic", "seed": 11, "windows": 2, "val_windows": 1}
+
+
+class StopAfter:
+    """should_stop that answers False `calls` times, then does `then` (return True, or raise)."""
+
+    def __init__(self, calls: int, then: str):
+        self.calls, self.then, self.seen = calls, then, 0
+
+    def __call__(self) -> bool:
+        self.seen += 1
+        if self.seen <= self.calls:
+            return False
+        if self.then == "raise":
+            raise RuntimeError("the machine went away")
+        return True
+
+
+def test_training_fails_leaving_checkpoints_then_resumes_to_the_uninterrupted_result(tmp_path):
+    graph_path, _ = ts_graph()
+    ir = json.loads(graph_path.read_text())
+    events: list[dict] = []
+
+    # 1. Fails in its second epoch: the first epoch's checkpoint stays.
+    with pytest.raises(RuntimeError, match="the machine went away"):
+        run_training(ir, CONFIG, DATA, tmp_path / "run", on_event=events.append, should_stop=StopAfter(1, "raise"))
+    ckpt = tmp_path / "run" / "checkpoints"
+    assert json.loads((ckpt / "latest.json").read_text())["weights"] == "epoch-0001.safetensors"
+    assert (ckpt / "epoch-0001.state.pt").exists() and (ckpt / "best.safetensors").exists()
+    kinds = [(e["type"], e.get("split")) for e in events]
+    assert kinds.count(("metrics", "train")) == 1 and kinds.count(("metrics", "val")) == 1
+    messages = [e["message"] for e in events if e["type"] == "log"]
+    assert any(m.startswith("validation: start") for m in messages)
+    assert any(m.startswith("validation: done") and "mean loss" in m for m in messages)
+    assert all("time" in e for e in events)
+    assert any(e["type"] == "checkpoint" and e["name"] == "epoch-0001.safetensors" for e in events)
+
+    # The checkpoint is a weights file the lab can load: IR names, F32, and training moved the weights.
+    model = GraphModel(load_ir(graph_path))
+    trained = load_file(str(ckpt / "epoch-0001.safetensors"))
+    assert set(trained) == set(model.graph.params) | set(model.graph.buffers)
+    assert all(t.dtype == torch.float32 for t in trained.values())
+
+    # 2. Resume: the second epoch runs, from the stored optimizer state and counters.
+    resumed = run_training(ir, CONFIG, DATA, tmp_path / "run", resume=True)
+    assert resumed["status"] == "succeeded" and resumed["steps"] == 2 and resumed["epochs"] == 2
+    assert (ckpt / "epoch-0002.safetensors").exists()
+
+    # 3. The same run without the interruption ends with the same weights.
+    straight = run_training(ir, CONFIG, DATA, tmp_path / "straight")
+    assert straight["steps"] == 2
+    a = load_file(str(ckpt / "epoch-0002.safetensors"))
+    b = load_file(str(tmp_path / "straight" / "checkpoints" / "epoch-0002.safetensors"))
+    assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-6
+    first = load_file(str(ckpt / "epoch-0001.safetensors"))
+    assert any(not torch.equal(first[k], a[k]) for k in model.graph.params)
+
+
+def test_a_cancelled_run_checkpoints_and_says_so(tmp_path):
+    graph_path, weights_path = ts_graph()
+    result = run_training(json.loads(graph_path.read_text()), {**CONFIG, "steps": 10, "epochs": None}, DATA,
+                          tmp_path, weights=weights_path, should_stop=StopAfter(0, "stop"))
+    assert result["status"] == "cancelled" and result["steps"] == 0
+    assert result["final_checkpoint"].endswith("step-00000000.safetensors")
+    # nothing trained: the checkpoint holds the initial weights exactly
+    a, b = load_file(result["final_checkpoint"]), load_file(str(weights_path))
+    assert all(torch.equal(a[k], b[k]) for k in b)
+
+
+def test_bad_configs_and_data_specs_are_refused_by_name():
+    with pytest.raises(ConfigError, match="unknown key"):
+        resolve_config({"steps": 1, "learning_rate": 1})
+    with pytest.raises(ConfigError, match="exactly one of `epochs` and `steps`"):
+        resolve_config({"steps": 1, "epochs": 1})
+    with pytest.raises(ConfigError, match="config.batch_size must be a positive integer"):
+        resolve_config({"steps": 1, "batch_size": 0})
+    with pytest.raises(ConfigError, match="config.precision"):
+        resolve_config({"steps": 1, "precision": "f8"})
+    with pytest.raises(DataSpecError, match="unknown key"):
+        open_data({"kind": "synthetic", "seed": 1, "path": "x"}, 2560)
+    with pytest.raises(DataSpecError, match="does not exist"):
+        open_data({"kind": "cache", "path": "/nonexistent/cache"}, 2560)
+
+
+def test_train_command_reports_a_bad_config(tmp_path):
+    graph_path, _ = ts_graph()
+    (tmp_path / "c.json").write_text(json.dumps({"steps": 1, "momentum": 0.9, "data": DATA}))
+    proc = subprocess.run([sys.executable, "-m", "ictal_backend", "train", "--ir", str(graph_path), "--config",
+                           str(tmp_path / "c.json"), "--run-dir", str(tmp_path / "run")], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "backend")}, timeout=300)
+    assert proc.returncode == 2 and "unknown key(s) momentum" in proc.stderr
+
+
+# ---- the recipe's pieces ---------------------------------------------------------------------------------------
+
+def test_focal_loss_matches_its_definition_and_stays_finite():
+    rng = np.random.default_rng()
+    z = rng.normal(0, 4, 500)
+    z[:3] = [60.0, -60.0, 0.0]
+    y = (rng.uniform(size=500) < 0.3).astype(np.float64)
+    alpha, gamma, w = 0.5, 2.0, pos_weight_for_rate(0.1)
+    p = 1 / (1 + np.exp(-z))
+    log_p, log_1mp = -np.logaddexp(0, -z), -np.logaddexp(0, z)   # log p, log(1 - p) without cancellation
+    bce = -(w * y * log_p + (1 - y) * log_1mp)
+    pt = np.where(y == 1, p, 1 - p)
+    at = np.where(y == 1, alpha, 1 - alpha)
+    want = np.mean(at * (1 - pt) ** gamma * bce)
+    got = focal_loss(torch.tensor(z), torch.tensor(y), alpha, gamma, w).item()
+    assert abs(got - want) <= 1e-6 * want
+    assert w == pytest.approx(3.0)
+    huge = torch.tensor([1e4, -1e4], dtype=torch.float16, requires_grad=True)
+    loss = focal_loss(huge, torch.tensor([0.0, 1.0], dtype=torch.float16), pos_weight=w)
+    loss.backward()
+    assert math.isfinite(loss.item()) and torch.isfinite(huge.grad).all()
+    # gamma 0, alpha 0.5, pos_weight 1: half the plain BCE
+    plain = F.binary_cross_entropy_with_logits(torch.tensor(z), torch.tensor(y)).item()
+    assert focal_loss(torch.tensor(z), torch.tensor(y), 0.5, 0.0, 1.0).item() == pytest.approx(plain / 2, rel=1e-6)
+
+
+def test_schedule_warms_up_then_follows_a_cosine():
+    total = 200  # 3% warm-up: 6 steps
+    assert [round(lr_factor(s, total, 0.03), 4) for s in range(6)] == [round((s + 1) / 6, 4) for s in range(6)]
+    assert lr_factor(6, total, 0.03) == pytest.approx(1.0)
+    assert lr_factor(6 + 97, total, 0.03) == pytest.approx(0.5, abs=0.01)
+    assert lr_factor(total, total, 0.03) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_no_decay_set_is_biases_norms_and_the_mamba_scalars():
+    model = GraphModel(load_ir(ts_graph()[0]))
+    opt = make_optimizer(model, resolve_config({"steps": 1}))
+    names = {id(p): n for n, p in model.ir_parameters().items()}
+    decayed = {names[id(p)] for p in opt.param_groups[0]["params"]}
+    kept = {names[id(p)] for p in opt.param_groups[1]["params"]}
+    assert opt.param_groups[0]["weight_decay"] == 0.05 and opt.param_groups[1]["weight_decay"] == 0.0
+    assert all(n.endswith(("bias", "weight_g", "norm.weight", "dt_bias", "A_log", ".D")) for n in kept)
+    assert all(n.endswith(("weight", "weight_v")) and "norm" not in n for n in decayed)
+    assert {"node.layers.0.fwd.A_log", "node.layers.0.fwd.D", "node.layers.0.fwd.dt_bias", "tcn.layers.0.conv.weight_g"} <= kept
+    assert {"node.layers.0.fwd.in_proj.weight", "tcn.layers.0.conv.weight_v", "gnn.layers.0.conv.lin.weight"} <= decayed
+
+
+def test_precision_choice_per_device():
+    assert resolve_precision("auto", torch.device("cpu")) == ("f32", None)
+    assert resolve_precision("auto", torch.device("cuda")) == ("f16", None)
+    used, warning = resolve_precision("f16", torch.device("cpu"))
+    assert used == "bf16" and "needs CUDA" in warning
+
+
+def test_balanced_epoch_plan_follows_the_recipe_ratios():
+    fractions = np.array([0.0] * 100 + [0.5] * 6 + [1.0] * 10)
+    plan = epoch_plan(fractions, seed=1, epoch=0)
+    picked = fractions[plan]
+    assert np.sum((picked > 0) & (picked < 1)) == 6         # every partial window
+    assert np.sum(picked == 1) == 3                           # 0.3 x the full ones
+    assert np.sum(picked == 0) == round(2.5 * 9)             # 2.5 x as many background windows
+    assert len(set(plan.tolist())) == len(plan)
+    assert np.array_equal(plan, epoch_plan(fractions, seed=1, epoch=0))       # deterministic (resume)
+    assert not np.array_equal(plan, epoch_plan(fractions, seed=1, epoch=1))   # a new draw each epoch
+    # no seizures at all: every window once
+    assert sorted(epoch_plan(np.zeros(7), 1, 0).tolist()) == list(range(7))
+
+
+def test_batches_are_dealt_evenly_to_ranks_without_dropping_windows():
+    plan = np.arange(11)
+    per_rank = [batches(plan, 3, r, 2) for r in range(2)]
+    assert len(per_rank[0]) == len(per_rank[1]) == 2
+    seen = np.concatenate([b for rank in per_rank for b in rank])
+    assert set(seen.tolist()) == set(range(11)) and len(seen) == 12  # one window repeated to fill
+
+
+def test_synthetic_windows_are_deterministic_and_labelled():
+    src = SyntheticWindows(seed=3, count=12, window_length=2560)
+    x, y = src[5]
+    x2, y2 = SyntheticWindows(seed=3, count=12, window_length=2560)[5]
+    assert x.shape == (19, 2560) and x.dtype == np.float32 and np.array_equal(x, x2) and np.array_equal(y, y2)
+    assert np.abs(x).max() <= 10
+    fractions = src.seizure_fractions()
+    assert np.allclose(fractions, [src[i][1].mean() for i in range(12)])
+    assert np.any(fractions == 0) and np.any((fractions > 0) & (fractions < 1))
+    seizure = [i for i in range(12) if fractions[i] > 0.3]
+    if seizure:  # seizure samples carry more power than the background of the same window
+        xs, ys = src[seizure[0]]
+        if ys.mean() < 1:
+            assert xs[:, ys == 1].std() > xs[:, ys == 0].std()
