@@ -20,7 +20,8 @@ const HELP = `ictal profile --preset NAME --batch B --precision P [--set k=v ...
   --by-node     one row per module path and kernel (e.g. node.layers.3.fwd.scan) instead of per kernel
   --json FILE   the full report (per module path) as JSON
   --trace FILE  a Chrome trace (chrome://tracing, Perfetto) of the dispatches
-  --no-calibrate  skip the roofline measurement (no roofline column)`;
+  --no-calibrate  skip the roofline measurement (no roofline column)
+  --overhead N  also measure the profiler's own cost over N runs with and without timestamps (2N more passes)`;
 
 /** Entries relabelled by kernel (shader:entry), so that rows sum a kernel's time over every module. */
 function byKernel(r: ProfileResult): ProfileResult {
@@ -34,7 +35,7 @@ export const profile: Command = {
     const { values } = parseOptions('profile', argv, {
       preset: { type: 'string', default: 'v3-tiny' }, batch: { type: 'string', default: '1' }, precision: { type: 'string', default: 'f32' },
       set: { type: 'string', multiple: true }, 'by-node': { type: 'boolean' }, json: { type: 'string' }, trace: { type: 'string' },
-      'no-calibrate': { type: 'boolean' }, seed: { type: 'string', default: '42' }, help: { type: 'boolean' },
+      'no-calibrate': { type: 'boolean' }, overhead: { type: 'string', default: '0' }, seed: { type: 'string', default: '42' }, help: { type: 'boolean' },
     });
     if (values.help) return console.log(HELP), 0;
     const precision = values.precision!;
@@ -52,9 +53,11 @@ export const profile: Command = {
     const exec = await ForwardExecutor.create(s, ir, weights, batch, { precision: precision as Precision, microBatch: batch });
     const inputShape = exec.plan.tensors.get(ir.inputs[0]!)!.shape;
     const input = new Float32Array(inputShape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i * 0.013) * 3 + Math.cos(i * 0.0007));
-    await exec.run(input, batch); // uploads the input and compiles every pipeline
-    const result = await profileBatch(s, () => exec.record(), { warmup: 1 });
-    const overhead = await measureProfilerOverhead(s, () => exec.record(), 3);
+    const overheadRuns = Number(values.overhead);
+    if (!Number.isInteger(overheadRuns) || overheadRuns < 0) throw new Error(`--overhead wants a count >= 0, got "${values.overhead}"`);
+    await exec.run(input, batch); // the warm-up: uploads the input and compiles every pipeline
+    const result = await profileBatch(s, () => exec.record(), { warmup: 0 });
+    const overhead = overheadRuns ? await measureProfilerOverhead(s, () => exec.record(), overheadRuns) : undefined;
     const roofline = values['no-calibrate'] ? undefined : await calibrate(s, { copyBytes: 64 * 2 ** 20, repeats: 3 });
     const options = { adapter, roofline, overhead };
     const report = buildReport(result, options);
