@@ -1,8 +1,8 @@
 // SSGConv propagation over the disjoint batch of B*T small graphs (graph g = b * T + t, E nodes each):
 //   Ã = A with A_ii = 1 where A_ii == 0 (added self-loops);  d_i = sum_j Ã_ij;  Â_ij = Ã_ij / sqrt(d_i d_j)
 //   z_0 = x,  z_k = Â z_{k-1},  h = alpha x + (1 - alpha) / K * (z_1 + ... + z_K)
-// (the linear layer h W + b that follows is a matmul). One workgroup per graph holds Â in workgroup memory and
-// walks the features in blocks of FB; every sum has a fixed order: deterministic, no atomics.
+// (the linear layer h W + b that follows is a matmul). One workgroup per graph holds Â in workgroup memory; each
+// invocation propagates two feature columns in registers; every sum has a fixed order: deterministic, no atomics.
 // Backward: with gz_K = c dh, gz_{k-1} = Â^T gz_k (+ c dh for k-1 >= 1), dx = alpha dh + Â^T gz_1 and
 // G = sum_k gz_k z_{k-1}^T (= dL/dÂ), c = (1 - alpha) / K:
 //   dÃ_ij = G_ij / sqrt(d_i d_j) - r_i / (2 d_i),   r_i = sum_l G_il Â_il + sum_l G_li Â_li
@@ -17,11 +17,12 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> U: Params;
 
-const WG: u32 = 64u;
+const WG: u32 = 32u;
 const EMAX: u32 = 32u;
 const KMAX: u32 = 4u;
-const FB: u32 = 8u;    // features per block (even: a block never splits a packed pair; 14 KiB of workgroup memory)
-const BLK: u32 = EMAX * FB;
+// One invocation per pair of feature columns: propagation is independent per column, so a column lives in
+// registers and only Â is shared. A block is the WG * 2 columns of one pass over the workgroup.
+const FB: u32 = 2u * WG;
 
 //#if FWD
 //#tensor 1 x read
@@ -69,65 +70,65 @@ fn normalised_adjacency(lid: u32, g: u32) {
   workgroupBarrier();
 }
 
-// dst[i][f] = sum_j M[i][j] src[j][f] over one block; M = Â, or Â^T when `transpose`.
-fn propagate(lid: u32, nf: u32, transpose: bool, src: u32, dst: u32) {
-  for (var it = lid; it < U.E * nf; it += WG) {
-    let i = it / nf;
-    let f = it % nf;
+// A feature column of one graph, in registers.
+alias Column = array<f32, EMAX>;
+
+// M c for M = Â, or Â^T when `transpose`.
+fn apply(col: Column, transpose: bool) -> Column {
+  var c = col;
+  var out: Column;
+  for (var i = 0u; i < U.E; i++) {
     var s = 0.0;
     for (var j = 0u; j < U.E; j++) {
       let m = select(sh_a[i * EMAX + j], sh_a[j * EMAX + i], transpose);
-      s += m * sh_z[src + j * FB + f];
+      s += m * c[j];
     }
-    sh_z[dst + i * FB + f] = s;
+    out[i] = s;
   }
+  return out;
+}
+
+// Column f of tensor rows (node i at node_base(g, i) + f); zeros past F.
+struct Cols { f0: u32, has1: bool }
+fn cols_of(block: u32, lid: u32) -> Cols {
+  let f0 = block * FB + 2u * lid;
+  return Cols(f0, f0 + 1u < U.F);
 }
 
 //#if FWD
-var<workgroup> sh_z: array<f32, 2u * BLK>;      // z_{k-1}, z_k (ping-pong)
-var<workgroup> sh_h: array<f32, BLK>;
-
 @compute @workgroup_size(WG) fn ssgconv_propagate(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = linear_wg(wid, nwg);
   if (g >= U.graphs) { return; }
   normalised_adjacency(lid, g);
   let c = (1.0 - U.alpha) / f32(U.K);
-  for (var f0 = 0u; f0 < U.F; f0 += FB) {
-    let nf = min(FB, U.F - f0);
-    for (var it = lid; it < U.E * nf; it += WG) {
-      let i = it / nf;
-      let f = it % nf;
-      let v = f32(x_ld(node_base(g, i) + f0 + f));
-      sh_z[i * FB + f] = v;
-      sh_h[i * FB + f] = U.alpha * v;
+  for (var block = 0u; block * FB < U.F; block++) {
+    let q = cols_of(block, lid);
+    if (q.f0 >= U.F) { continue; }
+    var z0: Column;
+    var z1: Column;
+    var h0: Column;
+    var h1: Column;
+    for (var i = 0u; i < U.E; i++) {
+      let o = node_base(g, i) + q.f0;
+      z0[i] = f32(x_ld(o));
+      z1[i] = select(0.0, f32(x_ld(o + 1u)), q.has1);
+      h0[i] = U.alpha * z0[i];
+      h1[i] = U.alpha * z1[i];
     }
-    workgroupBarrier();
     for (var k = 1u; k <= U.K; k++) {
-      let src = ((k - 1u) % 2u) * BLK;
-      let dst = (k % 2u) * BLK;
-      propagate(lid, nf, false, src, dst);
-      workgroupBarrier();
-      for (var it = lid; it < U.E * nf; it += WG) {
-        let i = it / nf;
-        let f = it % nf;
-        sh_h[i * FB + f] += c * sh_z[dst + i * FB + f];
-      }
-      workgroupBarrier();
+      z0 = apply(z0, false);
+      z1 = apply(z1, false);
+      for (var i = 0u; i < U.E; i++) { h0[i] += c * z0[i]; h1[i] += c * z1[i]; }
     }
-    let fpairs = (nf + 1u) / 2u;
-    for (var it = lid; it < U.E * fpairs; it += WG) {
-      let i = it / fpairs;
-      let f = 2u * (it % fpairs);
-      h_st2(node_base(g, i) + f0 + f, act(sh_h[i * FB + f]), act(sh_h[i * FB + f + 1u]), f + 1u < nf);
-    }
-    workgroupBarrier();
+    for (var i = 0u; i < U.E; i++) { h_st2(node_base(g, i) + q.f0, act(h0[i]), act(h1[i]), q.has1); }
   }
 }
 //#endif
 
 //#if BWD
-// sh_z: z_0 .. z_{K-1} of the block, then two gz buffers.
-var<workgroup> sh_z: array<f32, (KMAX + 2u) * BLK>;
+// The block's columns of gz_k and z_{k-1}, for G += gz_k z_{k-1}^T summed over the block's features.
+var<workgroup> sh_gz: array<f32, EMAX * FB>;
+var<workgroup> sh_zp: array<f32, EMAX * FB>;
 var<workgroup> sh_g: array<f32, EMAX * EMAX>;   // G = dL/dÂ, summed over features
 var<workgroup> sh_r: array<f32, EMAX>;
 
@@ -137,51 +138,60 @@ var<workgroup> sh_r: array<f32, EMAX>;
   normalised_adjacency(lid, g);
   for (var i = lid; i < EMAX * EMAX; i += WG) { sh_g[i] = 0.0; }
   let c = (1.0 - U.alpha) / f32(U.K);
-  let gz0 = KMAX * BLK;
-  for (var f0 = 0u; f0 < U.F; f0 += FB) {
-    let nf = min(FB, U.F - f0);
-    // Forward recompute: z_0 .. z_{K-1}; gz_K = c dh.
-    for (var it = lid; it < U.E * nf; it += WG) {
-      let i = it / nf;
-      let f = it % nf;
-      sh_z[i * FB + f] = f32(x_ld(node_base(g, i) + f0 + f));
-      sh_z[gz0 + i * FB + f] = c * f32(dh_ld(node_base(g, i) + f0 + f));
+  for (var block = 0u; block * FB < U.F; block++) {
+    let q = cols_of(block, lid);
+    let live = q.f0 < U.F;   // idle invocations still reach every barrier
+    let nf = min(FB, U.F - block * FB);
+    // Forward recompute z_0 .. z_{K-1} (two columns each); gz_K = c dh.
+    var zs0: array<Column, KMAX>;
+    var zs1: array<Column, KMAX>;
+    var d0: Column;
+    var d1: Column;
+    if (live) {
+      for (var i = 0u; i < U.E; i++) {
+        let o = node_base(g, i) + q.f0;
+        zs0[0][i] = f32(x_ld(o));
+        zs1[0][i] = select(0.0, f32(x_ld(o + 1u)), q.has1);
+        d0[i] = f32(dh_ld(o));
+        d1[i] = select(0.0, f32(dh_ld(o + 1u)), q.has1);
+      }
+      for (var k = 1u; k < U.K; k++) {
+        zs0[k] = apply(zs0[k - 1u], false);
+        zs1[k] = apply(zs1[k - 1u], false);
+      }
     }
-    workgroupBarrier();
-    for (var k = 1u; k < U.K; k++) {
-      propagate(lid, nf, false, (k - 1u) * BLK, k * BLK);
-      workgroupBarrier();
-    }
+    var gz0: Column;
+    var gz1: Column;
+    for (var i = 0u; i < U.E; i++) { gz0[i] = c * d0[i]; gz1[i] = c * d1[i]; }
     for (var k = U.K; k >= 1u; k--) {
-      let cur = gz0 + ((U.K - k) % 2u) * BLK;   // gz_k
-      let nxt = gz0 + ((U.K - k + 1u) % 2u) * BLK;
-      // G += gz_k z_{k-1}^T, each entry owned by one invocation.
+      if (live) {
+        for (var i = 0u; i < U.E; i++) {
+          let f = 2u * lid;
+          sh_gz[i * FB + f] = gz0[i];
+          sh_gz[i * FB + f + 1u] = gz1[i];
+          sh_zp[i * FB + f] = zs0[k - 1u][i];
+          sh_zp[i * FB + f + 1u] = zs1[k - 1u][i];
+        }
+      }
+      workgroupBarrier();
+      // G += gz_k z_{k-1}^T over the block's features, each entry owned by one invocation (fixed order).
       for (var it = lid; it < U.E * U.E; it += WG) {
         let i = it / U.E;
         let j = it % U.E;
         var s = 0.0;
-        for (var f = 0u; f < nf; f++) { s += sh_z[cur + i * FB + f] * sh_z[(k - 1u) * BLK + j * FB + f]; }
+        for (var f = 0u; f < nf; f++) { s += sh_gz[i * FB + f] * sh_zp[j * FB + f]; }
         sh_g[i * EMAX + j] += s;
       }
-      propagate(lid, nf, true, cur, nxt);
       workgroupBarrier();
-      // gz_{k-1} = Â^T gz_k + c dh (k-1 >= 1), or dx = Â^T gz_1 + alpha dh.
+      // gz_{k-1} = Â^T gz_k + c dh (k-1 >= 1); after k = 1 it is dx = Â^T gz_1 + alpha dh.
       let w = select(U.alpha, c, k > 1u);
-      for (var it = lid; it < U.E * nf; it += WG) {
-        let i = it / nf;
-        let f = it % nf;
-        sh_z[nxt + i * FB + f] += w * f32(dh_ld(node_base(g, i) + f0 + f));
-      }
-      workgroupBarrier();
+      gz0 = apply(gz0, true);
+      gz1 = apply(gz1, true);
+      for (var i = 0u; i < U.E; i++) { gz0[i] += w * d0[i]; gz1[i] += w * d1[i]; }
     }
-    let dxb = gz0 + (U.K % 2u) * BLK;
-    let fpairs = (nf + 1u) / 2u;
-    for (var it = lid; it < U.E * fpairs; it += WG) {
-      let i = it / fpairs;
-      let f = 2u * (it % fpairs);
-      dx_st2(node_base(g, i) + f0 + f, act(sh_z[dxb + i * FB + f]), act(sh_z[dxb + i * FB + f + 1u]), f + 1u < nf);
+    if (live) {
+      for (var i = 0u; i < U.E; i++) { dx_st2(node_base(g, i) + q.f0, act(gz0[i]), act(gz1[i]), q.has1); }
     }
-    workgroupBarrier();
   }
   for (var i = lid; i < U.E; i += WG) {
     var r = 0.0;
