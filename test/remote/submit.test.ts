@@ -1,7 +1,7 @@
 // The TS client and `ictal submit` against a real uvicorn run API (backend venv): a v3-tiny run built from
 // the preset, submitted, followed to `succeeded`, its checkpoint read back; refusals surface as errors.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,10 @@ import type { RunEvent } from '../../src/remote/types.ts';
 import { ROOT, backendPython, startApiServer, type ApiServer } from './api-server.ts';
 
 const python = backendPython();
-const TINY_TRAIN = { steps: 2, batch_size: 1, precision: 'f32' as const, seed: 5 };
+// One optimizer step of v3-tiny at batch 1 on the CPU; one synthetic training window, so the step is an epoch
+// and ends with a checkpoint.
+const TINY_TRAIN = { steps: 1, batch_size: 1, precision: 'f32' as const, seed: 5, log_every: 1 };
+const TINY_DATA = { kind: 'synthetic' as const, seed: 2, windows: 1, val_windows: 1 };
 
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok) => {
@@ -51,14 +54,14 @@ describe.skipIf(!python)('run API client and ictal submit (real uvicorn)', () =>
 
   it('ictal submit follows a v3-tiny run to succeeded, exit 0; its checkpoint loads', async () => {
     const config = join(dir, 'run.json');
-    writeFileSync(config, JSON.stringify({ train: TINY_TRAIN, data: { kind: 'synthetic', seed: 2 } }));
+    writeFileSync(config, JSON.stringify({ train: TINY_TRAIN, data: TINY_DATA }));
     const r = await runCli(['submit', '--server', server.url, '--token', server.token, '--preset', 'v3-tiny', '--config', config]);
     expect(r.stderr).toBe('');
     expect(r.code, r.stdout).toBe(0);
     const id = /^run (r[0-9a-f]{12}) queued/m.exec(r.stdout)?.[1];
     expect(id, r.stdout).toBeDefined();
     expect(r.stdout).toMatch(new RegExp(`^run ${id} succeeded$`, 'm'));
-    expect(r.stdout).toMatch(/step 2/);
+    expect(r.stdout).toMatch(/split train .*step 1 .*loss /);
     expect(r.stdout).toMatch(/^checkpoint /m);
 
     const info = await client.get(id!);
@@ -75,12 +78,16 @@ describe.skipIf(!python)('run API client and ictal submit (real uvicorn)', () =>
   });
 
   it('ictal submit exits non-zero when the run does not succeed', async () => {
+    // A data file the trainer cannot read: accepted (it exists, inside the server's data folder), then the
+    // run fails when its worker opens it, and submit says so.
+    mkdirSync(join(server.home, 'data'), { recursive: true });
+    const broken = join(server.home, 'data', 'broken.npz');
+    writeFileSync(broken, 'this is not a zip archive');
     const config = join(dir, 'bad.json');
-    // The trainer refuses an option it does not know: the run fails, and submit says so.
-    writeFileSync(config, JSON.stringify({ train: { ...TINY_TRAIN, no_such_option: 1 } }));
+    writeFileSync(config, JSON.stringify({ train: TINY_TRAIN, data: { kind: 'npz', path: broken } }));
     const r = await runCli(['submit', '--server', server.url, '--token', server.token, '--preset', 'v3-tiny', '--config', config]);
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/failed: .*no_such_option/);
+    expect(r.stdout).toMatch(/^run r[0-9a-f]{12} failed: worker exited with status 1: .+/m);
     const noToken = await runCli(['submit', '--server', server.url, '--preset', 'v3-tiny', '--config', config]);
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/--token is required/);
