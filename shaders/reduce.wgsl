@@ -6,7 +6,8 @@
 // Variants (defines), each with its own bindings:
 //   ONE_PASS  x -> y:        reduce_rows (axis is innermost: a workgroup per output pair),
 //                            reduce_cols (axis not innermost: an invocation per output pair, looping over n)
-//   PARTIAL   x -> partial:  reduce_cols_partial, sum_keep_partial (f32 partial results per block of the axis)
+//   PARTIAL   x -> partial:  reduce_cols_partial, sum_keep_partial (f32 partial results per block of the axis),
+//                            sum_rows_partial (sum_keep with a long inner extent: a workgroup per (outer, kept) row)
 //   FINAL     partial -> y:  reduce_cols_final, sum_keep_final (combine the blocks in a fixed order)
 // Two passes instead of float atomics: the same input gives the same bits.
 // sum_keep sums over every axis but one ([outer, n, inner] -> [n]): bias and norm-weight gradients.
@@ -132,6 +133,22 @@ var<workgroup> red: array<vec2<f32>, WG>;
     a += f32(x_ld(phys_in((o * P.n + c) * P.inner + i)));
   }
   partial_st(t, a);
+}
+
+// sum_keep when inner is long: each (o, c) row of `inner` elements is contiguous in memory, so a workgroup reads
+// it coalesced and writes one partial; partial is [outer, n], which sum_keep_final reads as blocks = outer.
+var<workgroup> red1: array<f32, WG>;
+@compute @workgroup_size(WG) fn sum_rows_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_wg(wid, nwg);
+  if (r >= P.outer * P.n) { return; }
+  var a = 0.0;
+  for (var i = lid; i < P.inner; i += WG) { a += f32(x_ld(phys_in(r * P.inner + i))); }
+  red1[lid] = a;
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lid < st) { red1[lid] += red1[lid + st]; }
+  }
+  if (lid == 0u) { partial_st(r, red1[0]); }
 }
 //#endif
 

@@ -4,15 +4,17 @@
  *
  * Geometry: the input is viewed as [outer, n, inner].
  * - axis innermost (the last axis): one workgroup of 64 per output pair, a tree reduction in workgroup memory;
- * - otherwise one invocation per output pair looping over n, or, when that leaves fewer than 4096 invocations
+ * - otherwise one invocation per output pair looping over n, or, when that leaves fewer than 65,536 invocations
  *   busy with a long axis, two passes: f32 partials per block of the axis, then a fixed-order combine.
+ * sumKeep: a workgroup per contiguous row when the extent after the kept axis is long, else an invocation per
+ * (block, kept index); then a fixed-order combine.
  * No float atomics anywhere: the same input gives the same bits.
  *
  * Sizes: x and y must each fit one storage binding (maxStorageBufferBindingSize: 128 MiB on lavapipe, i.e.
  * 33.5M f32 or 67M half elements; 2 GiB - 4 on the H200, 536M f32 elements): larger tensors must be split by
  * the caller (expectBindable says which). Offsets are u32. The two-pass paths take f32 partials from
- * `ComputeSession.scratch`: `reducePlan(...).partialElements` values for reduce (a few thousand), and
- * blocks x n <= 16384 + n values for sumKeep.
+ * `ComputeSession.scratch`: `reducePlan(...).partialElements` values for reduce (about 131,072 x 2 at most),
+ * and for sumKeep outer x n values (long inner extent) or about 131,072 + n values.
  */
 import source from '../../shaders/reduce.wgsl?raw';
 import type { ComputeSession, DispatchSpec } from '../gpu/session.ts';
@@ -26,9 +28,15 @@ export type ReduceOp = (typeof REDUCE_OPS)[number];
 
 const WG = 64;
 const OP_CODE: Record<ReduceOp, number> = { sum: 0, mean: 1, max: 2 };
-/** Below this many busy invocations a long non-innermost axis is split into blocks (two passes). */
-const MIN_BUSY_INVOCATIONS = 4096;
-const TARGET_PARTIALS = 8192;
+/**
+ * Below this many busy invocations a long non-innermost axis is split into blocks (two passes), aiming at
+ * TARGET_INVOCATIONS partial sums of at least MIN_BLOCK elements: a large GPU needs ~10^5 loads in flight.
+ */
+const MIN_BUSY_INVOCATIONS = 65536;
+const TARGET_INVOCATIONS = 131072;
+const MIN_BLOCK = 16;
+/** sumKeep reads rows of at least this many contiguous elements with a workgroup each (coalesced). */
+const ROWS_FIRST_INNER = 32;
 
 /** The output shape of a reduction of `shape` along `axis`: the axis removed. */
 export function reducedShape(shape: readonly number[], axis: number): number[] {
@@ -70,8 +78,8 @@ export function reducePlan(shape: readonly number[], axis: number): ReducePlan {
   if (axis === shape.length - 1) return { path: 'rows', blocks: 1, blockLen: n, partialElements: 0 };
   const outLen = shape[shape.length - 1]!;
   const pairs = (outer * inner / outLen) * Math.ceil(outLen / 2);
-  if (pairs >= MIN_BUSY_INVOCATIONS || n <= 64) return { path: 'cols', blocks: 1, blockLen: n, partialElements: 0 };
-  let blocks = Math.min(Math.ceil(n / 32), Math.ceil(TARGET_PARTIALS / pairs));
+  if (pairs >= MIN_BUSY_INVOCATIONS || n <= 2 * MIN_BLOCK) return { path: 'cols', blocks: 1, blockLen: n, partialElements: 0 };
+  let blocks = Math.min(Math.ceil(n / MIN_BLOCK), Math.ceil(TARGET_INVOCATIONS / pairs));
   const blockLen = Math.ceil(n / blocks);
   blocks = Math.ceil(n / blockLen);
   return { path: 'cols-two-pass', blocks, blockLen, partialElements: blocks * outer * inner };
@@ -127,9 +135,12 @@ export async function sumKeep(s: ComputeSession, x: GpuTensor, y: GpuTensor, kee
   expectBindable(name, s, x, y);
   const { outer, n, inner } = split(x.shape, keepAxis);
   const reduced = outer * inner;
-  let blocks = Math.max(1, Math.min(Math.ceil(16384 / n), Math.ceil(reduced / 32)));
+  // Long contiguous rows (a conv's [B, C, L] keeping C): a workgroup per (outer, kept) row, partials [outer, n].
+  // Otherwise an invocation per (block, kept index): neighbours read neighbouring kept indices.
+  const rowsFirst = inner >= ROWS_FIRST_INNER;
+  let blocks = rowsFirst ? outer : Math.max(1, Math.min(Math.ceil(TARGET_INVOCATIONS / n), Math.ceil(reduced / MIN_BLOCK)));
   const blockLen = Math.ceil(reduced / blocks);
-  blocks = Math.ceil(reduced / blockLen);
+  if (!rowsFirst) blocks = Math.ceil(reduced / blockLen);
   const pairs = Math.ceil(n / 2);
   const params = packParams([
     outer, n, inner, 0, x.shape[x.shape.length - 1]!, physicalRow(x), n, physicalRow(y), pairs, pairs, blocks, blockLen, { f32: scale },
@@ -138,8 +149,8 @@ export async function sumKeep(s: ComputeSession, x: GpuTensor, y: GpuTensor, kee
   const common = { shader: REDUCE_SHADER, precision: x.precision, params, shapes: `[${x.shape}] keep ${keepAxis}` };
   const partial = await s.scratch([blocks * n], 'f32', `${label} partials`);
   await s.dispatch({
-    ...common, defines: { PARTIAL: true }, entry: 'sum_keep_partial', tensors: [x, partial],
-    workgroups: Math.ceil((blocks * n) / WG), label: `${label}.partial`, ...cost,
+    ...common, defines: { PARTIAL: true }, entry: rowsFirst ? 'sum_rows_partial' : 'sum_keep_partial', tensors: [x, partial],
+    workgroups: rowsFirst ? outer * n : Math.ceil((blocks * n) / WG), label: `${label}.partial`, ...cost,
   });
   await s.dispatch({
     ...common, defines: { FINAL: true }, entry: 'sum_keep_final', tensors: [partial, y],
