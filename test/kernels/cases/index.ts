@@ -14,6 +14,7 @@ import { mambaScanCases } from './mamba-scan.cases.ts';
 import { cosineEdgesCases } from './cosine-edges.cases.ts';
 import { topkAdjacencyCases } from './topk-adjacency.cases.ts';
 import { ssgconvCases } from './ssgconv.cases.ts';
+import { layoutOpsCases } from './layout-ops.cases.ts';
 
 export interface CaseFamily {
   family: string;
@@ -34,6 +35,7 @@ export const CASE_FAMILIES: CaseFamily[] = [
   { family: 'cosine-edges', cases: cosineEdgesCases },
   { family: 'topk-adjacency', cases: topkAdjacencyCases },
   { family: 'ssgconv', cases: ssgconvCases },
+  { family: 'layout-ops', cases: layoutOpsCases },
 ];
 
 export interface FamilyCase {
