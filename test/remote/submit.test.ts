@@ -61,7 +61,8 @@ describe.skipIf(!python)('run API client and ictal submit (real uvicorn)', () =>
     const id = /^run (r[0-9a-f]{12}) queued/m.exec(r.stdout)?.[1];
     expect(id, r.stdout).toBeDefined();
     expect(r.stdout).toMatch(new RegExp(`^run ${id} succeeded$`, 'm'));
-    expect(r.stdout).toMatch(/split train .*step 1 .*loss /);
+    expect(r.stdout).toMatch(/^\[train\] .*step 1 .*loss /m);
+    expect(r.stdout).toMatch(/^\[val\] .*loss /m);
     expect(r.stdout).toMatch(/^checkpoint /m);
 
     const info = await client.get(id!);

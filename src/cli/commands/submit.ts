@@ -45,7 +45,8 @@ function readConfig(path: string): SubmitConfig {
 }
 
 function formatValue(v: unknown): string {
-  return typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(5) : String(v);
+  if (typeof v !== 'number' || Number.isInteger(v)) return String(v);
+  return Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(5);
 }
 
 /** One line of progress per event (heartbeats are brief). */
@@ -53,8 +54,9 @@ export function describeEvent(e: RunEvent): string | undefined {
   switch (e.kind) {
     case 'log': return `${e.level === 'info' ? '' : `${e.level}: `}${e.message}`;
     case 'metrics': {
-      const { kind: _k, id: _i, time: _t, ...values } = e;
-      return Object.entries(values).map(([k, v]) => `${k} ${formatValue(v)}`).join('  ');
+      const { kind: _k, id: _i, time: _t, split, ...values } = e;
+      const shown = Object.entries(values).filter(([, v]) => v !== null && v !== undefined);
+      return `[${typeof split === 'string' ? split : 'train'}] ${shown.map(([k, v]) => `${k} ${formatValue(v)}`).join('  ')}`;
     }
     case 'checkpoint': return `checkpoint ${e.name ?? ''}`.trim();
     case 'heartbeat': return `  (alive${typeof e.elapsed_s === 'number' ? `, ${e.elapsed_s} s` : ''})`;
