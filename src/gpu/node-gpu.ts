@@ -78,6 +78,9 @@ export async function nodeGpu(dawnFlags: string[] = []): Promise<{ gpu: GPU; ada
     throw new NoWebGpuError(`no Vulkan driver found in ${ICD_DIRS.join(', ')}. ${INSTALL_HINT}`);
   }
   const driver = candidates[0]!;
+  if (preset && !existsSync(driver)) {
+    throw new NoWebGpuError(`VK_DRIVER_FILES names ${driver}, which does not exist. Unset it to let Ictal find a driver, or ${INSTALL_HINT[0]!.toLowerCase()}${INSTALL_HINT.slice(1)}`);
+  }
   process.env.VK_DRIVER_FILES = driver;
   process.env.VK_ICD_FILENAMES = driver;
   instance ??= dawn.create(withFullTimerResolution(dawnFlags)) as GPU;
