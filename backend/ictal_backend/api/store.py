@@ -89,8 +89,8 @@ class RunStore:
         self._on_write = on_write
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # One connection behind a lock, so SQLite's default rollback journal suffices (WAL's shared-memory
+        # file would not survive on network file systems such as Modal Volumes).
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, SCHEMA_VERSION):
             raise RuntimeError(f"{path}: schema version {version}, this server knows {SCHEMA_VERSION}")
