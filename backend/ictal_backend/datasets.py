@@ -2,7 +2,7 @@
 
 A source has `window_length`, `len()`, `source[i] -> ((19, S) float32 signal, (S,) float32 labels)` and
 `seizure_fractions()` (per window, for balanced sampling and the positive rate). Kinds:
-- `{"kind": "synthetic", "seed": N[, "windows": 64, "val_windows": 16]}`: EEG-like windows generated here,
+- `{"kind": "synthetic", "seed": N[, "windows": 32, "val_windows": 8]}`: EEG-like windows generated here,
   deterministically from (seed, split, index), with partial and whole-window seizures. For smoke runs and
   tests; the lab's own generator (src/data) is the TypeScript one.
 - `{"kind": "npz", "path": FILE_OR_DIR[, "val_path": ..., "val_fraction": 0.1]}`: the reference's
@@ -219,8 +219,8 @@ def open_data(data: dict[str, Any], window_length: int) -> tuple[WindowSource, W
         raise DataSpecError(f"data: unknown key(s) {', '.join(unknown)} for kind {kind!r} (known: {', '.join(sorted(_KEYS[kind]))})")
     if kind == "synthetic":
         seed = _int(data, "seed", 0, 0)
-        train = SyntheticWindows(seed, _int(data, "windows", 64, 1), window_length, "train")
-        val = SyntheticWindows(seed, _int(data, "val_windows", 16, 1), window_length, "val")
+        train = SyntheticWindows(seed, _int(data, "windows", 32, 1), window_length, "train")
+        val = SyntheticWindows(seed, _int(data, "val_windows", 8, 1), window_length, "val")
     else:
         fraction = data.get("val_fraction", 0.1)
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:

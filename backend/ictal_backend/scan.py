@@ -165,7 +165,7 @@ def scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C:
     if impl == "auto":
         impl = "mamba_ssm" if x.is_cuda and mamba_ssm_available() else "chunked"
     if impl == "chunked":
-        return scan_chunked(x, dt, A, B, C, D, reverse)
+        return scan_chunked(x, dt, A, B, C, D, reverse, chunk=DEFAULT_CHUNK)
     if impl == "sequential":
         return scan_sequential(x, dt, A, B, C, D, reverse)
     if impl == "mamba_ssm":

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from torch import nn
 
 from ..ir import mamba_dims
@@ -39,6 +40,9 @@ class Mamba2(nn.Module):
         self.d_conv, self.conv_dim = m["d_conv"], m["conv_dim"]
         self.reverse = bool(attrs["reverse"])
         self.scan_impl = scan_impl
+        # Recompute the scan's intra-chunk tensors in backward instead of keeping them: the pure-PyTorch chunked
+        # form holds (sequences x heads x L x chunk) values per scan, most of a full-size step's memory.
+        self.checkpoint_scan = False
         self.in_proj = nn.Linear(m["D"], m["d_in_proj"], bias=False)
         self.conv1d = nn.Conv1d(self.conv_dim, self.conv_dim, self.d_conv, groups=self.conv_dim, bias=True)
         self.dt_bias = nn.Parameter(torch.empty(self.heads))
@@ -63,6 +67,10 @@ class Mamba2(nn.Module):
         xs, b, c = self.causal_conv(xbc).split([self.d_inner, self.d_state, self.d_state], dim=-1)
         dt = F.softplus(dt + self.dt_bias)
         a = -torch.exp(self.A_log)
-        y = scan(xs.reshape(n, length, self.heads, self.headdim), dt, a, b, c, self.D, self.reverse, self.scan_impl)
+        args = (xs.reshape(n, length, self.heads, self.headdim), dt, a, b, c, self.D, self.reverse, self.scan_impl)
+        if self.checkpoint_scan and torch.is_grad_enabled():
+            y = torch.utils.checkpoint.checkpoint(scan, *args, use_reentrant=False)
+        else:
+            y = scan(*args)
         y = self.norm(y.reshape(n, length, self.d_inner), z)
         return self.out_proj(y).reshape(*lead, length, d_model)
