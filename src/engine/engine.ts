@@ -6,15 +6,17 @@ import { calibrate, type Calibration, type CalibrateOptions, type CalibrateProgr
 import { buildReport, markPerformance, toChromeTrace, type ChromeTrace, type KernelRow, type ProfileReport } from '../gpu/profile-report.ts';
 import { measureProfilerOverhead } from '../gpu/profile-run.ts';
 import type { Precision } from '../gpu/precision.ts';
-import { BENCH_FAMILIES, benchKernels } from './kernel-bench.ts';
+import { BENCH_FAMILIES, benchKernels, type BenchFailure } from './kernel-bench.ts';
 
-export type { GpuInfo, Calibration, CalibrateProgress, ProfileReport, KernelRow, ChromeTrace };
+export type { GpuInfo, Calibration, CalibrateProgress, ProfileReport, KernelRow, ChromeTrace, BenchFailure };
 
 export type Progress = (p: { done: number; total: number; message: string }) => void;
 
 export interface KernelProfile {
   report: ProfileReport;
   trace: ChromeTrace;
+  /** Families that could not run at some precision, with why; the report holds the others. */
+  failures: BenchFailure[];
 }
 
 export interface DeviceLoss {
@@ -58,7 +60,7 @@ export class Engine {
     const session = await this.current();
     const precisions: Precision[] = ['f32', 'f16-storage'];
     if (session.gpu.has('shader-f16')) precisions.push('f16');
-    const result = await benchKernels(session, { ...options, precisions, onProgress });
+    const { result, failures } = await benchKernels(session, { ...options, precisions, onProgress });
     markPerformance(result, 'ictal ');
     const probe = BENCH_FAMILIES[0]!;
     const set = await probe.prepare(session, 'f32', options.elements ?? 2 ** 22);
@@ -70,7 +72,7 @@ export class Engine {
     }
     const i = session.gpu.info;
     const report = buildReport(result, { adapter: i.description || i.device || i.vendor, roofline: this.calibration, overhead });
-    return { report, trace: toChromeTrace(result) };
+    return { report, trace: toChromeTrace(result), failures };
   }
 
   /** Names and durations of the performance.measure entries this engine's host holds. */

@@ -12,7 +12,7 @@ function section(id: string): HTMLElement {
   return el;
 }
 
-/** ?copy-mib=N&elements=N: smaller (or larger) measurements than the defaults. */
+/** ?copy-mib=N&elements=N&families=a,b: smaller (or larger) measurements than the defaults, or fewer families. */
 function labOptions(params: URLSearchParams): LabOptions {
   const positive = (name: string) => {
     const raw = params.get(name);
@@ -22,7 +22,8 @@ function labOptions(params: URLSearchParams): LabOptions {
     return n;
   };
   const mib = positive('copy-mib');
-  return { copyBytes: mib && mib * 2 ** 20, profileElements: positive('elements') };
+  const families = params.get('families')?.split(',').filter(Boolean);
+  return { copyBytes: mib && mib * 2 ** 20, profileElements: positive('elements'), families };
 }
 
 // The store is created before the worker can report a crash; the callback reaches it through this binding.

@@ -37,12 +37,14 @@ export interface LabState {
 
 export type LabStore = StoreApi<LabState>;
 
-/** Sizes of the lab's measurements (URL parameters `copy-mib` and `elements`, see main.ts). */
+/** What the lab measures and how big (URL parameters `copy-mib`, `elements`, `families`; see main.ts). */
 export interface LabOptions {
   /** Each calibration copy buffer; default: calibrate()'s (256 MiB, within the adapter's limits). */
   copyBytes?: number;
   /** Main tensor of each kernel family in a profile; default 1M elements (seconds on a software adapter). */
   profileElements?: number;
+  /** Only these kernel families in a profile (default: all). */
+  families?: string[];
 }
 
 /** A thrown value as the one line a person should read (comlink carries an Error's name and message). */
@@ -80,7 +82,7 @@ export function createLabStore(engine: EngineHandle, options: LabOptions = {}): 
 
       calibrate: () => runTask('calibration', (onProgress) => engine.calibrate(proxy(onProgress), { copyBytes: options.copyBytes })),
 
-      profileKernels: () => runTask('profile', (onProgress) => engine.profileKernels(proxy(onProgress), { elements: options.profileElements ?? 2 ** 20 })),
+      profileKernels: () => runTask('profile', (onProgress) => engine.profileKernels(proxy(onProgress), { elements: options.profileElements ?? 2 ** 20, families: options.families })),
 
       fail(message) {
         set({ adapter: { status: 'failed', message } });

@@ -59,6 +59,8 @@ export async function launchChromium(options: { webgpu: boolean }): Promise<Chro
     executablePath: CHROMIUM,
     headless: true,
     userDataDir: profile,
+    // Long waits (a whole kernel suite in SwiftShader) are bounded by each test's own timeout, not by CDP's.
+    protocolTimeout: 600_000,
     args: ['--headless=new', '--no-sandbox', ...(options.webgpu ? WEBGPU_FLAGS : []), ...QUIET_FLAGS, `--user-data-dir=${profile}`],
   });
   return {

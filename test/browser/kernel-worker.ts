@@ -3,7 +3,7 @@
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { ComputeSession } from '../../src/gpu/session.ts';
 import type { Precision } from '../../src/gpu/precision.ts';
-import { describeResult, runKernelCase } from '../harness/kernel-harness.ts';
+import { TOLERANCE, describeResult, runKernelCase } from '../harness/kernel-harness.ts';
 import { selectCases } from '../kernels/cases/index.ts';
 import type { KernelRunMessage, KernelRunRequest } from './kernel-protocol.ts';
 
@@ -12,14 +12,23 @@ const post = (m: KernelRunMessage) => postMessage(m);
 addEventListener('message', async (e: MessageEvent<KernelRunRequest>) => {
   try {
     const gpu = await acquireGpu();
-    const session = new ComputeSession(gpu);
+    let session = new ComputeSession(gpu);
     const precisions: Precision[] = ['f32', 'f16-storage'];
     if (gpu.has('shader-f16')) precisions.push('f16');
     const cases = selectCases(e.data.perFamily ?? Infinity);
     for (const precision of precisions) {
       for (const { family, case: c } of cases) {
-        const result = await runKernelCase(session, c, precision);
-        post({ type: 'case', family, result, line: describeResult(result) });
+        try {
+          const result = await runKernelCase(session, c, precision);
+          post({ type: 'case', family, result, line: describeResult(result) });
+        } catch (err) {
+          // A case that throws (a pipeline this browser refuses, say) fails alone; the others still run.
+          const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+          const result = { name: c.name, precision, seed: NaN, tolerance: TOLERANCE[precision], errors: {}, pass: false };
+          post({ type: 'case', family, result, line: `FAIL ${c.name} (${precision}): threw ${why}` });
+          // The thrown case may have left recorded commands on buffers it released: a new session drops them.
+          session = new ComputeSession(gpu);
+        }
       }
     }
     const i = gpu.info;

@@ -39,8 +39,9 @@ describe.skipIf(skip)('lab page', () => {
       page = await chromium.browser.newPage();
       errors = collectErrors(page);
       await spyOnMainThreadGpu(page);
-      // Small measurements: the suite checks that they run and show, not how fast this machine is.
-      await page.goto(`${server.url}/?copy-mib=16&elements=65536`);
+      // Small measurements of two families: the suite checks that the profiler runs and shows, not how fast this
+      // machine is (every family's correctness in Chromium is kernels.test.ts's job).
+      await page.goto(`${server.url}/?copy-mib=16&elements=65536&families=elementwise,reduce`);
     });
     afterAll(async () => {
       await chromium?.close();
@@ -61,7 +62,8 @@ describe.skipIf(skip)('lab page', () => {
     it('calibrates with a progress indicator and draws the roofline', async () => {
       await page.click('[data-testid=calibrate]');
       await page.waitForSelector('.progress progress', { timeout: 10_000 });
-      await page.waitForSelector('[data-testid=calibration-result]', { timeout: 120_000 });
+      await page.waitForSelector('[data-testid=calibration-result], [data-testid=calibration-error]', { timeout: 120_000 });
+      expect(await page.$('[data-testid=calibration-error]')).toBeNull();
       expect(await text(page, '[data-testid=copy-gbps]')).toMatch(/^\d+\.\d\d GB\/s$/);
       expect(await text(page, '[data-testid=fma-gflops]')).toMatch(/^\d+\.\d\d GFLOP\/s$/);
       expect(await page.$$eval('svg.roofline path.roof', (p) => p.map((e) => e.getAttribute('d') ?? ''))).toHaveLength(1);
@@ -71,7 +73,9 @@ describe.skipIf(skip)('lab page', () => {
 
     it('profiles the kernels in the worker, onto the roofline and its performance timeline', async () => {
       await page.click('[data-testid=profile]');
-      await page.waitForSelector('[data-testid=profile-result]', { timeout: 180_000 });
+      await page.waitForSelector('[data-testid=profile-result], [data-testid=profile-error]', { timeout: 180_000 });
+      const failures = await page.$$eval('[data-testid=profile-failures] li, [data-testid=profile-error]', (els) => els.map((e) => e.textContent));
+      expect(failures).toEqual([]);
       const rows = await page.$$eval('table.kernels tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
       expect(rows.length).toBeGreaterThan(0);
       expect(new Set(rows.map((r) => r[1]))).toEqual(new Set(['f32', 'f16-storage']));

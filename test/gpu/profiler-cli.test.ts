@@ -26,10 +26,10 @@ describe('ictal calibrate and bench', () => {
     expect(c.ridge).toBeCloseTo(c.fmaGflops / c.copyGBps, 9);
   });
 
-  it.skipIf(!gpu.session)('ictal bench writes a report and a trace covering every family and precision', async () => {
+  it.skipIf(!gpu.session)('ictal bench writes a report and a trace covering the families asked for in every precision', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ictal-bench-'));
     try {
-      const { stdout } = await ictal('bench', '--elements', '3000', '--repeats', '1', '--copy-mib', '1', '--out', out);
+      const { stdout } = await ictal('bench', '--elements', '3000', '--repeats', '1', '--copy-mib', '1', '--families', 'elementwise,reduce', '--out', out);
       expect(stdout).toMatch(/copy +\d+\.\d\d GB\/s best/);
       expect(stdout).toMatch(/profiler overhead: /);
       const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));

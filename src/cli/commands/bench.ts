@@ -46,12 +46,17 @@ export const bench: Command = {
       console.log(`adapter: ${info.description || info.device} (${info.driver}); features in use: ${info.features.join(', ')}\n`);
       const calibration = await engine.calibrate((p) => console.error(`calibrate [${p.done}/${p.total}] ${p.message}`), { copyBytes: copyMib && copyMib * 2 ** 20 });
       console.log(`${formatCalibration(calibration)}\n`);
-      const { report, trace } = await engine.profileKernels((p) => console.error(`profile [${p.done}/${p.total}] ${p.message}`), { elements, repeats, families });
+      const { report, trace, failures } = await engine.profileKernels((p) => console.error(`profile [${p.done}/${p.total}] ${p.message}`), { elements, repeats, families });
       console.log(formatReportTable(report));
       mkdirSync(values.out!, { recursive: true });
-      writeFileSync(join(values.out!, 'report.json'), JSON.stringify({ calibration, ...report }, null, 2));
+      writeFileSync(join(values.out!, 'report.json'), JSON.stringify({ calibration, ...report, failures }, null, 2));
       writeFileSync(join(values.out!, 'trace.json'), JSON.stringify(trace));
       console.log(`\nreport ${join(values.out!, 'report.json')}, Chrome trace ${join(values.out!, 'trace.json')}`);
+      if (failures.length) {
+        console.error(`\n${failures.length} family runs failed:`);
+        for (const f of failures) console.error(`  ${f.family} (${f.precision}): ${f.message}`);
+        return 1;
+      }
     } finally {
       await engine.dispose();
     }

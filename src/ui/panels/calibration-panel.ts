@@ -13,7 +13,7 @@ export function mountCalibrationPanel(host: HTMLElement, store: LabStore): void 
       h('p', { class: 'muted' }, 'Copy bandwidth (a large buffer read and written with vec4 loads) and FMA rate (long dependent f32 FMA chains in many invocations), timed on the GPU.'),
       button,
       c.running && progressLine(c.progress),
-      c.error && h('div', { class: 'notice error', role: 'alert' }, c.error),
+      c.error && h('div', { class: 'notice error', role: 'alert', 'data-testid': 'calibration-error' }, c.error),
       c.result && h('div', { 'data-testid': 'calibration-result' },
         h('dl', { class: 'facts' },
           h('dt', {}, 'copy'), h('dd', { 'data-testid': 'copy-gbps' }, `${c.result.copyGBps.toFixed(2)} GB/s`),
