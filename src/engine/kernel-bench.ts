@@ -7,6 +7,10 @@ import type { ProfileResult } from '../gpu/profiler.ts';
 import { profileBatch, type Batch } from '../gpu/profile-run.ts';
 import { BINARY_OPS, UNARY_OPS, binary, unary, unaryBackward } from '../kernels/elementwise.ts';
 import { REDUCE_OPS, reduce, reducedShape } from '../kernels/reduce.ts';
+import { type ScanDims, type ScanInputs, defaultChunk, scanBackward, scanChunked, scanSequential, statesShape } from '../kernels/mamba-scan.ts';
+import { cosineEdges, cosineEdgesBackward, pairCount } from '../kernels/cosine-edges.ts';
+import { adjacencyShape, topkAdjacency, topkAdjacencyBackward } from '../kernels/topk-adjacency.ts';
+import { ssgconvPropagate, ssgconvPropagateBackward } from '../kernels/ssgconv.ts';
 
 /** The dispatches of one family at one precision, on tensors it allocated (released by `release`). */
 export interface BenchSet {
@@ -26,10 +30,10 @@ function matrixOf(elements: number): number[] {
   return [Math.max(1, Math.round(elements / cols)), cols];
 }
 
-async function randomTensor(s: ComputeSession, shape: number[], precision: Precision, label: string): Promise<GpuTensor> {
+async function randomTensor(s: ComputeSession, shape: number[], precision: Precision, label: string, [lo, hi] = [-2, 2]): Promise<GpuTensor> {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = Math.random() * 4 - 2;
+  for (let i = 0; i < n; i++) data[i] = lo + Math.random() * (hi - lo);
   return s.arena.upload(data, shape, precision, label);
 }
 
@@ -66,6 +70,73 @@ export const BENCH_FAMILIES: BenchFamily[] = [
         }
       };
       return { batch, release: releaser(s, [x, rows, cols]) };
+    },
+  },
+  {
+    // The v3 streams at T 960: sequential vs chunked forward (chunk 16 and 32), and the backward.
+    family: 'mamba-scan',
+    async prepare(s, precision, elements) {
+      const made: GpuTensor[] = [];
+      const keep = (t: GpuTensor) => (made.push(t), t);
+      const streams: { name: string; d: ScanDims }[] = [
+        { name: 'node', d: { seqs: Math.max(1, Math.round(elements / (960 * 128))), T: 960, heads: 16, headDim: 8, dState: 16 } },
+        { name: 'edge', d: { seqs: Math.max(1, Math.round(elements / (960 * 32))), T: 960, heads: 8, headDim: 4, dState: 8 } },
+      ];
+      const runs: Batch[] = [];
+      for (const { name, d } of streams) {
+        const CH = d.heads * d.headDim;
+        const rows = [d.seqs, d.T];
+        const xbc = keep(await randomTensor(s, [...rows, CH + 2 * d.dState], precision, `${name}.xbc`, [-1, 1]));
+        const dt = keep(await randomTensor(s, [...rows, d.heads], precision, `${name}.dt`, [-4, 0]));
+        const inp: ScanInputs = {
+          x: { tensor: xbc }, B: { tensor: xbc, offset: CH }, C: { tensor: xbc, offset: CH + d.dState }, dt: { tensor: dt },
+          A: keep(await randomTensor(s, [d.heads], precision, 'A', [-8, -1])), D: keep(await randomTensor(s, [d.heads], precision, 'D', [0.5, 1.5])),
+          dtBias: keep(await randomTensor(s, [d.heads], precision, 'dt_bias', [-4, -2])),
+        };
+        const y = { tensor: keep(await s.arena.tensor([...rows, CH], precision, 'y')) };
+        const dy = { tensor: keep(await randomTensor(s, [...rows, CH], precision, 'dy')) };
+        const grads = {
+          dxBC: { tensor: keep(await s.arena.tensor(xbc.shape, precision, 'dxbc')), xOffset: 0, bOffset: CH, cOffset: CH + d.dState },
+          ddt: { tensor: keep(await s.arena.tensor(dt.shape, precision, 'ddt')) },
+          dA: keep(await s.arena.tensor([d.heads], precision, 'dA')), dD: keep(await s.arena.tensor([d.heads], precision, 'dD')),
+          dDtBias: keep(await s.arena.tensor([d.heads], precision, 'ddt_bias')),
+        };
+        const chunks = [...new Set([16, 32, defaultChunk(d.dState)])];
+        const states = new Map<number, GpuTensor>();
+        for (const q of chunks) states.set(q, keep(await s.arena.tensor(statesShape(d, q), 'f32', `states.${q}`)));
+        const q0 = defaultChunk(d.dState);
+        runs.push(async (ss) => {
+          await scanSequential(ss, d, inp, y, { states: states.get(q0)!, chunk: q0, label: `scan.${name}.sequential` });
+          for (const q of chunks) await scanChunked(ss, d, inp, y, states.get(q)!, { chunk: q, label: `scan.${name}.chunked${q}` });
+          await scanBackward(ss, d, inp, dy, states.get(q0)!, grads, { chunk: q0, label: `scan.${name}` });
+        });
+      }
+      const batch: Batch = async (ss) => { for (const r of runs) await r(ss); };
+      return { batch, release: releaser(s, made) };
+    },
+  },
+  {
+    // The graph path at T 960: cosine edges, top-k adjacency, SSGConv propagation (F 64), each with its backward.
+    family: 'graph',
+    async prepare(s, precision, elements) {
+      const d = { B: Math.max(1, Math.round(elements / (19 * 960 * 64))), T: 960, E: 19, D: 64, F: 64 };
+      const u = await randomTensor(s, [d.B, d.E, d.T, d.D], precision, 'u');
+      const w = await randomTensor(s, [d.B, pairCount(d.E), d.T], precision, 'w', [0, 1]);
+      const gw = await randomTensor(s, [...w.shape], precision, 'gw');
+      const cos = await s.arena.tensor(w.shape, precision, 'cos');
+      const du = await s.arena.tensor(u.shape, precision, 'du');
+      const adj = await s.arena.tensor(adjacencyShape(d), precision, 'adj');
+      const dadj = await s.arena.tensor(adjacencyShape(d), precision, 'dadj');
+      const h = await s.arena.tensor(u.shape, precision, 'h');
+      const batch: Batch = async (ss) => {
+        await cosineEdges(ss, d, u, 'BETD', cos, 'edges.cosine');
+        await cosineEdgesBackward(ss, d, u, 'BETD', gw, du, 'edges.cosine.bwd');
+        await topkAdjacency(ss, d, w, adj);
+        await ssgconvPropagate(ss, d, 'sequence-major', u, adj, h);
+        await ssgconvPropagateBackward(ss, d, 'sequence-major', u, adj, u, du, dadj);
+        await topkAdjacencyBackward(ss, d, w, dadj, gw);
+      };
+      return { batch, release: releaser(s, [u, w, gw, cos, du, adj, dadj, h]) };
     },
   },
 ];
