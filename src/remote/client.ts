@@ -51,7 +51,14 @@ export class RunClient {
   private async request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set('Authorization', `Bearer ${this.token}`);
-    const response = await this.fetchFn(this.base + path, { ...init, headers });
+    let response: Response;
+    try {
+      response = await this.fetchFn(this.base + path, { ...init, headers });
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`cannot reach the run API at ${this.base}${path}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+    }
     if (!response.ok) throw new RunApiError(response.status, await errorDetail(response), path);
     return response;
   }

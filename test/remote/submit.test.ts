@@ -10,7 +10,7 @@ import { preset } from '../../src/graph/config.ts';
 import { buildV3 } from '../../src/graph/v3.ts';
 import { readSafetensors } from '../../src/graph/safetensors.ts';
 import type { RunEvent } from '../../src/remote/types.ts';
-import { ROOT, backendPython, startApiServer, type ApiServer } from './api-server.ts';
+import { ROOT, backendPython, freePort, startApiServer, type ApiServer } from './api-server.ts';
 
 const python = backendPython();
 // One optimizer step of v3-tiny at batch 1 on the CPU; one synthetic training window, so the step is an epoch
@@ -50,6 +50,8 @@ describe.skipIf(!python)('run API client and ictal submit (real uvicorn)', () =>
     expect((refused as RunApiError).status).toBe(422);
     expect((refused as RunApiError).detail).toContain('conv2d');
     expect(() => new RunClient({ server: 'localhost:8000', token: 't' })).toThrow(/not a URL|only http/);
+    const nobody = new RunClient({ server: `http://127.0.0.1:${await freePort()}`, token: 't' });
+    await expect(nobody.health()).rejects.toThrow(/cannot reach the run API at .*ECONNREFUSED/);
   });
 
   it('ictal submit follows a v3-tiny run to succeeded, exit 0; its checkpoint loads', async () => {
