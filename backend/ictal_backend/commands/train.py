@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -45,5 +46,6 @@ def main(args: argparse.Namespace) -> int:
     except (IrError, ConfigError, DataSpecError) as e:
         print(f"train: {e}", file=sys.stderr)
         return 2
-    print(json.dumps({"type": "result", **result}, default=str), flush=True)
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 speaks for the run
+        print(json.dumps({"type": "result", **result}, default=str), flush=True)
     return 0
