@@ -43,5 +43,12 @@ export function rooflineChart(roof: { copyGBps: number; fmaGflops: number }, poi
     .attr('class', 'kernel').attr('cx', (p) => x(p.intensity)).attr('cy', (p) => y(p.gflops)).attr('r', 4)
     .attr('fill', (p) => PRECISION_COLORS[p.precision] ?? '#888').attr('fill-opacity', 0.8)
     .append('title').text((p) => `${p.label} (${p.precision}): ${p.gflops.toFixed(2)} GFLOP/s at ${p.intensity.toFixed(3)} FLOP/byte`);
+  const precisions = [...new Set(shown.map((p) => p.precision))];
+  const legend = svg.append('g').attr('class', 'legend').attr('transform', `translate(${MARGIN.left + 12},${MARGIN.top + 8})`);
+  precisions.forEach((name, i) => {
+    const row = legend.append('g').attr('transform', `translate(0,${i * 16})`);
+    row.append('circle').attr('r', 4).attr('fill', PRECISION_COLORS[name] ?? '#888');
+    row.append('text').attr('x', 10).attr('y', 4).attr('class', 'note').text(name);
+  });
   return svg.node()!;
 }

@@ -39,8 +39,16 @@ export function mountProfilePanel(host: HTMLElement, store: LabStore): void {
   store.subscribe((s, prev) => (s.profile !== prev.profile || s.adapter !== prev.adapter) && render(s));
 }
 
+const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+
+/** Share of the roofline; above 100% no kernel can be, so the kernel's byte or FLOP count overstates its work. */
+function roofCell(k: KernelRow): HTMLTableCellElement {
+  const over = (k.rooflineShare ?? 0) > 1;
+  return h('td', { class: over ? 'num over' : 'num', title: over ? 'above the roofline: this kernel\'s byte or FLOP count overstates its work' : undefined },
+    `${pct(k.rooflineShare)} ${k.bound}${over ? ' !' : ''}`);
+}
+
 function table(rows: KernelRow[]): HTMLTableElement {
-  const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
   const head = ['kernel', 'precision', 'shapes', 'calls', 'mean µs', 'GB/s', 'GFLOP/s', 'share', 'of roofline'];
   return h('table', { class: 'kernels' },
     h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))),
@@ -48,5 +56,5 @@ function table(rows: KernelRow[]): HTMLTableElement {
       h('td', {}, k.label), h('td', {}, k.precision), h('td', {}, k.shapes), h('td', { class: 'num' }, k.calls),
       h('td', { class: 'num' }, `${(k.meanNs / 1000).toFixed(1)}${k.belowQuantum ? '*' : ''}`),
       h('td', { class: 'num' }, k.gbps.toFixed(2)), h('td', { class: 'num' }, k.gflops.toFixed(2)),
-      h('td', { class: 'num' }, pct(k.share)), h('td', { class: 'num' }, k.bound ? `${pct(k.rooflineShare)} ${k.bound}` : '-')))));
+      h('td', { class: 'num' }, pct(k.share)), k.bound ? roofCell(k) : h('td', { class: 'num' }, '-')))));
 }
