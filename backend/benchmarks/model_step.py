@@ -32,7 +32,7 @@ def main() -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--precision", default="f32", choices=["f32", "f16", "bf16"])
     p.add_argument("--scan", default="chunked", choices=["chunked", "sequential", "mamba_ssm"])
-    p.add_argument("--chunk", type=int, default=scan_module.DEFAULT_CHUNK)
+    p.add_argument("--chunk", type=int, default=0, help="chunk of the pure-PyTorch scan (default: per device)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--by-op", action="store_true", help="also time each op type (adds synchronisation)")
@@ -40,7 +40,8 @@ def main() -> int:
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
-    scan_module.DEFAULT_CHUNK = a.chunk
+    if a.chunk:
+        scan_module.DEFAULT_CHUNK = scan_module.CUDA_CHUNK = a.chunk
     device = torch.device(a.device)
     model = build_model(a.ir, a.weights, device=device, scan_impl=a.scan)
     model.train()

@@ -22,7 +22,10 @@ import functools
 import torch
 import torch.nn.functional as F
 
-DEFAULT_CHUNK = 16          # pure-PyTorch chunk: the (Q x Q) intra-chunk blocks dominate time and memory
+# Pure-PyTorch chunk lengths, measured (backend/benchmarks/model_step.py): v3-tiny on 2 CPU threads is fastest at
+# 8-32 (0.5 s a step) and twice as slow at 64; full v3 on an H200, scan checkpointed, is fastest at 32.
+DEFAULT_CHUNK = 16
+CUDA_CHUNK = 32
 MAMBA_SSM_CHUNK = 256       # mamba_ssm's own default for Mamba2
 INT32_MAX = 2**31 - 1       # mamba_ssm's Triton kernels compute offsets in 32 bits
 
@@ -165,7 +168,7 @@ def scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C:
     if impl == "auto":
         impl = "mamba_ssm" if x.is_cuda and mamba_ssm_available() else "chunked"
     if impl == "chunked":
-        return scan_chunked(x, dt, A, B, C, D, reverse, chunk=DEFAULT_CHUNK)
+        return scan_chunked(x, dt, A, B, C, D, reverse, chunk=CUDA_CHUNK if x.is_cuda else DEFAULT_CHUNK)
     if impl == "sequential":
         return scan_sequential(x, dt, A, B, C, D, reverse)
     if impl == "mamba_ssm":
