@@ -13,6 +13,8 @@ import type { RunEvent } from '../../src/remote/types.ts';
 import { ROOT, backendPython, freePort, startApiServer, type ApiServer } from './api-server.ts';
 
 const python = backendPython();
+// A training run on a shared 2-core CPU: seconds per step, minutes under load.
+const RUN_TIMEOUT_MS = 300_000;
 // One optimizer step of v3-tiny at batch 1 on the CPU; one synthetic training window, so the step is an epoch
 // and ends with a checkpoint.
 const TINY_TRAIN = { steps: 1, batch_size: 1, precision: 'f32' as const, seed: 5, log_every: 1 };
@@ -78,7 +80,7 @@ describe.skipIf(!python)('run API client and ictal submit (real uvicorn)', () =>
     for await (const e of client.follow(id!)) kinds.push(e.kind);
     expect(kinds).toContain('metrics');
     expect(kinds.at(-1)).toBe('end');
-  });
+  }, RUN_TIMEOUT_MS);
 
   it('ictal submit exits non-zero when the run does not succeed', async () => {
     // A data file the trainer cannot read: accepted (it exists, inside the server's data folder), then the
@@ -94,5 +96,5 @@ describe.skipIf(!python)('run API client and ictal submit (real uvicorn)', () =>
     const noToken = await runCli(['submit', '--server', server.url, '--preset', 'v3-tiny', '--config', config]);
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/--token is required/);
-  });
+  }, RUN_TIMEOUT_MS);
 });
