@@ -10,7 +10,8 @@
 //
 // Entry points, each compiled with the define naming its group (each group declares its own bindings):
 //   FWD_SEQ    scan_sequential   one invocation per (sequence, channel pair), N states per channel in registers
-//   SSD_STATE  ssd_chunk_state   chunked form 1/3: each chunk's own end state S_c, one workgroup per (seq, chunk)
+//   SSD_STATE  ssd_chunk_state   chunked form 1/3: each chunk's own end state S_c and its sum s_end of dt A
+//                                (chunk_sums[(seq * n_chunks + c) * H + h]), one workgroup per (seq, chunk)
 //   SSD_PASS   ssd_state_pass    chunked form 2/3: H_c = exp(s_end) H_{c-1} + S_c, in place: leaves chunk-start states
 //   SSD_OUT    ssd_chunk_output  chunked form 3/3: intra-chunk quadratic form + exp(s_t) H_{c-1} C_t + D x_t
 //   BWD        scan_backward     one workgroup per sequence, one invocation per channel; walks chunks backwards,
@@ -60,12 +61,11 @@ const WG: u32 = 64u;
 //#tensor 4 A read
 //#tensor 5 dt_bias read
 //#tensor 6 states read_write f32
+//#tensor 7 chunk_sums read_write f32
 //#endif
 //#if SSD_PASS
-//#tensor 1 dt read
-//#tensor 2 A read
-//#tensor 3 dt_bias read
-//#tensor 4 states read_write f32
+//#tensor 1 chunk_sums read f32
+//#tensor 2 states read_write f32
 //#endif
 //#if SSD_OUT
 //#tensor 1 x read
@@ -105,6 +105,7 @@ fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
 fn state_index(seq: u32, c: u32, ch: u32) -> u32 { return ((seq * U.n_chunks + c) * U.CH + ch) * U.N; }
 
 //#if !GRADS
+//#if !SSD_PASS
 // dt_raw at (seq, time index, head); the step is softplus(dt_raw + dt_bias) when fused.
 fn dt_raw(seq: u32, t: u32, h: u32) -> f32 {
   let raw = f32(dt_ld(seq * U.dt_seq + t * U.dt_row + U.dt_off + h));
@@ -114,6 +115,7 @@ fn step_dt(seq: u32, t: u32, h: u32) -> f32 {
   let v = dt_raw(seq, t, h);
   return select(v, softplus(v), U.fused_dt != 0u);
 }
+//#endif
 //#endif
 
 //#if FWD_SEQ
@@ -194,6 +196,7 @@ var<workgroup> sh_b: array<f32, CHUNK * N_STATE>;
     let a = f32(A_ld(h));
     var s = 0.0;
     for (var j = 0u; j < len; j++) { s += sh_dt[h * CHUNK + j] * a; sh_cs[h * CHUNK + j] = s; }
+    chunk_sums_st((seq * U.n_chunks + c) * U.H + h, s);
   }
   workgroupBarrier();
   for (var ch = lid; ch < U.CH; ch += WG) {
@@ -220,14 +223,10 @@ var<workgroup> sh_b: array<f32, CHUNK * N_STATE>;
   let seq = item / U.CH;
   let ch = item % U.CH;
   let h = ch / U.P;
-  let a = f32(A_ld(h));
   var run: array<f32, NMAX>;
   for (var c = 0u; c < U.n_chunks; c++) {
-    let start = c * U.chunk;
-    let len = min(U.chunk, U.T - start);
-    var s = 0.0;
-    for (var j = 0u; j < len; j++) { s += step_dt(seq, time_index(start + j), h) * a; }
-    let decay = exp(s); // underflows to 0 for long chunks of strong decay, which is the right limit
+    // Underflows to 0 for long chunks of strong decay, which is the right limit.
+    let decay = exp(chunk_sums_ld((seq * U.n_chunks + c) * U.H + h));
     let o = state_index(seq, c, ch);
     for (var n = 0u; n < N_STATE; n++) {
       let own = states_ld(o + n);

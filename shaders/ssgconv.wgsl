@@ -126,9 +126,11 @@ fn cols_of(block: u32, lid: u32) -> Cols {
 //#endif
 
 //#if BWD
-// The block's columns of gz_k and z_{k-1}, for G += gz_k z_{k-1}^T summed over the block's features.
-var<workgroup> sh_gz: array<f32, EMAX * FB>;
-var<workgroup> sh_zp: array<f32, EMAX * FB>;
+// The block's columns of gz_k and z_{k-1}, for G += gz_k z_{k-1}^T summed over the block's features. Rows are
+// FB + 1 apart: invocations reading one feature of consecutive nodes then hit distinct memory banks.
+const ROW: u32 = FB + 1u;
+var<workgroup> sh_gz: array<f32, EMAX * ROW>;
+var<workgroup> sh_zp: array<f32, EMAX * ROW>;
 var<workgroup> sh_g: array<f32, EMAX * EMAX>;   // G = dL/dÂ, summed over features
 var<workgroup> sh_r: array<f32, EMAX>;
 
@@ -167,10 +169,10 @@ var<workgroup> sh_r: array<f32, EMAX>;
       if (live) {
         for (var i = 0u; i < U.E; i++) {
           let f = 2u * lid;
-          sh_gz[i * FB + f] = gz0[i];
-          sh_gz[i * FB + f + 1u] = gz1[i];
-          sh_zp[i * FB + f] = zs0[k - 1u][i];
-          sh_zp[i * FB + f + 1u] = zs1[k - 1u][i];
+          sh_gz[i * ROW + f] = gz0[i];
+          sh_gz[i * ROW + f + 1u] = gz1[i];
+          sh_zp[i * ROW + f] = zs0[k - 1u][i];
+          sh_zp[i * ROW + f + 1u] = zs1[k - 1u][i];
         }
       }
       workgroupBarrier();
@@ -179,7 +181,7 @@ var<workgroup> sh_r: array<f32, EMAX>;
         let i = it / U.E;
         let j = it % U.E;
         var s = 0.0;
-        for (var f = 0u; f < nf; f++) { s += sh_gz[i * FB + f] * sh_zp[j * FB + f]; }
+        for (var f = 0u; f < nf; f++) { s += sh_gz[i * ROW + f] * sh_zp[j * ROW + f]; }
         sh_g[i * EMAX + j] += s;
       }
       workgroupBarrier();

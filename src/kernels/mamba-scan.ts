@@ -217,7 +217,7 @@ export function scanCost(d: ScanDims, form: ScanForm, p: Precision, chunk = defa
   if (form === 'sequential') return { flops: rows * (CH * (5 * N + 4) + 2 * d.heads), bytes: ioBytes(d, p, true, chunk) };
   const Q = chunk;
   const chunks = d.seqs * chunkCount(d.T, Q);
-  const statePass = rows * CH * 2 + chunks * CH * N * 3;
+  const statePass = chunks * CH * (N * 3 + 1);
   const chunkState = chunks * Q * CH * (2 * N + 4);
   const quad = (Q * (Q + 1)) / 2;
   const chunkOut = chunks * (quad * 2 * N + d.heads * quad * 4 + quad * CH * 2 + Q * CH * (2 * N + 4));
@@ -295,10 +295,11 @@ export async function scanChunked(s: ComputeSession, d: ScanDims, inp: ScanInput
   const quad = (Q * (Q + 1)) / 2;
   const eb = elementBytes(r.precision);
   const stateBytes = 4 * numel(statesShape(d, chunk));
+  const sums = await s.scratch([d.seqs, chunkCount(d.T, chunk), d.heads], 'f32', `${label}.chunk_sums`);
   await s.dispatch({
     shader: MAMBA_SCAN_SHADER, entry: 'ssd_chunk_state', precision: r.precision, defines: { SSD_STATE: true }, constants,
     params: params(d, r, chunk, reverse, true, nChunks, none),
-    tensors: [inp.x.tensor, inp.B.tensor, inp.dt.tensor, inp.A, inp.dtBias ?? placeholder(s, 'dt_bias'), states],
+    tensors: [inp.x.tensor, inp.B.tensor, inp.dt.tensor, inp.A, inp.dtBias ?? placeholder(s, 'dt_bias'), states, sums],
     workgroups: nChunks, label: `${label}.chunk_state`, shapes: shapesOf(d) + ` chunk ${chunk}`,
     flops: nChunks * Q * CH * (2 * d.dState + 4), bytes: eb * d.seqs * d.T * (CH + d.dState + d.heads) + stateBytes,
   });
@@ -306,9 +307,9 @@ export async function scanChunked(s: ComputeSession, d: ScanDims, inp: ScanInput
   await s.dispatch({
     shader: MAMBA_SCAN_SHADER, entry: 'ssd_state_pass', precision: r.precision, defines: { SSD_PASS: true }, constants: { N_STATE: d.dState },
     params: params(d, r, chunk, reverse, true, items, none),
-    tensors: [inp.dt.tensor, inp.A, inp.dtBias ?? placeholder(s, 'dt_bias'), states],
+    tensors: [sums, states],
     workgroups: Math.ceil(items / WG), label: `${label}.state_pass`, shapes: shapesOf(d) + ` chunk ${chunk}`,
-    flops: d.seqs * d.T * CH * 2 + nChunks * CH * d.dState * 3, bytes: eb * d.seqs * d.T * d.heads + 2 * stateBytes,
+    flops: nChunks * CH * (d.dState * 3 + 1), bytes: 4 * nChunks * d.heads + 2 * stateBytes,
   });
   await s.dispatch({
     shader: MAMBA_SCAN_SHADER, entry: 'ssd_chunk_output', precision: r.precision, defines: { SSD_OUT: true }, constants,
