@@ -86,7 +86,7 @@ def main() -> int:
             fwd_times.append(t1 - t0)
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
     print(f"graph {model.graph.name}, batch {a.batch}, {a.device} ({torch.get_num_threads()} threads), {a.precision}, "
-          f"scan {a.scan} chunk {a.chunk}{', checkpointed' if a.checkpoint_scan else ''}")
+          f"scan {a.scan} chunk {a.chunk or 'per device'}{', checkpointed' if a.checkpoint_scan else ''}")
     if a.by_op:
         total = sum(op_time.values())
         print("forward time by op (last repeat):")

@@ -207,3 +207,22 @@ def test_synthetic_windows_are_deterministic_and_labelled():
         xs, ys = src[seizure[0]]
         if ys.mean() < 1:
             assert xs[:, ys == 1].std() > xs[:, ys == 0].std()
+
+
+def test_torchrun_with_two_cpu_ranks_trains_and_rank_0_checkpoints(tmp_path):
+    """DDP as torchrun starts it: two gloo ranks on the CPU, batches dealt to both, rank 0 writes."""
+    graph_path, _ = ts_graph()
+    config = {"steps": 2, "batch_size": 1, "device": "cpu", "balanced": False, "log_every": 1,
+              "data": {"kind": "synthetic", "seed": 2, "windows": 4, "val_windows": 1}}
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           "-m", "ictal_backend", "train", "--ir", str(graph_path), "--config", str(tmp_path / "c.json"),
+                           "--run-dir", str(tmp_path / "run")], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "backend"), "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    results = [e for e in lines if e["type"] == "result"]
+    assert len(results) == 1 and results[0]["status"] == "succeeded" and results[0]["steps"] == 2
+    assert any("x 2 rank(s)" in e.get("message", "") for e in lines)
+    assert [e["step"] for e in lines if e["type"] == "metrics" and e["split"] == "train"] == [1, 2]
+    assert (tmp_path / "run" / "checkpoints" / "epoch-0001.safetensors").exists()
