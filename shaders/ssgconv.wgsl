@@ -19,7 +19,6 @@ struct Params {
 
 const WG: u32 = 32u;
 const EMAX: u32 = 32u;
-const KMAX: u32 = 4u;
 // One invocation per pair of feature columns: propagation is independent per column, so a column lives in
 // registers and only Â is shared. A block is the WG * 2 columns of one pass over the workgroup.
 const FB: u32 = 2u * WG;
@@ -144,35 +143,36 @@ var<workgroup> sh_r: array<f32, EMAX>;
     let q = cols_of(block, lid);
     let live = q.f0 < U.F;   // idle invocations still reach every barrier
     let nf = min(FB, U.F - block * FB);
-    // Forward recompute z_0 .. z_{K-1} (two columns each); gz_K = c dh.
-    var zs0: array<Column, KMAX>;
-    var zs1: array<Column, KMAX>;
-    var d0: Column;
-    var d1: Column;
+    // gz_K = c dh. x and dh are re-read where needed (cached) and z_{k-1} = Â^(k-1) x recomputed for each k
+    // (K is small): four columns per invocation stay in registers instead of K + 4 spilling to local memory.
+    var gz0: Column;
+    var gz1: Column;
     if (live) {
       for (var i = 0u; i < U.E; i++) {
         let o = node_base(g, i) + q.f0;
-        zs0[0][i] = f32(x_ld(o));
-        zs1[0][i] = select(0.0, f32(x_ld(o + 1u)), q.has1);
-        d0[i] = f32(dh_ld(o));
-        d1[i] = select(0.0, f32(dh_ld(o + 1u)), q.has1);
-      }
-      for (var k = 1u; k < U.K; k++) {
-        zs0[k] = apply(zs0[k - 1u], false);
-        zs1[k] = apply(zs1[k - 1u], false);
+        gz0[i] = c * f32(dh_ld(o));
+        gz1[i] = select(0.0, c * f32(dh_ld(o + 1u)), q.has1);
       }
     }
-    var gz0: Column;
-    var gz1: Column;
-    for (var i = 0u; i < U.E; i++) { gz0[i] = c * d0[i]; gz1[i] = c * d1[i]; }
     for (var k = U.K; k >= 1u; k--) {
       if (live) {
+        var zp0: Column;
+        var zp1: Column;
         for (var i = 0u; i < U.E; i++) {
-          let f = 2u * lid;
+          let o = node_base(g, i) + q.f0;
+          zp0[i] = f32(x_ld(o));
+          zp1[i] = select(0.0, f32(x_ld(o + 1u)), q.has1);
+        }
+        for (var m = 1u; m < k; m++) {
+          zp0 = apply(zp0, false);
+          zp1 = apply(zp1, false);
+        }
+        let f = 2u * lid;
+        for (var i = 0u; i < U.E; i++) {
           sh_gz[i * ROW + f] = gz0[i];
           sh_gz[i * ROW + f + 1u] = gz1[i];
-          sh_zp[i * ROW + f] = zs0[k - 1u][i];
-          sh_zp[i * ROW + f + 1u] = zs1[k - 1u][i];
+          sh_zp[i * ROW + f] = zp0[i];
+          sh_zp[i * ROW + f + 1u] = zp1[i];
         }
       }
       workgroupBarrier();
@@ -186,10 +186,16 @@ var<workgroup> sh_r: array<f32, EMAX>;
       }
       workgroupBarrier();
       // gz_{k-1} = Â^T gz_k + c dh (k-1 >= 1); after k = 1 it is dx = Â^T gz_1 + alpha dh.
-      let w = select(U.alpha, c, k > 1u);
-      gz0 = apply(gz0, true);
-      gz1 = apply(gz1, true);
-      for (var i = 0u; i < U.E; i++) { gz0[i] += w * d0[i]; gz1[i] += w * d1[i]; }
+      if (live) {
+        let w = select(U.alpha, c, k > 1u);
+        gz0 = apply(gz0, true);
+        gz1 = apply(gz1, true);
+        for (var i = 0u; i < U.E; i++) {
+          let o = node_base(g, i) + q.f0;
+          gz0[i] += w * f32(dh_ld(o));
+          gz1[i] += select(0.0, w * f32(dh_ld(o + 1u)), q.has1);
+        }
+      }
     }
     if (live) {
       for (var i = 0u; i < U.E; i++) { dx_st2(node_base(g, i) + q.f0, act(gz0[i]), act(gz1[i]), q.has1); }

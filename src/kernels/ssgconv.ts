@@ -22,14 +22,14 @@ export type NodeLayout = 'sequence-major' | 'graph-major';
 
 export interface SsgOptions {
   alpha?: number;
-  /** Propagation steps (2); at most 4. */
+  /** Propagation steps (2); at most 8. */
   K?: number;
   label?: string;
 }
 
 export const SSG_DEFAULTS = { alpha: 0.05, K: 2 };
 const MAX_NODES = 32;
-const MAX_K = 4;
+const MAX_K = 8;
 
 function checkDims(op: string, d: NodeDims, K: number, alpha: number): void {
   expectPositiveInt(op, 'B', d.B);
@@ -38,7 +38,7 @@ function checkDims(op: string, d: NodeDims, K: number, alpha: number): void {
   expectPositiveInt(op, 'F (features)', d.F);
   if (d.E > MAX_NODES) throw new Error(`${op}: E (nodes) is ${d.E}, over the ${MAX_NODES} a workgroup's adjacency tile holds`);
   expectPositiveInt(op, 'K', K);
-  if (K > MAX_K) throw new Error(`${op}: K is ${K}; the backward keeps at most ${MAX_K} propagation steps in workgroup memory`);
+  if (K > MAX_K) throw new Error(`${op}: K is ${K}, over ${MAX_K}: the backward recomputes z_k per step, a cost growing as K^2`);
   if (!Number.isFinite(alpha)) throw new Error(`${op}: alpha must be a finite number, got ${alpha}`);
 }
 
