@@ -72,6 +72,11 @@ export class TimestampProfiler {
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
   }
 
+  /** Forgets passes begun since the last resolve (their commands were discarded, never submitted). */
+  dropUnresolved(): void {
+    this.infos.length = this.resolvedCount;
+  }
+
   /** Encodes the bulk resolve of every query written since the last collect. */
   resolve(encoder: GPUCommandEncoder): void {
     const n = this.infos.length;

@@ -104,12 +104,31 @@ export class ComputeSession {
       this.encoder = undefined;
       const error = await this.device.popErrorScope();
       if (error) {
-        for (const b of this.transient) b.destroy();
-        this.transient = [];
+        await this.device.queue.onSubmittedWorkDone();
+        this.releaseWorkspace();
         throw new GpuOperationError('dispatch', 'validation', error.message);
       }
     }
     await this.device.queue.onSubmittedWorkDone();
+    this.releaseWorkspace();
+  }
+
+  /**
+   * Drops what was recorded but not submitted, after a kernel call threw halfway: the next flush then starts
+   * clean instead of submitting commands that name buffers since released.
+   */
+  async discard(): Promise<void> {
+    if (this.encoder) {
+      this.encoder.finish(); // never submitted
+      this.encoder = undefined;
+      await this.device.popErrorScope();
+      this.profiler?.dropUnresolved();
+    }
+    await this.device.queue.onSubmittedWorkDone();
+    this.releaseWorkspace();
+  }
+
+  private releaseWorkspace(): void {
     for (const b of this.transient) b.destroy();
     this.transient = [];
     for (const t of this.scratchTensors) this.arena.release(t);

@@ -75,6 +75,7 @@ export async function runKernelCase(s: ComputeSession, c: KernelCase, precision:
   const rng = makeRng(seed);
   const host: Record<string, Float64Array> = {};
   const tensors: Record<string, GpuTensor> = {};
+  let flushed = false;
   try {
     for (const spec of c.inputs) {
       const [lo, hi] = spec.range ?? [-2, 2];
@@ -93,6 +94,7 @@ export async function runKernelCase(s: ComputeSession, c: KernelCase, precision:
     }
     await c.run(s, tensors, precision);
     await s.flush();
+    flushed = true;
     const ref = c.reference(host);
     const errors: Record<string, number> = {};
     for (const spec of c.outputs) {
@@ -104,6 +106,7 @@ export async function runKernelCase(s: ComputeSession, c: KernelCase, precision:
     const pass = Object.values(errors).every((e) => e <= tolerance);
     return { name: c.name, precision, seed, tolerance, errors, pass };
   } finally {
+    if (!flushed) await s.discard(); // a kernel call threw: drop its half-recorded commands
     for (const t of Object.values(tensors)) s.arena.release(t);
   }
 }
