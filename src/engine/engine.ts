@@ -7,8 +7,10 @@ import { buildReport, markPerformance, toChromeTrace, type ChromeTrace, type Ker
 import { measureProfilerOverhead } from '../gpu/profile-run.ts';
 import type { Precision } from '../gpu/precision.ts';
 import { BENCH_FAMILIES, benchKernels, type BenchFailure } from './kernel-bench.ts';
+import { RecordingBench, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
 
 export type { GpuInfo, Calibration, CalibrateProgress, ProfileReport, KernelRow, ChromeTrace, BenchFailure };
+export type { ModelInfo, ModelSpec, Prediction, PredictOptions, RecordingView, SyntheticRecordingOptions };
 
 export type Progress = (p: { done: number; total: number; message: string }) => void;
 
@@ -33,6 +35,7 @@ export class Engine {
     this.session = undefined;
     this.losses.push(loss);
   });
+  private readonly recordings = new RecordingBench(() => this.current());
 
   private async current(): Promise<ComputeSession> {
     const gpu = await this.keeper.get();
@@ -73,6 +76,26 @@ export class Engine {
     const i = session.gpu.info;
     const report = buildReport(result, { adapter: i.description || i.device || i.vendor, roofline: this.calibration, overhead });
     return { report, trace: toChromeTrace(result), failures };
+  }
+
+  /** An EDF recording (streamed from the File) and optionally its .csv_bi labels, preprocessed and kept for predict(). */
+  async openRecording(edf: File, csvBi?: File, onProgress?: Progress, options?: OpenOptions): Promise<RecordingView> {
+    return this.recordings.openEdf(edf, csvBi, onProgress, options);
+  }
+
+  /** The built-in data: a synthetic recording with its labels, through the same EDF path as a user's file. */
+  async openSyntheticRecording(synthetic: SyntheticRecordingOptions, onProgress?: Progress, options?: OpenOptions): Promise<RecordingView> {
+    return this.recordings.openSynthetic(synthetic, onProgress, options);
+  }
+
+  /** A preset with seeded weights, or a user's graph.json + weights.safetensors, for predict(). */
+  async loadModel(spec: ModelSpec): Promise<ModelInfo> {
+    return this.recordings.loadModel(spec);
+  }
+
+  /** The loaded model over every window of the open recording: probabilities, events, and metrics where labelled. */
+  async predict(options?: PredictOptions, onProgress?: Progress): Promise<Prediction> {
+    return this.recordings.predict(options, onProgress);
   }
 
   /** Names and durations of the performance.measure entries this engine's host holds. */

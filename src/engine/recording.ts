@@ -1,0 +1,262 @@
+// The lab's EEG bench, on the engine's side (the worker): a recording streamed from an EDF File (or made by the
+// synthetic generator and read through the same path), mapped onto the 19 montage channels, preprocessed; then a
+// model run over it window by window on the engine's GPU session, the windows' predictions stitched into one
+// probability per sample (src/data/window-stitch.ts says how), post-processed into events and, when the recording
+// came with labels, scored. Everything returned is plain data, reduced for drawing (min/max per pixel column).
+import { blobSource, bytesSource, type ByteSource } from '../data/byte-source.ts';
+import { parseCsvBi, seizureIntervals } from '../data/csv-bi.ts';
+import { EdfReader } from '../data/edf.ts';
+import { minMaxEnvelope, type Envelope } from '../data/envelope.ts';
+import { evaluate, type OperatingPoint } from '../data/metrics.ts';
+import { MONTAGE_CHANNELS } from '../data/montage.ts';
+import { DEFAULT_POSTPROCESS, postprocess, type DetectedEvent, type PostprocessParams } from '../data/postprocess.ts';
+import { preprocessRecording, TARGET_FS, type ChannelMatrix } from '../data/preprocess.ts';
+import { readMontageRecording } from '../data/recording.ts';
+import { synthesizeEeg } from '../data/synthetic-eeg.ts';
+import { syntheticCsvBi, syntheticEdf, syntheticName } from '../data/synthetic-files.ts';
+import { gatherWindows, planWindows, strideFor, WindowStitcher, DEFAULT_OVERLAP } from '../data/window-stitch.ts';
+import { labelsFromEvents } from '../data/windows.ts';
+import { applyOverrides, preset } from '../graph/config.ts';
+import { initWeights, type WeightMap } from '../graph/init.ts';
+import { formatShape, numel, type IrDocument } from '../graph/ir.ts';
+import { parseIr } from '../graph/validate.ts';
+import { loadWeights } from '../graph/weights.ts';
+import { buildV3 } from '../graph/v3.ts';
+import { ForwardExecutor } from '../executor/forward-executor.ts';
+import type { Precision } from '../gpu/precision.ts';
+import type { ComputeSession } from '../gpu/session.ts';
+
+export type { Envelope, DetectedEvent, PostprocessParams, OperatingPoint };
+
+export type RecordingProgress = (p: { done: number; total: number; message: string }) => void;
+
+/** The lab's built-in model: the v3-tiny preset with seeded initial weights. */
+export const DEFAULT_MODEL = { preset: 'v3-tiny', seed: 42 } as const;
+
+/** What the EDF header and the channel mapping say about a recording. */
+export interface RecordingFacts {
+  name: string;
+  /** 'EDF', 'EDF+C' or 'EDF+D'. */
+  format: string;
+  start: string;
+  patientId: string;
+  recordingId: string;
+  durationSeconds: number;
+  records: number;
+  recordSeconds: number;
+  /** Signals that carry samples (annotation signals left out). */
+  signals: number;
+  /** Rate of the montage channels in the file (before resampling to 256 Hz). */
+  sampleRate: number;
+  references: string[];
+  /** The EDF label each montage channel was read from, in MONTAGE_CHANNELS order. */
+  sourceLabels: string[];
+}
+
+export interface RecordingView {
+  facts: RecordingFacts;
+  channels: string[];
+  /** Of the preprocessed signal: 256 Hz. */
+  sampleRate: number;
+  samples: number;
+  /** The preprocessed (filtered, z-scored, clipped) signal of each channel, reduced to `columns` min/max pairs. */
+  envelopes: Envelope[];
+  /** Seizures from the .csv_bi that came along (seconds), or null without one. */
+  labels: { source: string; seizures: [number, number][] } | null;
+}
+
+export interface OpenOptions {
+  /** Pixel columns the channel plot has (default 800). */
+  columns?: number;
+}
+
+export interface SyntheticRecordingOptions {
+  minutes: number;
+  seed: number;
+}
+
+/** A preset with seeded initial weights, or a user's graph.json and weights.safetensors. */
+export type ModelSpec = { preset: string; seed: number } | { graph: File; weights: File };
+
+export interface ModelInfo {
+  name: string;
+  /** Where it came from, in words. */
+  source: string;
+  /** Input samples per window (the IR's), and seconds at 256 Hz. */
+  window: number;
+  windowSeconds: number;
+  parameters: number;
+}
+
+export interface PredictOptions {
+  /** Windows covering each sample: the stride is window / overlap (default 6). */
+  overlap?: number;
+  /** Windows per forward call (default 4). */
+  batch?: number;
+  precision?: Precision;
+  /** Pixel columns of the probability plot (default 800). */
+  columns?: number;
+}
+
+export interface Prediction {
+  model: string;
+  precision: Precision;
+  window: number;
+  stride: number;
+  windows: number;
+  samples: number;
+  /** The stitched per-sample probability, reduced to min/max per column. */
+  probability: Envelope;
+  events: DetectedEvent[];
+  postprocess: PostprocessParams;
+  /** Scored against the recording's labels; null without labels. */
+  evaluation: { auroc: number | null; referenceEvents: number; hours: number; operatingPoints: OperatingPoint[] } | null;
+  /** Wall time of the model run (all windows, stitching included), measured in the worker. */
+  seconds: number;
+}
+
+interface OpenRecording {
+  matrix: ChannelMatrix;
+  /** Per-sample 0/1 labels at 256 Hz, or null. */
+  labels: Float32Array | null;
+}
+
+interface LoadedModel {
+  ir: IrDocument;
+  weights: WeightMap;
+  info: ModelInfo;
+}
+
+const DEFAULT_COLUMNS = 800;
+
+export class RecordingBench {
+  private recording: OpenRecording | undefined;
+  private model: LoadedModel | undefined;
+
+  /** `session` gives the engine's current GPU session (a new one after a device loss). */
+  constructor(private readonly session: () => Promise<ComputeSession>) {}
+
+  /** An EDF File (read range by range, never whole) and optionally its .csv_bi labels. */
+  async openEdf(edf: File, csvBi?: File, onProgress?: RecordingProgress, options: OpenOptions = {}): Promise<RecordingView> {
+    const labels = csvBi && { name: csvBi.name, text: await csvBi.text() };
+    return this.open(blobSource(edf), edf.name, labels, onProgress, options);
+  }
+
+  /** The synthetic EEG generator's recording, written as EDF + .csv_bi bytes and read back like a user's files. */
+  async openSynthetic(s: SyntheticRecordingOptions, onProgress?: RecordingProgress, options: OpenOptions = {}): Promise<RecordingView> {
+    onProgress?.({ done: 0, total: 1, message: `synthesizing ${s.minutes} min of EEG (seed ${s.seed})` });
+    const rec = synthesizeEeg(s);
+    const name = syntheticName(s.seed);
+    const edf = syntheticEdf(rec);
+    return this.open(bytesSource(edf), `${name}.edf`, { name: `${name}.csv_bi`, text: syntheticCsvBi(rec, name) }, onProgress, options);
+  }
+
+  private async open(source: ByteSource, name: string, csv: { name: string; text: string } | undefined, onProgress: RecordingProgress | undefined, options: OpenOptions): Promise<RecordingView> {
+    const C = MONTAGE_CHANNELS.length;
+    const steps = C + 2;
+    const progress = (done: number, message: string) => onProgress?.({ done, total: steps, message });
+    progress(0, `${name}: reading the header`);
+    const edf = await EdfReader.open(source);
+    const seizures = csv ? seizureIntervals(parseCsvBi(csv.text, csv.name)) : null;
+    progress(1, `${name}: reading the ${C} montage channels`);
+    const montage = await readMontageRecording(edf);
+    // One channel at a time (every step is per channel): the same result as all at once, with progress.
+    let matrix: ChannelMatrix | undefined;
+    for (let c = 0; c < C; c++) {
+      progress(2 + c, `preprocessing ${MONTAGE_CHANNELS[c]} (${c + 1} of ${C})`);
+      const one = preprocessRecording([montage.signals[c]!], montage.sampleRate);
+      matrix ??= { channels: C, samples: one.samples, data: new Float32Array(C * one.samples) };
+      matrix.data.set(one.data, c * one.samples);
+      montage.signals[c] = new Float64Array(0); // the raw channel is no longer needed
+    }
+    const m = matrix!;
+    this.recording = { matrix: m, labels: seizures && labelsFromEvents(seizures, m.samples, TARGET_FS) };
+    const columns = options.columns ?? DEFAULT_COLUMNS;
+    const h = edf.header;
+    progress(steps, 'done');
+    return {
+      facts: {
+        name, format: h.variant, start: `${h.startDate} ${h.startTime}`, patientId: h.patientId, recordingId: h.recordingId,
+        durationSeconds: h.durationSeconds, records: h.recordCount, recordSeconds: h.recordDuration,
+        signals: edf.dataSignals.length, sampleRate: montage.sampleRate, references: montage.references, sourceLabels: montage.sourceLabels,
+      },
+      channels: [...MONTAGE_CHANNELS],
+      sampleRate: TARGET_FS,
+      samples: m.samples,
+      envelopes: MONTAGE_CHANNELS.map((_, c) => minMaxEnvelope(m.data.subarray(c * m.samples, (c + 1) * m.samples), columns)),
+      labels: seizures && csv ? { source: csv.name, seizures } : null,
+    };
+  }
+
+  /** Builds (preset) or reads and checks (files) a model; it must take [B, 19, S] at 256 Hz and give [B, S]. */
+  async loadModel(spec: ModelSpec): Promise<ModelInfo> {
+    const fromPreset = 'preset' in spec;
+    const ir = fromPreset ? buildV3(spec.preset, applyOverrides(preset(spec.preset), [])) : parseIr(await spec.graph.text());
+    const window = checkDetector(ir, fromPreset ? `preset ${spec.preset}` : spec.graph.name);
+    const weights = fromPreset ? initWeights(ir, spec.seed) : loadWeights(ir, new Uint8Array(await spec.weights.arrayBuffer()));
+    const source = fromPreset ? `preset ${spec.preset}, seeded initial weights (seed ${spec.seed})` : `${spec.graph.name} + ${spec.weights.name}`;
+    const parameters = Object.values(ir.params).reduce((a, p) => a + numel(p.shape), 0);
+    const info: ModelInfo = { name: ir.name, source, window, windowSeconds: window / TARGET_FS, parameters };
+    this.model = { ir, weights, info };
+    return info;
+  }
+
+  /** Runs the loaded model over every window of the open recording, in batches, reporting each batch. */
+  async predict(options: PredictOptions = {}, onProgress?: RecordingProgress): Promise<Prediction> {
+    const rec = this.recording, model = this.model;
+    if (!rec) throw new Error('open a recording first');
+    if (!model) throw new Error('load a model first');
+    const t0 = performance.now();
+    const { window } = model.info;
+    const batch = options.batch ?? 4;
+    const precision = options.precision ?? 'f32';
+    if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch ${batch} is not a whole number >= 1`);
+    const plan = planWindows(rec.matrix.samples, window, strideFor(window, options.overlap ?? DEFAULT_OVERLAP));
+    const total = plan.starts.length;
+    onProgress?.({ done: 0, total, message: `${total} windows of ${window} samples, stride ${plan.stride}: preparing ${model.info.name}` });
+    const session = await this.session();
+    if (precision === 'f16' && !session.gpu.has('shader-f16')) throw new Error('precision f16 needs shader-f16, which this adapter lacks (use f16-storage)');
+    const exec = await ForwardExecutor.create(session, model.ir, model.weights, Math.min(batch, total), { precision });
+    const stitcher = new WindowStitcher(plan);
+    try {
+      const input = new Float32Array(Math.min(batch, total) * rec.matrix.channels * window);
+      for (let k0 = 0; k0 < total; k0 += batch) {
+        const starts = plan.starts.slice(k0, k0 + batch);
+        const logits = await exec.run(gatherWindows(rec.matrix, starts, window, input), starts.length);
+        starts.forEach((_, j) => stitcher.add(k0 + j, logits.subarray(j * window, (j + 1) * window)));
+        onProgress?.({ done: k0 + starts.length, total, message: `window ${k0 + starts.length} of ${total}` });
+      }
+    } finally {
+      exec.destroy();
+    }
+    const probabilities = stitcher.probabilities();
+    const seconds = (performance.now() - t0) / 1000;
+    const evaluation = rec.labels && evaluate([{ probabilities, labels: rec.labels }]);
+    return {
+      model: model.info.name, precision, window, stride: plan.stride, windows: total, samples: plan.samples,
+      probability: minMaxEnvelope(probabilities, options.columns ?? DEFAULT_COLUMNS),
+      events: postprocess(probabilities),
+      postprocess: { ...DEFAULT_POSTPROCESS },
+      evaluation: evaluation && { auroc: evaluation.auroc, referenceEvents: evaluation.referenceEvents, hours: evaluation.hours, operatingPoints: evaluation.operatingPoints },
+      seconds,
+    };
+  }
+}
+
+/** The window length of a graph that maps [B, 19, S] EEG at 256 Hz to [B, S] logits; throws saying what differs. */
+function checkDetector(ir: IrDocument, what: string): number {
+  const C = MONTAGE_CHANNELS.length;
+  const shapes = (names: string[]) => names.map((n) => `${n} ${formatShape(ir.tensors[n]!.shape)}`).join(', ') || 'nothing';
+  const input = ir.inputs.length === 1 ? ir.tensors[ir.inputs[0]!]!.shape : [];
+  const S = input[2];
+  if (input.length !== 3 || input[0] !== 'B' || input[1] !== C || typeof S !== 'number') {
+    throw new Error(`${what} ("${ir.name}") takes ${shapes(ir.inputs)}; a detector takes one input [B, ${C}, samples]`);
+  }
+  const output = ir.outputs.length === 1 ? ir.tensors[ir.outputs[0]!]!.shape : [];
+  if (output.length !== 2 || output[0] !== 'B' || output[1] !== S) {
+    throw new Error(`${what} ("${ir.name}") gives ${shapes(ir.outputs)}; a detector of ${S}-sample windows gives one logit per sample, [B, ${S}]`);
+  }
+  const rate = ir.config.sample_rate;
+  if (rate !== undefined && rate !== TARGET_FS) throw new Error(`${what} ("${ir.name}") was built for ${String(rate)} Hz; recordings are preprocessed to ${TARGET_FS} Hz`);
+  return S;
+}

@@ -1,0 +1,111 @@
+// The lab's EEG bench (src/engine/recording.ts) in Node, on real files and the real GPU (Dawn): a synthetic EDF +
+// .csv_bi read from File objects, bad files refused with their parser's message, and a small detector, loaded from
+// graph.json + weights.safetensors, run over every window and stitched; checked against the float64 CPU forward of
+// each window, stitched by brute force.
+import { describe, expect, it } from 'vitest';
+import { testGpu } from '../harness/node-gpu-session.ts';
+import { freshSeed } from '../harness/kernel-harness.ts';
+import { edfWithout, syntheticFiles, truncated } from './recording-fixtures.ts';
+import { RecordingBench } from '../../src/engine/recording.ts';
+import { bytesSource } from '../../src/data/byte-source.ts';
+import { EdfReader } from '../../src/data/edf.ts';
+import { readMontageRecording } from '../../src/data/recording.ts';
+import { preprocessRecording } from '../../src/data/preprocess.ts';
+import { minMaxEnvelope } from '../../src/data/envelope.ts';
+import { postprocess } from '../../src/data/postprocess.ts';
+import { applyOverrides, preset } from '../../src/graph/config.ts';
+import { buildV3 } from '../../src/graph/v3.ts';
+import { initWeights } from '../../src/graph/init.ts';
+import { serializeIr } from '../../src/graph/serialize.ts';
+import { encodeWeights } from '../../src/graph/weights.ts';
+import { referenceForward } from '../../src/graph/reference-forward.ts';
+
+/**
+ * Stitched probabilities against the float64 reference: the f32 forward's logits agree to 1e-3 of their scale
+ * (test/executor/forward.test.ts) and |d sigmoid / dx| <= 1/4; logits of this model are well inside +-4.
+ */
+const PROBABILITY_TOLERANCE = 1e-3;
+
+const gpu = await testGpu();
+const seed = freshSeed();
+const files = syntheticFiles(10 / 60, seed); // 10 s: the bench's path, not the model's quality, is under test
+const file = (bytes: Uint8Array | string, name: string) => new File([bytes as BlobPart], name);
+const noSession = () => Promise.reject(new Error('these steps need no GPU'));
+
+async function expectedMatrix(edf: Uint8Array) {
+  const m = await readMontageRecording(await EdfReader.open(bytesSource(edf)));
+  return preprocessRecording(m.signals, m.sampleRate);
+}
+
+describe(`EEG bench in the engine (seed ${seed})`, () => {
+  it('reads an EDF and its .csv_bi from Files: header facts, 19 preprocessed channels, the labels', async () => {
+    const bench = new RecordingBench(noSession);
+    const progress: string[] = [];
+    const view = await bench.openEdf(file(files.edf, `${files.name}.edf`), file(files.csvBi, `${files.name}.csv_bi`), (p) => progress.push(p.message), { columns: 300 });
+    expect(view.facts).toMatchObject({ name: `${files.name}.edf`, format: 'EDF', durationSeconds: 10, records: 10, recordSeconds: 1, signals: 24, sampleRate: 256, references: ['REF'] });
+    expect(view.facts.sourceLabels[0]).toBe('EEG FP1-REF');
+    expect(view.samples).toBe(2560);
+    const x = await expectedMatrix(files.edf);
+    expect(view.envelopes).toHaveLength(19);
+    view.envelopes.forEach((e, c) => expect(e).toEqual(minMaxEnvelope(x.data.subarray(c * x.samples, (c + 1) * x.samples), 300)));
+    expect(view.labels).toEqual({ source: `${files.name}.csv_bi`, seizures: files.rec.seizures.map((s) => [s.start, s.stop]) });
+    expect(progress[0]).toContain('reading the header');
+    expect(progress.filter((m) => m.startsWith('preprocessing'))).toHaveLength(19);
+  });
+
+  it("refuses a truncated EDF and one without two montage channels with the parser's own message", async () => {
+    const bench = new RecordingBench(noSession);
+    const cut = truncated(files.edf);
+    const why = await EdfReader.open(bytesSource(cut)).then(() => 'opened', (e: Error) => e.message);
+    expect(why).toMatch(/^header says 10 data records/);
+    await expect(bench.openEdf(file(cut, 'cut.edf'))).rejects.toThrow(why);
+    await expect(bench.openEdf(file(edfWithout(files.rec, ['Cz', 'O2']), 'partial.edf'))).rejects.toThrow(/^missing 2 of the 19 montage channels: Cz, O2 \(signals present: "EEG FP1-REF"/);
+    await expect(bench.predict()).rejects.toThrow('open a recording first');
+  });
+
+  it('refuses a graph that is not a detector, and weights of another graph', async () => {
+    const bench = new RecordingBench(noSession);
+    const ir = buildV3('v3-tiny', preset('v3-tiny'));
+    const other = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['node.layers=3']));
+    await expect(bench.loadModel({ graph: file(serializeIr(ir), 'graph.json'), weights: file(encodeWeights(other, initWeights(other, 1)), 'w.safetensors') }))
+      .rejects.toThrow(/^weights: tensor "node\.layers\.2\..*" is not a parameter or buffer of graph "v3-tiny"/);
+    const at128 = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['sample_rate=128']));
+    await expect(bench.loadModel({ graph: file(serializeIr(at128), 'slow.json'), weights: file(new Uint8Array(0), 'w.safetensors') }))
+      .rejects.toThrow('slow.json ("v3-tiny") was built for 128 Hz; recordings are preprocessed to 256 Hz');
+    expect(await bench.loadModel({ preset: 'v3-tiny', seed: 42 })).toMatchObject({ name: 'v3-tiny', window: 2560, windowSeconds: 10 });
+  });
+
+  it.skipIf(!gpu.session)('runs a graph.json + weights.safetensors detector over every window and stitches the mean probability', async () => {
+    const bench = new RecordingBench(async () => gpu.session!);
+    await bench.openEdf(file(files.edf, 'r.edf'), file(files.csvBi, 'r.csv_bi'));
+    // 3 s windows (T = 48), two per sample: 5 windows on the stride and one more ending at the last sample.
+    const ir = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['samples=768']));
+    const weights = initWeights(ir, seed);
+    const info = await bench.loadModel({ graph: file(serializeIr(ir), 'graph.json'), weights: file(encodeWeights(ir, weights, seed), 'weights.safetensors') });
+    expect(info).toMatchObject({ source: 'graph.json + weights.safetensors', window: 768 });
+    const progress: [number, number][] = [];
+    const p = await bench.predict({ overlap: 2, batch: 3, columns: 2560 }, (q) => progress.push([q.done, q.total]));
+    console.log(`predict: ${p.windows} windows in ${p.seconds.toFixed(1)} s`);
+    expect(p).toMatchObject({ window: 768, stride: 384, windows: 6, samples: 2560, precision: 'f32' });
+    expect(progress).toEqual([[0, 6], [3, 6], [6, 6]]);
+
+    const x = await expectedMatrix(files.edf);
+    const starts = [0, 384, 768, 1152, 1536, 2560 - 768];
+    const sum = new Float64Array(2560), count = new Float64Array(2560);
+    for (const s of starts) {
+      const input = new Float64Array(19 * 768);
+      for (let c = 0; c < 19; c++) input.set(x.data.subarray(c * 2560 + s, c * 2560 + s + 768), c * 768);
+      const logits = referenceForward(ir, weights, { shape: [1, 19, 768], data: input }).get('logits')!.data;
+      logits.forEach((l, i) => { sum[s + i]! += 1 / (1 + Math.exp(-l)); count[s + i]! += 1; });
+    }
+    const expected = sum.map((v, i) => v / count[i]!);
+    // With a column per sample the envelope is the series itself.
+    expect(p.probability.columns).toBe(2560);
+    let worst = 0;
+    for (let i = 0; i < 2560; i++) worst = Math.max(worst, Math.abs(p.probability.max[i]! - expected[i]!), Math.abs(p.probability.min[i]! - expected[i]!));
+    expect(worst, `largest probability difference (seed ${seed})`).toBeLessThanOrEqual(PROBABILITY_TOLERANCE);
+    expect(p.events).toEqual(postprocess(Float32Array.from(p.probability.max)));
+    expect(p.evaluation).toMatchObject({ referenceEvents: files.rec.seizures.length });
+    expect(p.evaluation!.operatingPoints.map((o) => o.targetPer24h)).toEqual([10, 5, 2.5, 1]);
+  }, 300_000); // a software adapter shared with other work can take minutes
+});
