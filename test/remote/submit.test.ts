@@ -22,7 +22,9 @@ const TINY_DATA = { kind: 'synthetic' as const, seed: 2, windows: 1, val_windows
 
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/ictal.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Without ICTAL_API_TOKEN from the caller's environment: the token is whatever the test passes.
+    const env = { ...process.env, ICTAL_API_TOKEN: undefined };
+    const child = spawn(process.execPath, [join(ROOT, 'bin/ictal.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
     child.stderr.on('data', (d: Buffer) => (stderr += d));
@@ -92,9 +94,9 @@ describe.skipIf(!python)('run API client and ictal submit (real uvicorn)', () =>
     writeFileSync(config, JSON.stringify({ train: TINY_TRAIN, data: { kind: 'npz', path: broken } }));
     const r = await runCli(['submit', '--server', server.url, '--token', server.token, '--preset', 'v3-tiny', '--config', config]);
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/^run r[0-9a-f]{12} failed: worker exited with status 1: .+/m);
+    expect(r.stdout, r.stderr).toMatch(/^run r[0-9a-f]{12} failed: worker exited with status 1: .+/m);
     const noToken = await runCli(['submit', '--server', server.url, '--preset', 'v3-tiny', '--config', config]);
-    expect(noToken.code).toBe(1);
-    expect(noToken.stderr).toMatch(/--token is required/);
+    expect(noToken.code, noToken.stdout + noToken.stderr).toBe(1);
+    expect(noToken.stderr, noToken.stdout).toMatch(/--token is required/);
   }, RUN_TIMEOUT_MS);
 });
