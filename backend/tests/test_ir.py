@@ -167,3 +167,17 @@ def test_forward_command_names_a_wrong_input_shape(tmp_path):
     proc = run_cli("forward", "--ir", str(tmp_path / "missing.json"), "--weights", str(weights_path),
                    "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy"))
     assert proc.returncode == 2 and "cannot read the IR file" in proc.stderr
+
+
+def test_npm_backend_script_runs_the_module_from_the_callers_directory(tmp_path):
+    """scripts/backend.sh (npm run backend): the environment is there (stamp), paths are taken from INIT_CWD."""
+    graph_path, weights_path = ts_graph()
+    np.save(tmp_path / "x.npy", np.zeros((1, 19, 2560), np.float32))
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "backend.sh"), "forward", "--ir", str(graph_path), "--weights",
+                           str(weights_path), "--input", "x.npy", "--output", "y.npy"], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "INIT_CWD": str(tmp_path)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert np.load(tmp_path / "y.npy").shape == (1, 2560)
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "backend.sh"), "nonsense"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert proc.returncode == 2 and "unknown subcommand 'nonsense'" in proc.stderr

@@ -19,11 +19,12 @@ from ictal_backend.ir import load_ir
 from ictal_backend.losses import focal_loss, pos_weight_for_rate
 from ictal_backend.model import GraphModel
 from ictal_backend.sampling import batches, epoch_plan
-from ictal_backend.trainer import ConfigError, lr_factor, make_optimizer, resolve_config, resolve_precision, run_training
+from ictal_backend.trainer import (ConfigError, Progress, _track_best, lr_factor, make_optimizer, resolve_config,
+                                   resolve_precision, run_training)
 from graph_fixtures import ROOT, ts_graph
 
 # 2 windows in a batch of 2, not rebalanced: exactly 1 step per epoch.
-CONFIG = {"epochs": 2, "batch_size": 2, "balanced": False, "log_every": 1, "seed": 5}
+CONFIG = {"epochs": 2, "batch_size": 2, "balanced": False, "log_every": 1, "seed": 5, "heartbeat_s": 0.01}
 DATA = {"kind": "synthetic", "seed": 11, "windows": 2, "val_windows": 1}
 
 
@@ -59,6 +60,7 @@ def test_training_fails_leaving_checkpoints_then_resumes_to_the_uninterrupted_re
     assert any(m.startswith("validation: start") for m in messages)
     assert any(m.startswith("validation: done") and "mean loss" in m for m in messages)
     assert all("time" in e for e in events)
+    assert any(e["type"] == "heartbeat" and e["phase"] == "validation" for e in events)
     assert any(e["type"] == "checkpoint" and e["name"] == "epoch-0001.safetensors" for e in events)
 
     # The checkpoint is a weights file the lab can load: IR names, F32, and training moved the weights.
@@ -162,6 +164,18 @@ def test_no_decay_set_is_biases_norms_and_the_mamba_scalars():
     assert all(n.endswith(("weight", "weight_v")) and "norm" not in n for n in decayed)
     assert {"node.layers.0.fwd.A_log", "node.layers.0.fwd.D", "node.layers.0.fwd.dt_bias", "tcn.layers.0.conv.weight_g"} <= kept
     assert {"node.layers.0.fwd.in_proj.weight", "tcn.layers.0.conv.weight_v", "gnn.layers.0.conv.lin.weight"} <= decayed
+
+
+def test_early_stopping_monitor_counts_epochs_without_improvement():
+    p = Progress()
+    assert _track_best(p, {"sensitivity_at_10fa": 0.4, "loss": 1.0})
+    assert not _track_best(p, {"sensitivity_at_10fa": 0.4, "loss": 0.5}) and p.bad_epochs == 1   # equal is no better
+    assert not _track_best(p, {"sensitivity_at_10fa": 0.3, "loss": 0.4}) and p.bad_epochs == 2
+    assert _track_best(p, {"sensitivity_at_10fa": 0.5, "loss": 0.9}) and p.bad_epochs == 0
+    q = Progress()  # no seizure in the validation set: lower loss is better
+    assert _track_best(q, {"sensitivity_at_10fa": None, "loss": 1.0}) and q.best_metric == "val_loss"
+    assert _track_best(q, {"sensitivity_at_10fa": None, "loss": 0.8})
+    assert not _track_best(q, {"sensitivity_at_10fa": None, "loss": 0.9}) and q.bad_epochs == 1
 
 
 def test_precision_choice_per_device():
