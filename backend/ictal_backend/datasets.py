@@ -154,6 +154,43 @@ class Subset:
     def seizure_fractions(self) -> np.ndarray:
         return self.source.seizure_fractions()[self.indices]
 
+    def recording_layout(self) -> list[tuple[list[int], list[int]]] | None:
+        """For sources that know where windows sit in their recordings (the window cache: `locate` and `stride`):
+        per recording, the positions of its windows here and their first samples. None otherwise."""
+        locate, stride = getattr(self.source, "locate", None), getattr(self.source, "stride", None)
+        if locate is None or stride is None:
+            return None
+        groups: dict[int, tuple[list[int], list[int]]] = {}
+        for position, index in enumerate(self.indices):
+            recording, k = locate(int(index))
+            positions, starts = groups.setdefault(recording, ([], []))
+            positions.append(position)
+            starts.append(k * int(stride))
+        return list(groups.values())
+
+
+def stitch_recordings(source: WindowSource, probabilities: list[np.ndarray], labels: list[np.ndarray]
+                      ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per-window outputs -> per-recording ones where the source knows its recordings: overlapping windows are
+    averaged sample by sample, so each seizure and each hour is counted once by the event metrics. Sources
+    without a layout (synthetic windows, npz files) keep one entry per window."""
+    layout = source.recording_layout() if hasattr(source, "recording_layout") else None
+    if not layout:
+        return probabilities, labels
+    window = source.window_length
+    out_p, out_y = [], []
+    for positions, starts in layout:
+        length = max(starts) + window
+        total, count, label = np.zeros(length), np.zeros(length), np.zeros(length)
+        for position, start in zip(positions, starts):
+            total[start:start + window] += probabilities[position]
+            count[start:start + window] += 1
+            label[start:start + window] = np.maximum(label[start:start + window], labels[position])
+        covered = count > 0
+        out_p.append(total[covered] / count[covered])
+        out_y.append(label[covered])
+    return out_p, out_y
+
 
 # ---- the spec ----------------------------------------------------------------------------------------------------
 
@@ -227,7 +264,8 @@ def open_data(data: dict[str, Any], window_length: int) -> tuple[WindowSource, W
             raise DataSpecError(f"data.val_fraction must be a number in (0, 1), got {fraction!r}")
         source = _open_path(kind, data.get("path"), "path")
         if "val_path" in data:
-            train, val = source, _open_path(kind, data["val_path"], "val_path")
+            held_out = _open_path(kind, data["val_path"], "val_path")
+            train, val = source, Subset(held_out, range(len(held_out)))
         else:
             train, val = _hold_out(source, float(fraction))
     for name, src in (("training", train), ("validation", val)):

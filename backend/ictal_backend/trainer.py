@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .datasets import WindowSource, open_data
+from .datasets import WindowSource, open_data, stitch_recordings
 from .ir import IrGraph
 from .losses import focal_loss, pos_weight_for_rate
 from .model import GraphModel
@@ -195,7 +195,7 @@ def resolve_precision(requested: str, device: torch.device) -> tuple[str, str | 
 
 def validation_scores(probabilities: list[np.ndarray], labels: list[np.ndarray]) -> dict[str, Any]:
     """Event sensitivity at 10/5/2.5/1 false alarms per 24 h and sample AUROC, by ictal_backend.dsp.metrics
-    (the same definitions as the lab). Each validation window counts as one recording."""
+    (the same definitions as the lab), over the given recordings (or stand-alone windows)."""
     from .dsp.metrics import evaluate
     result = evaluate(list(zip(probabilities, [(y >= 0.5).astype(np.int8) for y in labels])))
     scores: dict[str, Any] = {"auroc": result["auroc"], "reference_events": result["reference_events"]}
@@ -462,7 +462,7 @@ def _validate(model: GraphModel, source: WindowSource, batch_size: int, device: 
                       "batches_done": k + 1, "batches": len(batch_list)})
                 last_beat = time.monotonic()
     model.train()
-    scores = validation_scores(probs, labels)
+    scores = validation_scores(*stitch_recordings(source, probs, labels))
     val = {"loss": loss_sum / max(seen, 1), **scores}
     emit({"type": "metrics", "split": "val", "epoch": progress.epoch, "step": progress.step, **val})
     emit({"type": "log", "level": "info", "message":

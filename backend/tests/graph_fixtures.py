@@ -39,3 +39,22 @@ def ts_graph(preset: str = "v3-tiny", seed: int = 7, sets: tuple[str, ...] = ())
 
 def ts_graph_doc(*args, **kwargs) -> dict:
     return json.loads(ts_graph(*args, **kwargs)[0].read_text())
+
+
+@functools.lru_cache(maxsize=None)
+def synthetic_cache(recordings: int = 2, minutes: int = 2, window: int = 2560, stride: int = 1280) -> Path:
+    """A real window cache (ictal_backend.data.cache) of the lab's synthetic EEG (`npx ictal synth`)."""
+    npx = shutil.which("npx")
+    if npx is None or not (ROOT / "node_modules").is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail("npx ictal is needed to generate the synthetic recordings")
+        pytest.skip("Node/npx or node_modules missing: cannot write synthetic EDF with `npx ictal synth`")
+    from ictal_backend.data.cache import build_cache
+    out = Path(tempfile.mkdtemp(prefix="ictal-cache-"))
+    cmd = [npx, "ictal", "synth", "--out", str(out / "edf"), "--minutes", str(minutes), "--seed", "3",
+           "--recordings", str(recordings)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    build_cache(out / "edf", out / "cache", window=window, stride=stride, log=lambda _: None)
+    return out / "cache"

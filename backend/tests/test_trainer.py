@@ -21,7 +21,7 @@ from ictal_backend.model import GraphModel
 from ictal_backend.sampling import batches, epoch_plan
 from ictal_backend.trainer import (ConfigError, Progress, _track_best, lr_factor, make_optimizer, resolve_config,
                                    resolve_precision, run_training)
-from graph_fixtures import ROOT, ts_graph
+from graph_fixtures import ROOT, synthetic_cache, ts_graph
 
 # 2 windows in a batch of 2, not rebalanced: exactly 1 step per epoch.
 CONFIG = {"epochs": 2, "batch_size": 2, "balanced": False, "log_every": 1, "seed": 5, "heartbeat_s": 0.01}
@@ -240,3 +240,30 @@ def test_torchrun_with_two_cpu_ranks_trains_and_rank_0_checkpoints(tmp_path):
     assert any("x 2 rank(s)" in e.get("message", "") for e in lines)
     assert [e["step"] for e in lines if e["type"] == "metrics" and e["split"] == "train"] == [1, 2]
     assert (tmp_path / "run" / "checkpoints" / "epoch-0001.safetensors").exists()
+
+
+def test_cache_data_is_split_by_recording_and_validation_stitches_recordings(tmp_path):
+    from ictal_backend.data.cache import WindowCache
+    from ictal_backend.datasets import stitch_recordings
+    from ictal_backend.dsp.postprocess import runs_of
+
+    cache_dir = synthetic_cache()
+    cache = WindowCache(cache_dir)
+    train, val = open_data({"kind": "cache", "path": str(cache_dir)}, 2560)
+    last = cache.recordings[-1]
+    assert sorted(val.indices.tolist()) == list(range(last.first, last.first + last.windows))   # whole recording
+    assert not set(train.indices.tolist()) & set(val.indices.tolist())
+    # stitched windows give back the recording's own labels, each sample once
+    labels = [val[i][1] for i in range(len(val))]
+    probs, stitched = stitch_recordings(val, [y.astype(np.float64) for y in labels], labels)
+    covered = (last.windows - 1) * cache.stride + cache.window_length
+    assert len(stitched) == 1 and np.array_equal(stitched[0], np.asarray(last.labels[:covered], dtype=np.float64))
+    assert np.array_equal(probs[0], stitched[0])
+    events = len(runs_of(stitched[0] == 1)[0])
+    assert events >= 1  # counted once per recording, not once per overlapping window
+
+    with pytest.raises(DataSpecError, match="windows are 2560 samples long, the graph takes 15360"):
+        open_data({"kind": "cache", "path": str(cache_dir)}, 15360)
+    result = run_training(json.loads(ts_graph()[0].read_text()), {"steps": 1, "batch_size": 2, "val_batch_size": 8},
+                          {"kind": "cache", "path": str(cache_dir)}, tmp_path)
+    assert result["status"] == "succeeded" and result["val"]["reference_events"] == events
