@@ -6,7 +6,8 @@ A source has `window_length`, `len()`, `source[i] -> ((19, S) float32 signal, (S
   deterministically from (seed, split, index), with partial and whole-window seizures. For smoke runs and
   tests; the lab's own generator (src/data) is the TypeScript one.
 - `{"kind": "npz", "path": FILE_OR_DIR[, "val_path": ..., "val_fraction": 0.1]}`: the reference's
-  `*_windows.npz` files (one per recording), read one window at a time (ictal_backend.data.npz).
+  `*_windows.npz` files (one per recording), read one window at a time (ictal_backend.data.npz); 60 s windows
+  are taken to be 10 s apart, as the reference wrote them.
 - `{"kind": "cache", "path": DIR[, "val_path": ..., "val_fraction": 0.1]}`: the fast window cache
   (ictal_backend.data.cache, docs/data.md).
 Without `val_path`, the last `val_fraction` of the recordings (at least one, when there are two or more) is
@@ -116,6 +117,14 @@ class NpzWindows:
         self.window_length = lengths.pop() if lengths else 0
         self.offsets = np.cumsum([0] + [f.count for f in self.files])
         self._fractions: np.ndarray | None = None
+        # The reference wrote 60 s windows every 10 s (V3_MODEL.md) and stored no stride: assume it for that
+        # window length only; otherwise windows are not stitched back into recordings.
+        from .dsp.preprocess import STRIDE, WINDOW
+        self.stride = STRIDE if self.window_length == WINDOW else None
+
+    def locate(self, index: int) -> tuple[int, int]:
+        f = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        return f, int(index - self.offsets[f])
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
@@ -124,8 +133,8 @@ class NpzWindows:
         return [range(int(a), int(b)) for a, b in zip(self.offsets[:-1], self.offsets[1:])]
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        f = int(np.searchsorted(self.offsets, index, side="right")) - 1
-        return self.files[f].window(int(index - self.offsets[f]))
+        f, k = self.locate(index)
+        return self.files[f].window(k)
 
     def seizure_fractions(self) -> np.ndarray:
         if self._fractions is None:  # labels only: small next to the signals
