@@ -14,7 +14,7 @@ import torch.utils.checkpoint
 from torch import nn
 
 from ..ir import mamba_dims
-from ..scan import scan
+from ..scan import mamba_ssm_available, scan
 
 
 class GatedRMSNorm(nn.Module):
@@ -67,8 +67,11 @@ class Mamba2(nn.Module):
         xs, b, c = self.causal_conv(xbc).split([self.d_inner, self.d_state, self.d_state], dim=-1)
         dt = F.softplus(dt + self.dt_bias)
         a = -torch.exp(self.A_log)
-        args = (xs.reshape(n, length, self.heads, self.headdim), dt, a, b, c, self.D, self.reverse, self.scan_impl)
-        if self.checkpoint_scan and torch.is_grad_enabled():
+        impl = self.scan_impl
+        if impl == "auto":
+            impl = "mamba_ssm" if x.is_cuda and mamba_ssm_available() else "chunked"
+        args = (xs.reshape(n, length, self.heads, self.headdim), dt, a, b, c, self.D, self.reverse, impl)
+        if self.checkpoint_scan and impl == "chunked" and torch.is_grad_enabled():
             y = torch.utils.checkpoint.checkpoint(scan, *args, use_reentrant=False)
         else:
             y = scan(*args)
