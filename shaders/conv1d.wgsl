@@ -9,7 +9,8 @@
 //             stored at dx[b, ci, l k + j]: no zero taps multiplied (DX would waste (s - 1)/s of its work)
 //   DW        dw (Cout x Cin k) = sum over b of dY (Cout x Lout) . X gathered^T (Lout x Cin k)
 // w's rows are its taps: stored row length w_stride (k, or k rounded up to even in f16-storage); DW treats
-// the padded tap as a column of zeros so that stores stay whole words.
+// the padded tap as a column of zeros so that stores stay whole words. FWD and DW may run split-K (SPLIT_K:
+// f32 partials from the core, combined with bias and activation by gemm_splitk.wgsl).
 
 struct Params {
   M: u32,
@@ -19,6 +20,8 @@ struct Params {
   sum_batches: u32,
   tiles_m: u32,
   tiles_n: u32,
+  splits: u32,
+  split_tiles: u32,
   c_in: u32,
   c_out: u32,
   len_in: u32,
@@ -37,9 +40,13 @@ struct Params {
 //#if FWD
 //#tensor 1 x read
 //#tensor 2 w read
+//#if SPLIT_K
+//#tensor 3 partial read_write f32
+//#else
 //#tensor 3 y read_write
 //#if BIAS
 //#tensor 4 bias read
+//#endif
 //#endif
 
 fn gemm_a_k_fast() -> bool { return true; }
@@ -55,7 +62,8 @@ fn gemm_b(g: u32, k: u32, n: u32) -> act {
   return x_ld((g * P.c_in + k / P.taps) * P.x_stride + u32(u));
 }
 
-fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>) {
+//#if !SPLIT_K
+fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + i;
     if (m >= P.M) { return; }
@@ -74,6 +82,7 @@ fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>) {
     }
   }
 }
+//#endif
 //#endif
 
 //#if DX
@@ -96,7 +105,7 @@ fn gemm_b(g: u32, k: u32, n: u32) -> act {
   return dy_ld((g * P.c_out + k / P.taps) * P.y_stride + l);
 }
 
-fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>) {
+fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + i;
     if (m >= P.M) { return; }
@@ -127,7 +136,7 @@ fn gemm_b(g: u32, k: u32, n: u32) -> act { return dy_ld((g * P.c_out + k) * P.y_
 fn dx_at(b: u32, m: u32, n: u32) -> u32 { return (b * P.c_in + m / P.taps) * P.x_stride + n * P.taps + m % P.taps; }
 
 // Pairs run along the rows here (taps j, j + 1 of one patch are adjacent in dx); k is even in f16-storage.
-fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>) {
+fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
   for (var i = 0u; i < 4u; i += 2u) {
     let m = m0 + i;
     if (m >= P.M) { return; }
@@ -153,7 +162,11 @@ fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>) {
 //#if DW
 //#tensor 1 dy read
 //#tensor 2 x read
+//#if SPLIT_K
+//#tensor 3 partial read_write f32
+//#else
 //#tensor 3 dw read_write
+//#endif
 
 fn gemm_a_k_fast() -> bool { return true; }
 fn gemm_b_n_fast() -> bool { return false; }
@@ -170,7 +183,8 @@ fn gemm_b(g: u32, k: u32, n: u32) -> act {
   return x_ld((g * P.c_in + n / P.w_stride) * P.x_stride + u32(u));
 }
 
-fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>) {
+//#if !SPLIT_K
+fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + i;
     if (m >= P.M) { return; }
@@ -183,4 +197,5 @@ fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>) {
     }
   }
 }
+//#endif
 //#endif

@@ -1,16 +1,19 @@
 // The tiled GEMM core shared by matmul.wgsl and conv1d.wgsl (concatenated after them by the TS module).
-//   C[g] (M x N) = sum over s < sum_batches of A[g, s] (M x K) B[g, s] (K x N)
+//   C[b] (M x N) = sum over s < sum_batches of A[b, s] (M x K) B[b, s] (K x N)
 // A workgroup of 8 x 8 invocations computes a 32 x 32 tile of C, each invocation a 4 x 4 block, stepping
 // through K in slices of 16 staged in workgroup memory. Values are staged as `act` and multiplied in f32.
+// Split-K: the contraction's K slices (over all sum_batches) are cut into `splits` ranges of split_tiles slices;
+// workgroup (b, split, tile) covers one range and its store writes f32 partials that gemm_splitk.wgsl combines
+// in a fixed order (small M x N with a long K, e.g. weight gradients, would otherwise leave the GPU idle).
 //
 // The including file defines the operand access and the epilogue (so one core serves plain, transposed,
 // broadcast and implicit-im2col operands):
-//   struct Params with fields M, N, K, batches, sum_batches, tiles_m, tiles_n (and its own)
+//   struct Params with fields M, N, K, batches, sum_batches, tiles_m, tiles_n, splits, split_tiles (and its own)
 //   fn gemm_a(g: u32, m: u32, k: u32) -> act        element (m, k) of A for batch g; only called in range
 //   fn gemm_b(g: u32, k: u32, n: u32) -> act
 //   fn gemm_a_k_fast() -> bool                      A is contiguous along k (else along m): picks the load order
 //   fn gemm_b_n_fast() -> bool                      B is contiguous along n (else along k)
-//   fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>)   c[i * 4 + j] is C[m0 + i, n0 + j]
+//   fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>)   c[i * 4 + j] is C[m0 + i, n0 + j]
 // g = b * sum_batches + s, where b < batches is the output batch.
 
 const TILE_M: u32 = 32u;
@@ -24,50 +27,68 @@ var<workgroup> tile_b: array<act, 512>; // [TILE_K][TILE_N]
 @compute @workgroup_size(GEMM_WG)
 fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let wg = linear_wg(wid, nwg);
-  let per_batch = P.tiles_m * P.tiles_n;
-  let b = wg / per_batch;
+  let tiles = P.tiles_m * P.tiles_n;
+  let b = wg / (tiles * P.splits);
   if (b >= P.batches) { return; }
-  let tile = wg % per_batch;
+  let split = (wg / tiles) % P.splits;
+  let tile = wg % tiles;
   let m0 = (tile / P.tiles_n) * TILE_M;
   let n0 = (tile % P.tiles_n) * TILE_N;
   let tx = lid % 8u;
   let ty = lid / 8u;
   let a_k_fast = gemm_a_k_fast();
   let b_n_fast = gemm_b_n_fast();
+  let k_tiles = (P.K + TILE_K - 1u) / TILE_K;
+  let first = split * P.split_tiles;
+  let last = min(first + P.split_tiles, P.sum_batches * k_tiles);
   var c: array<f32, 16>;
-  for (var s = 0u; s < P.sum_batches; s++) {
-    let g = b * P.sum_batches + s;
-    for (var k0 = 0u; k0 < P.K; k0 += TILE_K) {
-      for (var r = 0u; r < 512u / GEMM_WG; r++) {
-        let e = lid + r * GEMM_WG;
-        // Consecutive invocations take consecutive addresses of whichever operand layout is contiguous.
-        var am = e % TILE_M;
-        var ak = e / TILE_M;
-        if (a_k_fast) { ak = e % TILE_K; am = e / TILE_K; }
-        var av = act(0.0);
-        if (m0 + am < P.M && k0 + ak < P.K) { av = gemm_a(g, m0 + am, k0 + ak); }
-        tile_a[ak * TILE_M + am] = av;
-        var bn = e % TILE_N;
-        var bk = e / TILE_N;
-        if (!b_n_fast) { bk = e % TILE_K; bn = e / TILE_K; }
-        var bv = act(0.0);
-        if (n0 + bn < P.N && k0 + bk < P.K) { bv = gemm_b(g, k0 + bk, n0 + bn); }
-        tile_b[bk * TILE_N + bn] = bv;
+  for (var t = first; t < last; t++) {
+    let g = b * P.sum_batches + t / k_tiles;
+    let k0 = (t % k_tiles) * TILE_K;
+    for (var r = 0u; r < 512u / GEMM_WG; r++) {
+      let e = lid + r * GEMM_WG;
+      // Consecutive invocations take consecutive addresses of whichever operand layout is contiguous.
+      var am = e % TILE_M;
+      var ak = e / TILE_M;
+      if (a_k_fast) { ak = e % TILE_K; am = e / TILE_K; }
+      var av = act(0.0);
+      if (m0 + am < P.M && k0 + ak < P.K) { av = gemm_a(g, m0 + am, k0 + ak); }
+      tile_a[ak * TILE_M + am] = av;
+      var bn = e % TILE_N;
+      var bk = e / TILE_N;
+      if (!b_n_fast) { bk = e % TILE_K; bn = e / TILE_K; }
+      var bv = act(0.0);
+      if (n0 + bn < P.N && k0 + bk < P.K) { bv = gemm_b(g, k0 + bk, n0 + bn); }
+      tile_b[bk * TILE_N + bn] = bv;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < TILE_K; kk++) {
+      var ar: array<f32, 4>;
+      var br: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) {
+        ar[i] = f32(tile_a[kk * TILE_M + ty * 4u + i]);
+        br[i] = f32(tile_b[kk * TILE_N + tx * 4u + i]);
       }
-      workgroupBarrier();
-      for (var kk = 0u; kk < TILE_K; kk++) {
-        var ar: array<f32, 4>;
-        var br: array<f32, 4>;
-        for (var i = 0u; i < 4u; i++) {
-          ar[i] = f32(tile_a[kk * TILE_M + ty * 4u + i]);
-          br[i] = f32(tile_b[kk * TILE_N + tx * 4u + i]);
-        }
-        for (var i = 0u; i < 4u; i++) {
-          for (var j = 0u; j < 4u; j++) { c[i * 4u + j] = fma(ar[i], br[j], c[i * 4u + j]); }
-        }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { c[i * 4u + j] = fma(ar[i], br[j], c[i * 4u + j]); }
       }
-      workgroupBarrier();
+    }
+    workgroupBarrier();
+  }
+  gemm_store(b, split, m0 + ty * 4u, n0 + tx * 4u, c);
+}
+
+//#if SPLIT_K
+// Split-K store: f32 partial sums laid out [batches, splits, M, N] (one element per invocation and slot, so no
+// packing), combined by gemm_splitk.wgsl. The including file declares `partial` and leaves out its own store.
+fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= P.M) { return; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + j;
+      if (n < P.N) { partial_st(((b * P.splits + split) * P.M + m) * P.N + n, c[i * 4u + j]); }
     }
   }
-  gemm_store(b, m0 + ty * 4u, n0 + tx * 4u, c);
 }
+//#endif

@@ -2,7 +2,8 @@
 // gemm_tile.wgsl (appended by the TS module) and activations come from activation.wgsl.
 // A batch stride of 0 broadcasts an operand. With sum_batches > 1 the output has one batch and the contraction
 // also runs over the operands' batches: the gradient of a broadcast operand, without atomics.
-// Stores go in pairs along N (whole words in f16-storage; C's rows are padded to even length there).
+// Stores go in pairs along N (whole words in f16-storage; C's rows are padded to even length there); with
+// SPLIT_K the core stores f32 partials instead and gemm_splitk.wgsl applies bias and activation.
 
 struct Params {
   M: u32,
@@ -12,6 +13,8 @@ struct Params {
   sum_batches: u32,
   tiles_m: u32,
   tiles_n: u32,
+  splits: u32,
+  split_tiles: u32,
   a_stride: u32,    // stored row length of A as laid out (K, or M when transposed)
   b_stride: u32,
   c_stride: u32,
@@ -25,9 +28,13 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 //#tensor 1 lhs read
 //#tensor 2 rhs read
+//#if SPLIT_K
+//#tensor 3 partial read_write f32
+//#else
 //#tensor 3 out read_write
 //#if BIAS
 //#tensor 4 bias read
+//#endif
 //#endif
 
 fn gemm_a_k_fast() -> bool { return P.trans_a == 0u; }
@@ -43,6 +50,7 @@ fn gemm_b(g: u32, k: u32, n: u32) -> act {
   return rhs_ld(g * P.b_batch + k * P.b_stride + n);
 }
 
+//#if !SPLIT_K
 fn epilogue(v: f32, n: u32) -> f32 {
   var u = v;
 //#if BIAS
@@ -51,7 +59,7 @@ fn epilogue(v: f32, n: u32) -> f32 {
   return activate(u, P.activation);
 }
 
-fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>) {
+fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + i;
     if (m >= P.M) { return; }
@@ -65,3 +73,4 @@ fn gemm_store(b: u32, m0: u32, n0: u32, c: array<f32, 16>) {
     }
   }
 }
+//#endif

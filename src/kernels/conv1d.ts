@@ -7,7 +7,8 @@
  * the batch inside the GEMM, no atomics) and db (sumKeep). Weight normalisation is weight-norm.ts.
  *
  * Geometry: implicit GEMMs on the 32 x 32 tile core (gemm_tile.wgsl), one workgroup per tile per batch, grid
- * linearised (ComputeSession splits it over 2-D when above maxComputeWorkgroupsPerDimension).
+ * linearised (ComputeSession splits it over 2-D when above maxComputeWorkgroupsPerDimension); forward and dw
+ * run split-K when they have few tiles for their contraction (gemm-split.ts).
  * Sizes: every tensor must fit one storage binding. At the v3 TCN's widest activation, [B, 512, 15360], one batch
  * item is 31.5 MB in f32 (15.7 MB in half): maxStorageBufferBindingSize (128 MiB on lavapipe) is exceeded from
  * B = 5 in f32 and B = 9 in f16; on the H200 (2 GiB - 4) from B = 69 (f32) and B = 137 (f16). Split the batch
@@ -18,9 +19,9 @@ import gemmSource from '../../shaders/gemm_tile.wgsl?raw';
 import activationSource from '../../shaders/activation.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
-import type { Defines } from '../gpu/shader-preprocessor.ts';
 import { expectBindable, expectDim, expectPositiveInt, expectRank, expectShape, packParams, physicalRow, samePrecision } from './layout.ts';
-import { ACTIVATION_CODE, ACTIVATION_FLOPS, GEMM_TILE, activationReference, type Activation } from './matmul.ts';
+import { ACTIVATION_CODE, ACTIVATION_FLOPS, activationReference, type Activation } from './matmul.ts';
+import { type GemmShape, combineSplits, splitPlan } from './gemm-split.ts';
 import { sumKeep } from './reduce.ts';
 
 export const CONV1D_SHADER = { name: 'conv1d.wgsl', source: `${convSource}\n${activationSource}\n${gemmSource}` };
@@ -88,16 +89,53 @@ export function conv1dCost(d: Conv1dDims, x: GpuTensor, w: GpuTensor, y: GpuTens
   return { flops: 2 * outs * d.cIn * d.taps + outs * (1 + ACTIVATION_FLOPS[activation]), bytes: x.bytes + w.bytes + y.bytes };
 }
 
-function params(d: Conv1dDims, x: GpuTensor, y: GpuTensor, w: GpuTensor, gemm: { M: number; N: number; K: number; batches: number; sumBatches: number }, activation: Activation = 'none'): Uint32Array {
-  return packParams([
-    gemm.M, gemm.N, gemm.K, gemm.batches, gemm.sumBatches, Math.ceil(gemm.M / GEMM_TILE), Math.ceil(gemm.N / GEMM_TILE),
-    d.cIn, d.cOut, d.lenIn, d.lenOut, d.taps, d.stride, d.dilation, d.padding,
-    physicalRow(x), physicalRow(y), physicalRow(w), ACTIVATION_CODE[activation],
-  ]);
+interface ConvGemm {
+  variant: 'FWD' | 'DX' | 'DX_PATCH' | 'DW';
+  gemm: GemmShape;
+  /** Operands at bindings 1 and 2, then the output. */
+  inputs: [GpuTensor, GpuTensor];
+  out: GpuTensor;
+  /** x (or dx), y (or dy), w (or dw): their stored row lengths go to the kernel. */
+  x: GpuTensor;
+  y: GpuTensor;
+  w: GpuTensor;
+  bias?: GpuTensor;
+  activation?: Activation;
+  label: string;
+  shapes: string;
+  flops: number;
+  bytes: number;
 }
 
-function workgroups(gemm: { M: number; N: number; batches: number }): number {
-  return gemm.batches * Math.ceil(gemm.M / GEMM_TILE) * Math.ceil(gemm.N / GEMM_TILE);
+/**
+ * One implicit GEMM, split-K where that pays (forward and dw; dx's output is as wide as the input, never short
+ * of tiles): the core then writes f32 partials and gemm_splitk.wgsl applies bias (per row: out channel) and
+ * activation. Outputs are [batches, M, N] with rows of `outStride` (dw: its taps rows side by side, N wide).
+ */
+async function runConvGemm(s: ComputeSession, d: Conv1dDims, c: ConvGemm): Promise<void> {
+  const plan = splitPlan(c.gemm, s.device.limits.maxStorageBufferBindingSize, c.variant === 'FWD' || c.variant === 'DW');
+  const activation = ACTIVATION_CODE[c.activation ?? 'none'];
+  const params = packParams([
+    c.gemm.M, c.gemm.N, c.gemm.K, c.gemm.batches, c.gemm.sumBatches, plan.tilesM, plan.tilesN, plan.splits, plan.splitTiles,
+    d.cIn, d.cOut, d.lenIn, d.lenOut, d.taps, d.stride, d.dilation, d.padding,
+    physicalRow(c.x), physicalRow(c.y), physicalRow(c.w), activation,
+  ]);
+  const split = plan.splits > 1;
+  const partial = split ? await s.scratch([plan.partialElements], 'f32', `${c.label} split-K partials`) : undefined;
+  const tensors = [...c.inputs, partial ?? c.out];
+  if (c.bias && !split) tensors.push(c.bias);
+  await s.dispatch({
+    shader: CONV1D_SHADER, entry: 'gemm', precision: c.out.precision,
+    defines: { [c.variant]: true, BIAS: Boolean(c.bias) && !split, SPLIT_K: split }, params, tensors,
+    workgroups: plan.workgroups, label: c.label, shapes: `${c.shapes}${split ? ` split ${plan.splits}` : ''}`, flops: c.flops, bytes: c.bytes,
+  });
+  if (partial) {
+    const outStride = c.variant === 'DW' ? c.gemm.N : physicalRow(c.out);
+    await combineSplits(s, {
+      shape: c.gemm, plan, partial, out: c.out, outStride, outBatch: c.gemm.M * outStride,
+      bias: c.bias ? { t: c.bias, per: 'row' } : undefined, activation, label: c.label,
+    });
+  }
 }
 
 function describe(d: Conv1dDims): string {
@@ -113,11 +151,9 @@ export async function conv1d(s: ComputeSession, x: GpuTensor, w: GpuTensor, bias
   expectShape(op, y, [d.batch, d.cOut, d.lenOut], 'batch, out channels, output length');
   if (bias) expectShape(op, bias, [d.cOut], 'one bias per out channel');
   expectBindable(op, s, ...tensors);
-  const gemm = { M: d.cOut, N: d.lenOut, K: d.cIn * d.taps, batches: d.batch, sumBatches: 1 };
-  const defines: Defines = { FWD: true, BIAS: Boolean(bias) };
-  await s.dispatch({
-    shader: CONV1D_SHADER, entry: 'gemm', precision: x.precision, defines, params: params(d, x, y, w, gemm, activation), tensors,
-    workgroups: workgroups(gemm), label: opts.label ?? op, shapes: describe(d), ...conv1dCost(d, x, w, y, activation),
+  await runConvGemm(s, d, {
+    variant: 'FWD', gemm: { M: d.cOut, N: d.lenOut, K: d.cIn * d.taps, batches: d.batch, sumBatches: 1 },
+    inputs: [x, w], out: y, x, y, w, bias, activation, label: opts.label ?? op, shapes: describe(d), ...conv1dCost(d, x, w, y, activation),
   });
 }
 
@@ -155,18 +191,16 @@ export async function conv1dBackward(s: ComputeSession, x: GpuTensor, w: GpuTens
     const gemm = patch
       ? { M: d.cIn * d.taps, N: d.lenOut, K: d.cOut, batches: d.batch, sumBatches: 1 }
       : { M: d.cIn, N: d.lenIn, K: d.cOut * d.taps, batches: d.batch, sumBatches: 1 };
-    await s.dispatch({
-      shader: CONV1D_SHADER, entry: 'gemm', precision: x.precision, defines: patch ? { DX_PATCH: true } : { DX: true },
-      params: params(d, x, dy, w, gemm), tensors: [dy, w, grads.dx], workgroups: workgroups(gemm),
-      label: `${label}.bwd.dx`, shapes: describe(d), flops: 2 * macs, bytes: dy.bytes + w.bytes + grads.dx.bytes,
+    await runConvGemm(s, d, {
+      variant: patch ? 'DX_PATCH' : 'DX', gemm, inputs: [dy, w], out: grads.dx, x, y: dy, w, label: `${label}.bwd.dx`,
+      shapes: describe(d), flops: 2 * macs, bytes: dy.bytes + w.bytes + grads.dx.bytes,
     });
   }
   if (grads.dw) {
-    const gemm = { M: d.cOut, N: d.cIn * physicalRow(w), K: d.lenOut, batches: 1, sumBatches: d.batch };
-    await s.dispatch({
-      shader: CONV1D_SHADER, entry: 'gemm', precision: x.precision, defines: { DW: true },
-      params: params(d, x, dy, w, gemm), tensors: [dy, x, grads.dw], workgroups: workgroups(gemm),
-      label: `${label}.bwd.dw`, shapes: describe(d), flops: 2 * macs, bytes: dy.bytes + x.bytes + grads.dw.bytes,
+    await runConvGemm(s, d, {
+      variant: 'DW', gemm: { M: d.cOut, N: d.cIn * physicalRow(w), K: d.lenOut, batches: 1, sumBatches: d.batch },
+      inputs: [dy, x], out: grads.dw, x, y: dy, w, label: `${label}.bwd.dw`,
+      shapes: describe(d), flops: 2 * macs, bytes: dy.bytes + x.bytes + grads.dw.bytes,
     });
   }
   if (grads.db) await sumKeep(s, dy, grads.db, 1, `${label}.bwd.db`);

@@ -6,7 +6,8 @@
  *
  * Shapes: A [M, K] or [Ba, M, K] ([K, M] / [Ba, K, M] when transA), B [K, N] or [Bb, K, N] ([N, K] ... when
  * transB), C [M, N] when both are 2-D, else [batch, M, N] with batch = max(Ba, Bb) and Ba, Bb in {1, batch}.
- * Geometry: one workgroup of 64 per 32 x 32 tile of C per batch (gemm_tile.wgsl), grid linearised.
+ * Geometry: one workgroup of 64 per 32 x 32 tile of C per batch (gemm_tile.wgsl), grid linearised; few tiles
+ * with a long K run split-K (gemm-split.ts: f32 partials, fixed-order combine).
  * Sizes: each operand must fit one storage binding (maxStorageBufferBindingSize: 128 MiB on lavapipe = 33.5M
  * f32 / 67M half elements; 2 GiB - 4 on the H200); offsets are u32 (batch x rows x row length < 2^32).
  */
@@ -17,6 +18,7 @@ import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { expectBindable, expectShape, numel, packParams, physicalRow, samePrecision, viewAs } from './layout.ts';
 import { sumKeep } from './reduce.ts';
+import { combineSplits, splitPlan } from './gemm-split.ts';
 import { erf } from './math.ts';
 
 export const MATMUL_SHADER = { name: 'matmul.wgsl', source: `${matmulSource}\n${activationSource}\n${gemmSource}` };
@@ -25,8 +27,6 @@ export type Activation = (typeof ACTIVATIONS)[number];
 export const ACTIVATION_CODE: Record<Activation, number> = { none: 0, relu: 1, silu: 2, gelu: 3, softplus: 4 };
 /** FLOPs per element of the epilogue activation (transcendentals count 1), as elementwise.ts counts them. */
 export const ACTIVATION_FLOPS: Record<Activation, number> = { none: 0, relu: 1, silu: 4, gelu: 12, softplus: 5 };
-
-export const GEMM_TILE = 32;
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -111,20 +111,29 @@ interface GemmRun {
 }
 
 async function runGemm(s: ComputeSession, g: GemmRun): Promise<void> {
-  const tilesM = Math.ceil(g.M / GEMM_TILE), tilesN = Math.ceil(g.N / GEMM_TILE);
+  const shape = { M: g.M, N: g.N, K: g.K, batches: g.batches, sumBatches: g.sumBatches };
+  const plan = splitPlan(shape, s.device.limits.maxStorageBufferBindingSize);
   const outBatch = g.batches > 1 ? g.M * physicalRow(g.out) : 0;
   const params = packParams([
-    g.M, g.N, g.K, g.batches, g.sumBatches, tilesM, tilesN,
+    g.M, g.N, g.K, g.batches, g.sumBatches, plan.tilesM, plan.tilesN, plan.splits, plan.splitTiles,
     physicalRow(g.lhs.t), physicalRow(g.rhs.t), physicalRow(g.out), g.lhs.batchStride, g.rhs.batchStride, outBatch,
     g.lhs.trans ? 1 : 0, g.rhs.trans ? 1 : 0, ACTIVATION_CODE[g.activation],
   ]);
-  const tensors = [g.lhs.t, g.rhs.t, g.out];
-  if (g.bias) tensors.push(g.bias);
+  const split = plan.splits > 1;
+  const partial = split ? await s.scratch([plan.partialElements], 'f32', `${g.label} split-K partials`) : undefined;
+  const tensors = [g.lhs.t, g.rhs.t, partial ?? g.out];
+  if (g.bias && !split) tensors.push(g.bias);
   await s.dispatch({
-    shader: MATMUL_SHADER, entry: 'gemm', precision: g.out.precision, defines: { BIAS: Boolean(g.bias) }, params, tensors,
-    workgroups: g.batches * tilesM * tilesN, label: g.label, flops: g.flops, bytes: g.bytes,
-    shapes: `${g.batches * g.sumBatches}x[${g.M}x${g.K}]${g.lhs.trans ? 'T' : ''}.[${g.K}x${g.N}]${g.rhs.trans ? 'T' : ''}`,
+    shader: MATMUL_SHADER, entry: 'gemm', precision: g.out.precision, defines: { BIAS: Boolean(g.bias) && !split, SPLIT_K: split }, params, tensors,
+    workgroups: plan.workgroups, label: g.label, flops: g.flops, bytes: g.bytes,
+    shapes: `${g.batches * g.sumBatches}x[${g.M}x${g.K}]${g.lhs.trans ? 'T' : ''}.[${g.K}x${g.N}]${g.rhs.trans ? 'T' : ''}${split ? ` split ${plan.splits}` : ''}`,
   });
+  if (partial) {
+    await combineSplits(s, {
+      shape, plan, partial, out: g.out, outStride: physicalRow(g.out), outBatch: g.M * physicalRow(g.out),
+      bias: g.bias ? { t: g.bias, per: 'column' } : undefined, activation: ACTIVATION_CODE[g.activation], label: g.label,
+    });
+  }
 }
 
 export async function matmul(s: ComputeSession, a: GpuTensor, b: GpuTensor, c: GpuTensor, opts: MatmulOptions = {}): Promise<void> {

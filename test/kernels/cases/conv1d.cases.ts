@@ -22,6 +22,8 @@ export const CONV1D_SHAPES: ConvCase[] = [
   { batch: 2, cIn: 3, cOut: 4, lenIn: 15, taps: 3, stride: 2, dilation: 1, padding: 1, why: 'stride 2 with padding' },
   { batch: 1, cIn: 2, cOut: 3, lenIn: 12, taps: 3, stride: 3, dilation: 1, padding: 0, why: 'odd patches' },
   { batch: 1, cIn: 2, cOut: 3, lenIn: 23, taps: 5, stride: 5, dilation: 1, padding: 0, why: 'patches not tiling the input' },
+  { batch: 2, cIn: 80, cOut: 3, lenIn: 9, taps: 7, stride: 1, dilation: 1, padding: 3, bias: true, activation: 'relu', why: 'split-K forward' },
+  { batch: 3, cIn: 2, cOut: 3, lenIn: 200, taps: 3, stride: 1, dilation: 1, padding: 1, why: 'split-K dw across batches' },
 ];
 
 function shapes(c: ConvCase): { x: number[]; w: number[]; y: number[] } {

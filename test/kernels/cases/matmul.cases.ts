@@ -24,6 +24,11 @@ export const MATMUL_SHAPES: MatmulCase[] = [
   { batchA: 1, batchB: 3, rankA: 2, rankB: 3, M: 33, N: 40, K: 17, bias: true, activation: 'softplus' },
   { batchA: 4, batchB: 1, rankA: 3, rankB: 2, M: 7, N: 9, K: 5, transB: true },
   { batchA: 1, batchB: 2, rankA: 3, rankB: 3, M: 5, N: 6, K: 70, transA: true },
+  // Split-K: a long K on one tile (bias and activation applied when the splits are combined), batched, and a
+  // broadcast operand's gradient whose splits cross batch boundaries (da sums 3 batches of 13 K slices).
+  { batchA: 1, batchB: 1, rankA: 2, rankB: 2, M: 5, N: 9, K: 600, bias: true, activation: 'gelu' },
+  { batchA: 2, batchB: 2, rankA: 3, rankB: 3, M: 3, N: 4, K: 520, transB: true },
+  { batchA: 1, batchB: 3, rankA: 2, rankB: 3, M: 6, N: 200, K: 5 },
 ];
 
 function shapes(c: MatmulCase): { a: number[]; b: number[]; c: number[] } {
