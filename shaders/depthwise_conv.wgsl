@@ -133,29 +133,43 @@ fn row_pair(i: u32) -> RowPair {
 //#endif
 
 //#if FINAL
-// Invocation per channel pair: both channels' tap rows of dw and their pair of db.
+// A workgroup per channel pair: for each tap (and the bias) its invocations take every 64th block, then a tree
+// (fixed order: same bits); lid 0 keeps the sums and writes both channels' tap rows and their pair of db.
+var<workgroup> red2: array<vec2<f32>, WG>;
+fn wg_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
+  red2[lid] = v;
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lid < st) { red2[lid] += red2[lid + st]; }
+  }
+  workgroupBarrier();
+  let r = red2[0];
+  workgroupBarrier();
+  return r;
+}
+
 @compute @workgroup_size(WG) fn depthwise_conv_bwd_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let c0 = 2u * (linear_wg(wid, nwg) * WG + lid);
+  let c0 = 2u * linear_wg(wid, nwg);
   if (c0 >= P.channels) { return; }
   let second = c0 + 1u < P.channels;
-  var dbias = vec2<f32>(0.0);
-  for (var k = 0u; k < 2u; k++) {
-    let c = c0 + k;
-    if (c < P.channels) {
-      // Zeroed explicitly: a declaration without initializer inside a loop was seen keeping the previous
-      // iteration's values (Dawn on lavapipe).
-      var s = array<f32, MAX_TAPS + 1u>();
-      for (var b = 0u; b < P.blocks; b++) {
-        let base = (b * P.channels + c) * (P.taps + 1u);
-        for (var j = 0u; j <= P.taps; j++) { s[j] += partial_ld(base + j); }
-      }
-      for (var j = 0u; j < P.taps; j += 2u) {
-        let pair = j + 1u < P.taps;
-        dw_st2(c * P.w_stride + j, act(s[j]), act(select(0.0, s[j + 1u], pair)), pair);
-      }
-      dbias[k] = s[P.taps];
+  let width = P.taps + 1u;
+  var sums = array<vec2<f32>, MAX_TAPS + 1u>();
+  for (var j = 0u; j <= P.taps; j++) {
+    var a = vec2<f32>(0.0);
+    for (var b = lid; b < P.blocks; b += WG) {
+      a.x += partial_ld((b * P.channels + c0) * width + j);
+      if (second) { a.y += partial_ld((b * P.channels + c0 + 1u) * width + j); }
     }
+    sums[j] = wg_sum2(lid, a);
   }
-  db_st2(c0, act(dbias.x), act(dbias.y), second);
+  if (lid == 0u) {
+    for (var j = 0u; j < P.taps; j += 2u) {
+      let pair = j + 1u < P.taps;
+      let next = sums[min(j + 1u, P.taps)];
+      dw_st2(c0 * P.w_stride + j, act(sums[j].x), act(select(0.0, next.x, pair)), pair);
+      if (second) { dw_st2((c0 + 1u) * P.w_stride + j, act(sums[j].y), act(select(0.0, next.y, pair)), pair); }
+    }
+    db_st2(c0, act(sums[P.taps].x), act(sums[P.taps].y), second);
+  }
 }
 //#endif

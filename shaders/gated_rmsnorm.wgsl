@@ -135,15 +135,22 @@ fn grad(row: u32, c: u32, r: f32, m: f32) -> Grad {
 //#endif
 
 //#if FINAL
+// A workgroup per channel pair: invocations take every 64th block, then a tree (fixed order: same bits).
+var<workgroup> red2: array<vec2<f32>, WG>;
 @compute @workgroup_size(WG) fn gated_rmsnorm_bwd_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let c = 2u * (linear_wg(wid, nwg) * WG + lid);
+  let c = 2u * linear_wg(wid, nwg);
   if (c >= P.cols) { return; }
   let second = c + 1u < P.cols;
-  var s = vec2<f32>(0.0);
-  for (var b = 0u; b < P.blocks; b++) {
-    s.x += partial_ld(b * P.cols + c);
-    if (second) { s.y += partial_ld(b * P.cols + c + 1u); }
+  var a = vec2<f32>(0.0);
+  for (var b = lid; b < P.blocks; b += WG) {
+    a.x += partial_ld(b * P.cols + c);
+    if (second) { a.y += partial_ld(b * P.cols + c + 1u); }
   }
-  dw_st2(c, act(s.x), act(s.y), second);
+  red2[lid] = a;
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lid < st) { red2[lid] += red2[lid + st]; }
+  }
+  if (lid == 0u) { dw_st2(c, act(red2[0].x), act(red2[0].y), second); }
 }
 //#endif

@@ -132,21 +132,30 @@ fn wg_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
 //#endif
 
 //#if FINAL
+// A workgroup per column pair: invocations take every 64th block, then a tree (fixed order: same bits).
+var<workgroup> red4: array<vec4<f32>, WG>;
 @compute @workgroup_size(WG) fn layernorm_bwd_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let c = 2u * (linear_wg(wid, nwg) * WG + lid);
+  let c = 2u * linear_wg(wid, nwg);
   if (c >= P.cols) { return; }
   let second = c + 1u < P.cols;
-  var g = vec2<f32>(0.0);
-  var bsum = vec2<f32>(0.0);
-  for (var b = 0u; b < P.blocks; b++) {
-    g.x += partial_ld((2u * b) * P.cols + c);
-    bsum.x += partial_ld((2u * b + 1u) * P.cols + c);
+  var a = vec4<f32>(0.0); // dgamma (c, c + 1), dbeta (c, c + 1)
+  for (var b = lid; b < P.blocks; b += WG) {
+    a.x += partial_ld((2u * b) * P.cols + c);
+    a.z += partial_ld((2u * b + 1u) * P.cols + c);
     if (second) {
-      g.y += partial_ld((2u * b) * P.cols + c + 1u);
-      bsum.y += partial_ld((2u * b + 1u) * P.cols + c + 1u);
+      a.y += partial_ld((2u * b) * P.cols + c + 1u);
+      a.w += partial_ld((2u * b + 1u) * P.cols + c + 1u);
     }
   }
-  dgamma_st2(c, act(g.x), act(g.y), second);
-  dbeta_st2(c, act(bsum.x), act(bsum.y), second);
+  red4[lid] = a;
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lid < st) { red4[lid] += red4[lid + st]; }
+  }
+  if (lid == 0u) {
+    let r = red4[0];
+    dgamma_st2(c, act(r.x), act(r.y), second);
+    dbeta_st2(c, act(r.z), act(r.w), second);
+  }
 }
 //#endif

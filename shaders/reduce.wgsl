@@ -153,32 +153,45 @@ var<workgroup> red1: array<f32, WG>;
 //#endif
 
 //#if FINAL
+// A workgroup per output pair: its invocations take every 64th block, then a tree (the order is fixed by the
+// shapes, so the bits are too). A serial loop per pair left the GPU idle when pairs were few.
+var<workgroup> redf: array<vec2<f32>, WG>;
+fn tree(lid: u32, v: vec2<f32>) -> vec2<f32> {
+  redf[lid] = v;
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lid < st) { redf[lid] = vec2<f32>(combine(redf[lid].x, redf[lid + st].x), combine(redf[lid].y, redf[lid + st].y)); }
+  }
+  workgroupBarrier();
+  return redf[0];
+}
+
 @compute @workgroup_size(WG) fn reduce_cols_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let p = linear_wg(wid, nwg) * WG + lid;
+  let p = linear_wg(wid, nwg);
   if (p >= P.pairs) { return; }
   let q = out_pair(p);
   let total = P.outer * P.inner;
-  var a0 = identity();
-  var a1 = identity();
-  for (var b = 0u; b < P.blocks; b++) {
-    a0 = combine(a0, partial_ld(b * total + q.f));
-    if (q.second) { a1 = combine(a1, partial_ld(b * total + q.f + 1u)); }
+  var a = vec2<f32>(identity(), identity());
+  for (var b = lid; b < P.blocks; b += WG) {
+    a.x = combine(a.x, partial_ld(b * total + q.f));
+    if (q.second) { a.y = combine(a.y, partial_ld(b * total + q.f + 1u)); }
   }
-  y_st2(q.at, act(a0 * P.scale), act(a1 * P.scale), q.second);
+  let r = tree(lid, a);
+  if (lid == 0u) { y_st2(q.at, act(r.x * P.scale), act(r.y * P.scale), q.second); }
 }
 
 // The output is 1-D [n]: pair p holds kept indices 2p and 2p + 1.
 @compute @workgroup_size(WG) fn sum_keep_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let p = linear_wg(wid, nwg) * WG + lid;
+  let p = linear_wg(wid, nwg);
   if (p >= P.pairs) { return; }
   let c = 2u * p;
   let second = c + 1u < P.n;
-  var a0 = 0.0;
-  var a1 = 0.0;
-  for (var b = 0u; b < P.blocks; b++) {
-    a0 += partial_ld(b * P.n + c);
-    if (second) { a1 += partial_ld(b * P.n + c + 1u); }
+  var a = vec2<f32>(0.0);
+  for (var b = lid; b < P.blocks; b += WG) {
+    a.x += partial_ld(b * P.n + c);
+    if (second) { a.y += partial_ld(b * P.n + c + 1u); }
   }
-  y_st2(c, act(a0 * P.scale), act(a1 * P.scale), second);
+  let r = tree(lid, a);
+  if (lid == 0u) { y_st2(c, act(r.x * P.scale), act(r.y * P.scale), second); }
 }
 //#endif

@@ -131,7 +131,7 @@ export async function depthwiseConvBackward(s: ComputeSession, x: GpuTensor, w: 
     });
     await s.dispatch({
       shader: DEPTHWISE_CONV_SHADER, entry: 'depthwise_conv_bwd_final', precision: x.precision, defines: { FINAL: true },
-      params: p, tensors: [partial, grads.dw, grads.db], workgroups: Math.ceil(Math.ceil(d.channels / 2) / WG),
+      params: p, tensors: [partial, grads.dw, grads.db], workgroups: Math.ceil(d.channels / 2),
       label: `${label}.bwd.dw.final`, shapes: describe(d, reverse), flops: partial.shape[0]!, bytes: 4 * partial.shape[0]!,
     });
   }

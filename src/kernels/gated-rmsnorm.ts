@@ -116,7 +116,7 @@ export async function gatedRmsNormBackward(s: ComputeSession, x: GpuTensor, z: G
   });
   await s.dispatch({
     shader: GATED_RMSNORM_SHADER, entry: 'gated_rmsnorm_bwd_final', precision: x.precision, defines: { FINAL: true },
-    params: p, tensors: [partial, grads.dw], workgroups: Math.ceil(Math.ceil(d.cols / 2) / WG), label: `${label}.dw.final`,
+    params: p, tensors: [partial, grads.dw], workgroups: Math.ceil(d.cols / 2), label: `${label}.dw.final`,
     shapes: `[${d.cols}]`, flops: blocks * d.cols, bytes: 4 * blocks * d.cols,
   });
 }

@@ -103,7 +103,7 @@ export async function layerNormBackward(s: ComputeSession, x: GpuTensor, gamma: 
   await s.dispatch({
     shader: LAYERNORM_SHADER, entry: 'layernorm_bwd_final', precision: x.precision, defines: { FINAL: true },
     params, tensors: [partial, grads.dgamma, grads.dbeta],
-    workgroups: Math.ceil(Math.ceil(cols / 2) / WG), label: `${label}.dparams.final`, shapes: `[${cols}]`,
+    workgroups: Math.ceil(cols / 2), label: `${label}.dparams.final`, shapes: `[${cols}]`,
     flops: 2 * blocks * cols, bytes: 8 * blocks * cols,
   });
 }

@@ -119,7 +119,7 @@ export async function reduce(s: ComputeSession, op: ReduceOp, x: GpuTensor, y: G
   });
   await s.dispatch({
     ...common, defines: { FINAL: true }, entry: 'reduce_cols_final', tensors: [partial, y],
-    workgroups: Math.ceil(pairs / WG), label: `${label}.final`, flops: plan.partialElements, bytes: plan.partialElements * 4 + cost.bytes,
+    workgroups: pairs, label: `${label}.final`, flops: plan.partialElements, bytes: plan.partialElements * 4 + numel(y.shape) * elementBytes(y.precision),
   });
 }
 
@@ -154,7 +154,7 @@ export async function sumKeep(s: ComputeSession, x: GpuTensor, y: GpuTensor, kee
   });
   await s.dispatch({
     ...common, defines: { FINAL: true }, entry: 'sum_keep_final', tensors: [partial, y],
-    workgroups: Math.ceil(pairs / WG), label: `${label}.final`, flops: blocks * n, bytes: blocks * n * 4 + cost.bytes,
+    workgroups: pairs, label: `${label}.final`, flops: blocks * n, bytes: blocks * n * 4 + numel(y.shape) * elementBytes(y.precision),
   });
 }
 
