@@ -16,26 +16,31 @@ struct Params {
 
 const WG: u32 = 64u;
 
-fn erf_approx(v: f32) -> f32 {
-  // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): WGSL has no erf.
-  let s = sign(v);
-  let a = abs(v);
-  let t = 1.0 / (1.0 + 0.3275911 * a);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return s * (1.0 - poly * exp(-a * a));
+// erfc(z) for z >= 0, relative error < 2e-6 in f32 (Numerical Recipes' erfcc, a Chebyshev fit): WGSL has no
+// erf. gelu's 1 + erf(v / sqrt 2) is erfc(|v| / sqrt 2) for v < 0, where 1 + erf would cancel to nothing in f32.
+fn erfc_pos(z: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return t * exp(p - z * z);
+}
+
+// 2 Phi(u) = 1 + erf(u / sqrt 2), accurate relative to itself in both tails.
+fn two_phi(u: f32) -> f32 {
+  let e = erfc_pos(abs(u) * 0.70710678118654752);
+  return select(2.0 - e, e, u < 0.0);
 }
 
 fn f_relu(v: act) -> act { return max(v, act(0.0)); }
 fn f_silu(v: act) -> act { return v / (act(1.0) + exp(-v)); }
 // Transcendentals of gelu and softplus run in f32 even in native f16: exp overflows f16 at 11.
-fn f_gelu(v: act) -> act { let u = f32(v); return act(0.5 * u * (1.0 + erf_approx(u * 0.70710678118654752))); }
+fn f_gelu(v: act) -> act { let u = f32(v); return act(0.5 * u * two_phi(u)); }
 fn f_softplus(v: act) -> act { let u = f32(v); return act(max(u, 0.0) + log(1.0 + exp(-abs(u)))); }
 
 fn d_relu(v: act) -> act { return select(act(0.0), act(1.0), v > act(0.0)); }
 fn d_silu(v: act) -> act { let s = act(1.0) / (act(1.0) + exp(-v)); return s * (act(1.0) + v * (act(1.0) - s)); }
 fn d_gelu(v: act) -> act {
   let u = f32(v);
-  return act(0.5 * (1.0 + erf_approx(u * 0.70710678118654752)) + u * 0.3989422804014327 * exp(-0.5 * u * u));
+  return act(0.5 * two_phi(u) + u * 0.3989422804014327 * exp(-0.5 * u * u));
 }
 fn d_softplus(v: act) -> act { return act(1.0 / (1.0 + exp(-f32(v)))); }
 
