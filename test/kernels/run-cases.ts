@@ -1,0 +1,56 @@
+// Runs the registry's kernel cases on this machine's GPU outside vitest, for a GPU machine that has Node but no
+// node_modules (bundle it with test/kernels/bundle-run-cases.mjs, which says how to run it there):
+//   node run-cases.mjs [--families reduce,matmul] [--precisions f32,f16-storage] [--repeat N]
+// Prints every failure and a count per family and precision; exits 1 when any case fails.
+import { acquireGpu, useNodeGpu } from '../../src/gpu/device.ts';
+import { nodeGpu } from '../../src/gpu/node-gpu.ts';
+import { ComputeSession } from '../../src/gpu/session.ts';
+import { isPrecision, PRECISIONS, type Precision } from '../../src/gpu/precision.ts';
+import { describeResult, runKernelCase } from '../harness/kernel-harness.ts';
+import { selectCases } from './cases/index.ts';
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const families = option('families')?.split(',');
+const repeat = Number(option('repeat') ?? 1);
+const wanted = (option('precisions')?.split(',') ?? [...PRECISIONS]).map((p) => {
+  if (!isPrecision(p)) throw new Error(`--precisions: unknown precision "${p}" (known: ${PRECISIONS.join(', ')})`);
+  return p;
+});
+
+useNodeGpu(nodeGpu);
+const gpu = await acquireGpu();
+const session = new ComputeSession(gpu);
+const precisions: Precision[] = wanted.filter((p) => p !== 'f16' || gpu.has('shader-f16'));
+console.log(`adapter: ${gpu.info.description || gpu.info.device} (${gpu.info.vendor}), driver ${gpu.info.driver}; precisions ${precisions.join(', ')}`);
+const counts = new Map<string, { pass: number; fail: number }>();
+let failed = 0;
+for (let r = 0; r < repeat; r++) {
+  for (const precision of precisions) {
+    for (const { family, case: c } of selectCases(Infinity, families)) {
+      const key = `${family} ${precision}`;
+      const n = counts.get(key) ?? { pass: 0, fail: 0 };
+      try {
+        const result = await runKernelCase(session, c, precision);
+        if (result.pass) n.pass++;
+        else {
+          n.fail++;
+          failed++;
+          console.log(describeResult(result));
+        }
+      } catch (e) {
+        n.fail++;
+        failed++;
+        console.log(`FAIL ${c.name} (${precision}): ${e instanceof Error ? e.message : String(e)}`);
+      }
+      counts.set(key, n);
+    }
+  }
+}
+for (const [key, n] of counts) console.log(`${key}: ${n.pass} passed, ${n.fail} failed`);
+session.destroy();
+gpu.device.destroy();
+process.exit(failed ? 1 : 0);
