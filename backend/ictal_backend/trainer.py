@@ -12,6 +12,7 @@ them.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -117,8 +118,14 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"config.betas must be [beta1, beta2] in [0, 1), got {c['betas']!r}")
     if c["num_workers"] is not None and (isinstance(c["num_workers"], bool) or not isinstance(c["num_workers"], int) or c["num_workers"] < 0):
         raise ConfigError(f"config.num_workers must be an integer >= 0, got {c['num_workers']!r}")
-    if c["wandb"] is not None and not (isinstance(c["wandb"], dict) and isinstance(c["wandb"].get("project"), str)):
-        raise ConfigError("config.wandb must be null or an object with a string `project`")
+    if c["wandb"] is not None:
+        if not (isinstance(c["wandb"], dict) and isinstance(c["wandb"].get("project"), str)):
+            raise ConfigError("config.wandb must be null or an object with a string `project`")
+        unknown_wandb = sorted(set(c["wandb"]) - {"project", "entity", "name"})
+        if unknown_wandb:
+            raise ConfigError(f"config.wandb: unknown key(s) {', '.join(unknown_wandb)} (known: project, entity, name)")
+        if importlib.util.find_spec("wandb") is None:  # looked up, not imported
+            raise ConfigError("config.wandb is set but the wandb package is not installed (pip install wandb)")
     return c
 
 

@@ -2,6 +2,7 @@
 exactly where the run stopped, cancellation; and the recipe's pieces (loss, schedule, no-decay set, sampling)."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -104,6 +105,12 @@ def test_bad_configs_and_data_specs_are_refused_by_name():
         resolve_config({"steps": 1, "batch_size": 0})
     with pytest.raises(ConfigError, match="config.precision"):
         resolve_config({"steps": 1, "precision": "f8"})
+    with pytest.raises(ConfigError, match="config.wandb: unknown key"):
+        resolve_config({"steps": 1, "wandb": {"project": "ictal", "tags": []}})
+    if importlib.util.find_spec("wandb") is None:  # W&B is optional: without it, asking for it is an error
+        with pytest.raises(ConfigError, match="wandb package is not installed"):
+            resolve_config({"steps": 1, "wandb": {"project": "ictal"}})
+    assert "wandb" not in sys.modules  # never imported unless enabled
     with pytest.raises(DataSpecError, match="unknown key"):
         open_data({"kind": "synthetic", "seed": 1, "path": "x"}, 2560)
     with pytest.raises(DataSpecError, match="does not exist"):
