@@ -45,23 +45,20 @@ const WG: u32 = 64u;
 
 //#if FWD_SEQ
 //#tensor 1 x read
-//#tensor 2 Bm read
-//#tensor 3 Cm read
-//#tensor 4 dt read
-//#tensor 5 A read
-//#tensor 6 Dskip read
-//#tensor 7 dt_bias read
-//#tensor 8 y read_write
-//#tensor 9 states read_write f32
+//#tensor 2 dt read
+//#tensor 3 A read
+//#tensor 4 Dskip read
+//#tensor 5 dt_bias read
+//#tensor 6 y read_write
+//#tensor 7 states read_write f32
 //#endif
 //#if SSD_STATE
 //#tensor 1 x read
-//#tensor 2 Bm read
-//#tensor 3 dt read
-//#tensor 4 A read
-//#tensor 5 dt_bias read
-//#tensor 6 states read_write f32
-//#tensor 7 chunk_sums read_write f32
+//#tensor 2 dt read
+//#tensor 3 A read
+//#tensor 4 dt_bias read
+//#tensor 5 states read_write f32
+//#tensor 6 chunk_sums read_write f32
 //#endif
 //#if SSD_PASS
 //#tensor 1 chunk_sums read f32
@@ -69,28 +66,32 @@ const WG: u32 = 64u;
 //#endif
 //#if SSD_OUT
 //#tensor 1 x read
-//#tensor 2 Bm read
-//#tensor 3 Cm read
-//#tensor 4 dt read
-//#tensor 5 A read
-//#tensor 6 Dskip read
-//#tensor 7 dt_bias read
-//#tensor 8 y read_write
-//#tensor 9 states read f32
+//#tensor 2 dt read
+//#tensor 3 A read
+//#tensor 4 Dskip read
+//#tensor 5 dt_bias read
+//#tensor 6 y read_write
+//#tensor 7 states read f32
 //#endif
 //#if BWD
 //#tensor 1 x read
-//#tensor 2 Bm read
-//#tensor 3 Cm read
-//#tensor 4 dt read
-//#tensor 5 A read
-//#tensor 6 Dskip read
-//#tensor 7 dt_bias read
-//#tensor 8 dy read
-//#tensor 9 states read f32
-//#tensor 10 dxbc read_write
-//#tensor 11 ddt read_write
-//#tensor 12 partials read_write f32
+//#tensor 2 dt read
+//#tensor 3 A read
+//#tensor 4 Dskip read
+//#tensor 5 dt_bias read
+//#tensor 6 dy read
+//#tensor 7 states read f32
+//#tensor 8 dxbc read_write
+//#tensor 9 ddt read_write
+//#tensor 10 partials read_write f32
+//#endif
+// x, B and C are channel slices of one tensor (the conv output [x | B | C]): one binding serves all three,
+// which keeps the backward within 10 storage buffers (browsers offer as few as 8 to 10 per stage).
+//#if !GRADS
+//#if !SSD_PASS
+fn Bm_ld(i: u32) -> act { return x_ld(i); }
+fn Cm_ld(i: u32) -> act { return x_ld(i); }
+//#endif
 //#endif
 //#if GRADS
 //#tensor 1 partials read f32

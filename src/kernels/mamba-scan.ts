@@ -157,11 +157,17 @@ function resolveInputs(op: string, s: ComputeSession, d: ScanDims, inp: ScanInpu
   checkVector(op, 'A', inp.A, d.heads);
   checkVector(op, 'D', inp.D, d.heads);
   if (inp.dtBias) checkVector(op, 'dtBias', inp.dtBias, d.heads);
-  return {
-    precision,
+  const slices = {
     x: resolveSlice(op, 'x', inp.x, d.seqs, d.T, CH, false),
     b: resolveSlice(op, 'B', inp.B, d.seqs, d.T, d.dState, false),
     c: resolveSlice(op, 'C', inp.C, d.seqs, d.T, d.dState, false),
+  };
+  if (inp.B.tensor.buffer !== inp.x.tensor.buffer || inp.C.tensor.buffer !== inp.x.tensor.buffer) {
+    throw new Error(`${op}: x, B and C must be channel slices of one tensor (the conv output [x | B | C]); got ${inp.x.tensor.label}, ${inp.B.tensor.label}, ${inp.C.tensor.label}`);
+  }
+  return {
+    precision,
+    ...slices,
     dt: resolveSlice(op, 'dt', inp.dt, d.seqs, d.T, d.heads, false),
     fused: Boolean(inp.dtBias),
   };
@@ -255,7 +261,7 @@ export async function scanSequential(s: ComputeSession, d: ScanDims, inp: ScanIn
     shader: MAMBA_SCAN_SHADER, entry: 'scan_sequential', precision: r.precision, defines: { FWD_SEQ: true },
     constants: { N_STATE: d.dState },
     params: params(d, r, chunk, Boolean(opts.reverse), Boolean(opts.states), items, ys),
-    tensors: [inp.x.tensor, inp.B.tensor, inp.C.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), y.tensor, opts.states ?? placeholder(s, 'states')],
+    tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), y.tensor, opts.states ?? placeholder(s, 'states')],
     workgroups: Math.ceil(items / WG), label: opts.label ?? 'mamba.scan', shapes: shapesOf(d), ...cost,
   });
 }
@@ -299,7 +305,7 @@ export async function scanChunked(s: ComputeSession, d: ScanDims, inp: ScanInput
   await s.dispatch({
     shader: MAMBA_SCAN_SHADER, entry: 'ssd_chunk_state', precision: r.precision, defines: { SSD_STATE: true }, constants,
     params: params(d, r, chunk, reverse, true, nChunks, none),
-    tensors: [inp.x.tensor, inp.B.tensor, inp.dt.tensor, inp.A, inp.dtBias ?? placeholder(s, 'dt_bias'), states, sums],
+    tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.dtBias ?? placeholder(s, 'dt_bias'), states, sums],
     workgroups: nChunks, label: `${label}.chunk_state`, shapes: shapesOf(d) + ` chunk ${chunk}`,
     flops: nChunks * Q * CH * (2 * d.dState + 4), bytes: eb * d.seqs * d.T * (CH + d.dState + d.heads) + stateBytes,
   });
@@ -314,7 +320,7 @@ export async function scanChunked(s: ComputeSession, d: ScanDims, inp: ScanInput
   await s.dispatch({
     shader: MAMBA_SCAN_SHADER, entry: 'ssd_chunk_output', precision: r.precision, defines: { SSD_OUT: true }, constants,
     params: params(d, r, chunk, reverse, true, nChunks, ys),
-    tensors: [inp.x.tensor, inp.B.tensor, inp.C.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), y.tensor, states],
+    tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), y.tensor, states],
     workgroups: nChunks, label: `${label}.chunk_output`, shapes: shapesOf(d) + ` chunk ${chunk}`,
     flops: nChunks * (quad * 2 * d.dState + d.heads * quad * 4 + quad * CH * 2 + Q * CH * (2 * d.dState + 4)),
     bytes: eb * d.seqs * d.T * (2 * CH + 2 * d.dState + d.heads) + stateBytes,
@@ -375,7 +381,7 @@ export async function scanBackward(s: ComputeSession, d: ScanDims, inp: ScanInpu
     shader: MAMBA_SCAN_SHADER, entry: 'scan_backward', precision: r.precision, defines: { BWD: true },
     constants: { N_STATE: d.dState, HEADS: d.heads, BWD_WG: CH },
     params: params(d, r, chunk, Boolean(opts.reverse), true, d.seqs, dys, extra),
-    tensors: [inp.x.tensor, inp.B.tensor, inp.C.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), dy.tensor, states, g.dxBC.tensor, g.ddt.tensor, partials],
+    tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), dy.tensor, states, g.dxBC.tensor, g.ddt.tensor, partials],
     workgroups: d.seqs, label: `${label}.bwd`, shapes: shapesOf(d), ...cost,
   });
   const items = 3 * Math.ceil(d.heads / 2);

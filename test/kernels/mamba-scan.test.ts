@@ -61,17 +61,19 @@ describe.skipIf(!gpu.session)('mamba scan input errors', () => {
     const s = gpu.session!;
     const d: ScanDims = { seqs: 2, T: 5, heads: 2, headDim: 2, dState: 4 };
     const t = (shape: number[], label: string) => s.arena.tensor(shape, 'f16-storage', label);
-    const x = await t([2, 5, 4], 'x'), bc = await t([2, 5, 8], 'bc'), dt = await t([2, 5, 2], 'dt');
-    const A = await t([2], 'A'), D = await t([2], 'D'), y = await t([2, 5, 6], 'y'), short = await t([2, 4, 4], 'short');
-    const inp = { x: { tensor: x }, B: { tensor: bc }, C: { tensor: bc, offset: 4 }, dt: { tensor: dt }, A, D };
+    const xbc = await t([2, 5, 12], 'xbc'), other = await t([2, 5, 8], 'other'), dt = await t([2, 5, 2], 'dt');
+    const A = await t([2], 'A'), D = await t([2], 'D'), y = await t([2, 5, 6], 'y'), short = await t([2, 4, 12], 'short');
+    const inp = { x: { tensor: xbc }, B: { tensor: xbc, offset: 4 }, C: { tensor: xbc, offset: 8 }, dt: { tensor: dt }, A, D };
+    const shortInp = { ...inp, x: { tensor: short }, B: { tensor: short, offset: 4 }, C: { tensor: short, offset: 8 } };
     try {
-      await expect(scanSequential(s, d, { ...inp, x: { tensor: short } }, { tensor: y })).rejects.toThrow(/x \(short\) dimension 1 \(T\) is 4, expected 5/);
+      await expect(scanSequential(s, d, shortInp, { tensor: y })).rejects.toThrow(/x \(short\) dimension 1 \(T\) is 4, expected 5/);
       await expect(scanSequential(s, d, inp, { tensor: y, offset: 1 })).rejects.toThrow(/y \(y\) channels \[1, 5\) split a packed pair/);
-      await expect(scanSequential(s, d, { ...inp, C: { tensor: bc, offset: 5 } }, { tensor: y })).rejects.toThrow(/C \(bc\) channels \[5, 9\) do not fit its 8 channels/);
+      await expect(scanSequential(s, d, { ...inp, C: { tensor: xbc, offset: 9 } }, { tensor: y })).rejects.toThrow(/C \(xbc\) channels \[9, 13\) do not fit its 12 channels/);
+      await expect(scanSequential(s, d, { ...inp, B: { tensor: other } }, { tensor: y })).rejects.toThrow(/x, B and C must be channel slices of one tensor/);
       await expect(scanSequential(s, { ...d, dState: 17 }, inp, { tensor: y })).rejects.toThrow(/dState \(N\) is 17/);
       await expect(scanSequential(s, d, { ...inp, A: D, D: y }, { tensor: y })).rejects.toThrow(/D: one value per head/);
     } finally {
-      for (const v of [x, bc, dt, A, D, y, short]) s.arena.release(v);
+      for (const v of [xbc, other, dt, A, D, y, short]) s.arena.release(v);
     }
   });
 });

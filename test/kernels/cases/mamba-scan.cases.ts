@@ -9,7 +9,7 @@ import {
 /**
  * How the operands sit in memory. 'block': as the Mamba2 block leaves them, x|B|C slices of the conv output
  * [seqs, T, H*P + 2N] and dt a slice of the in_proj output [seqs, T, 2*H*P + 2N + H] (z, x, B, C before it);
- * 'separate': one tensor each, with leading dimensions [2, seqs/2] to check that they flatten.
+ * 'separate': the conv output [x | B | C] and dt in tensors of their own, leading dimensions [2, seqs/2] (they flatten).
  */
 type Layout = 'block' | 'separate';
 
@@ -69,9 +69,8 @@ function inputSpecs(c: ScanCase): TensorSpec[] {
     specs.push({ name: 'xbc', shape: [c.seqs, c.T, convWidth(c)], range: [-1, 1] });
     specs.push({ name: 'zxbcdt', shape: [c.seqs, c.T, projWidth(c)], range: c.fused ? [-3, 0] : [0.01, 0.4] });
   } else {
-    specs.push({ name: 'x', shape: [...L, c.T, CH(c)], range: [-1, 1] });
-    specs.push({ name: 'B', shape: [...L, c.T, c.dState], range: [-1, 1] });
-    specs.push({ name: 'C', shape: [...L, c.T, c.dState], range: [-1, 1] });
+    // x, B and C always share one tensor (the kernels bind it once); here it stands alone, with split leading dims.
+    specs.push({ name: 'xbc', shape: [...L, c.T, convWidth(c)], range: [-1, 1] });
     specs.push({ name: 'dt', shape: [...L, c.T, c.heads], range: c.fused ? [-3, 0] : [0.01, 0.4] });
   }
   specs.push({ name: 'A', shape: [c.heads], range: [-3, -0.5] }, { name: 'D', shape: [c.heads], range: [0.5, 1.5] });
@@ -87,7 +86,10 @@ function gpuInputs(c: ScanCase, t: Record<string, GpuTensor>): ScanInputs {
       dt: { tensor: t.zxbcdt!, offset: 2 * CH(c) + 2 * c.dState }, A: t.A!, D: t.D!, ...fusedBias,
     };
   }
-  return { x: { tensor: t.x! }, B: { tensor: t.B! }, C: { tensor: t.C! }, dt: { tensor: t.dt! }, A: t.A!, D: t.D!, ...fusedBias };
+  return {
+    x: { tensor: t.xbc! }, B: { tensor: t.xbc!, offset: CH(c) }, C: { tensor: t.xbc!, offset: CH(c) + c.dState },
+    dt: { tensor: t.dt! }, A: t.A!, D: t.D!, ...fusedBias,
+  };
 }
 
 function hostInputs(c: ScanCase, i: Record<string, Float64Array>) {
@@ -100,7 +102,11 @@ function hostInputs(c: ScanCase, i: Record<string, Float64Array>) {
       dt: sliceChannels(i.zxbcdt!, projWidth(c), 2 * CH(c) + 2 * c.dState, c.heads), ...common,
     };
   }
-  return { x: i.x!, B: i.B!, C: i.C!, dt: i.dt!, ...common };
+  const W = convWidth(c);
+  return {
+    x: sliceChannels(i.xbc!, W, 0, CH(c)), B: sliceChannels(i.xbc!, W, CH(c), c.dState),
+    C: sliceChannels(i.xbc!, W, CH(c) + c.dState, c.dState), dt: i.dt!, ...common,
+  };
 }
 
 function describe(c: ScanCase): string {
