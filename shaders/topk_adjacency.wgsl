@@ -15,7 +15,7 @@ struct Params {
 
 const WG: u32 = 64u;
 const EMAX: u32 = 32u;
-const KMAX: u32 = 8u;
+const KMAX: u32 = 32u; // k may keep every other node of a graph (k >= E - 1 is plain symmetrisation)
 const NONE: u32 = 0xffffffffu;
 
 //#if FWD

@@ -25,7 +25,7 @@ export interface TopkOptions {
 
 export const TOPK_DEFAULTS = { k: 3, threshold: 1e-4 };
 const MAX_NODES = 32;
-const MAX_K = 8;
+const MAX_K = 31;
 
 function checkDims(op: string, d: GraphDims, k: number, threshold: number): void {
   expectPositiveInt(op, 'B', d.B);
