@@ -6,7 +6,7 @@ import type { WeightMap } from '../graph/init.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { downloadTensor } from '../gpu/arena.ts';
 import type { ComputeSession } from '../gpu/session.ts';
-import type { Precision } from '../gpu/precision.ts';
+import { type Precision, tensorBytes } from '../gpu/precision.ts';
 import { encodeTensor } from '../gpu/tensor-codec.ts';
 import { type ForwardPlan, planForward } from './plan.ts';
 import type { LowerContext, Lowering } from './lowering.ts';
@@ -32,11 +32,15 @@ export function fittingMicroBatch(ir: IrDocument, batch: number, precision: Prec
 }
 
 export class ForwardExecutor {
+  /** Workspace of finished nodes, by byte size: a later node of the same pass reuses it (passes run in order). */
+  private readonly workspace = new Map<number, GpuTensor[]>();
+  private readonly workspaceAll: GpuTensor[] = [];
+
   private constructor(
     readonly s: ComputeSession,
     readonly plan: ForwardPlan,
     private readonly weights: Map<string, GpuTensor>,
-    private readonly slots: GPUBuffer[],
+    private readonly slots: GpuTensor[],
   ) {}
 
   static async create(s: ComputeSession, ir: IrDocument, weights: WeightMap, batch: number, opts: ForwardOptions): Promise<ForwardExecutor> {
@@ -55,24 +59,31 @@ export class ForwardExecutor {
         uploaded.set(a, await s.arena.upload(w.data.map((v) => -Math.exp(v)), shape, opts.precision, a));
       }
     }
-    const slots: GPUBuffer[] = [];
-    for (const [i, slot] of plan.slots.entries()) slots.push((await s.arena.tensor([slot.bytes / 4], 'f32', `activation slot ${i}`)).buffer);
+    const slots: GpuTensor[] = [];
+    for (const [i, slot] of plan.slots.entries()) slots.push(await s.arena.tensor([slot.bytes / 4], 'f32', `activation slot ${i}`));
     return new ForwardExecutor(s, plan, uploaded, slots);
-  }
-
-  /** Bytes held: weights + activation slots (+ the arena's transient workspace at its peak). */
-  get arenaPeakBytes(): number {
-    return this.s.arena.peakBytes;
   }
 
   private tensor(name: string): GpuTensor {
     const t = this.plan.tensors.get(name)!;
-    return { buffer: this.slots[t.slot]!, shape: t.shape, precision: this.plan.precision, bytes: t.bytes, label: name };
+    return { buffer: this.slots[t.slot]!.buffer, shape: t.shape, precision: this.plan.precision, bytes: t.bytes, label: name };
+  }
+
+  private async takeWorkspace(shape: readonly number[], precision: Precision, label: string, taken: GpuTensor[]): Promise<GpuTensor> {
+    const bytes = tensorBytes(shape, precision);
+    let t = this.workspace.get(bytes)?.pop();
+    if (!t) {
+      t = await this.s.arena.tensor(shape, precision, label);
+      this.workspaceAll.push(t);
+    }
+    taken.push(t);
+    return { ...t, shape: [...shape], precision, label };
   }
 
   /** Records the whole graph for one micro-batch already uploaded into the input slot (no flush). */
   async record(): Promise<void> {
     for (const node of this.plan.steps) {
+      const taken: GpuTensor[] = [];
       const out = this.plan.tensors.get(node.outputs[0]!)!;
       if (out.viewOf) continue; // a view: nothing to compute
       const lower: Lowering = LOWERINGS[node.op]!;
@@ -88,9 +99,10 @@ export class ForwardExecutor {
           if (!t) throw new Error(`forward: node ${node.id} has no parameter "${role}" in the weights`);
           return t;
         },
-        scratch: (shape, label, precision) => this.s.scratch(shape, precision ?? this.plan.precision, `${node.id}.${label}`),
+        scratch: (shape, label, precision) => this.takeWorkspace(shape, precision ?? this.plan.precision, `${node.id}.${label}`, taken),
       };
       await lower(c);
+      for (const t of taken) this.workspace.set(t.bytes, [...(this.workspace.get(t.bytes) ?? []), t]);
     }
   }
 
@@ -123,9 +135,11 @@ export class ForwardExecutor {
     return downloadTensor(this.s.device, this.tensor(name));
   }
 
+  /** Frees everything this executor holds on the session (weights, activation slots, workspace). */
   destroy(): void {
-    for (const t of this.weights.values()) this.s.arena.release(t);
-    this.s.arena.releaseAll();
+    for (const t of [...this.weights.values(), ...this.slots, ...this.workspaceAll]) this.s.arena.release(t);
+    this.workspace.clear();
+    this.s.releaseScratchPool();
   }
 }
 

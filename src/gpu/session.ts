@@ -4,7 +4,7 @@ import { BufferArena, type GpuTensor } from './arena.ts';
 import { PipelineCache, type ShaderFile } from './pipeline-cache.ts';
 import { MAX_TIMED_PASSES, TimestampProfiler, type ProfileResult } from './profiler.ts';
 import type { Defines } from './shader-preprocessor.ts';
-import type { Precision } from './precision.ts';
+import { type Precision, tensorBytes } from './precision.ts';
 import { GpuOperationError } from './errors.ts';
 
 export interface DispatchSpec {
@@ -42,6 +42,8 @@ export class ComputeSession {
   private encoder: GPUCommandEncoder | undefined;
   private transient: GPUBuffer[] = [];
   private scratchTensors: GpuTensor[] = [];
+  /** Workspace buffers of earlier flushes, by byte size, kept for reuse: no buffer creation per pass. */
+  private readonly scratchPool = new Map<number, GpuTensor[]>();
 
   constructor(readonly gpu: GpuContext) {
     this.device = gpu.device;
@@ -91,10 +93,13 @@ export class ComputeSession {
    * GPU is done with it (destroying it earlier would invalidate the commands already recorded).
    */
   async scratch(shape: readonly number[], precision: Precision, label: string): Promise<GpuTensor> {
-    const t = await this.arena.tensor(shape, precision, label);
+    const bytes = tensorBytes(shape, precision);
+    const pooled = this.scratchPool.get(bytes)?.pop();
+    const t = pooled ? { ...pooled, shape: [...shape], precision, label } : await this.arena.tensor(shape, precision, label);
     this.scratchTensors.push(t);
     return t;
   }
+
 
   /** Submits what was recorded and waits for the GPU to finish it. */
   async flush(): Promise<void> {
@@ -131,8 +136,18 @@ export class ComputeSession {
   private releaseWorkspace(): void {
     for (const b of this.transient) b.destroy();
     this.transient = [];
-    for (const t of this.scratchTensors) this.arena.release(t);
+    for (const t of this.scratchTensors) {
+      const list = this.scratchPool.get(t.bytes) ?? [];
+      list.push(t);
+      this.scratchPool.set(t.bytes, list);
+    }
     this.scratchTensors = [];
+  }
+
+  /** Frees the pooled workspace (call between workloads of different shapes). */
+  releaseScratchPool(): void {
+    for (const list of this.scratchPool.values()) for (const t of list) this.arena.release(t);
+    this.scratchPool.clear();
   }
 
   /** Flushes and returns the timings of everything dispatched since the last call. */
@@ -143,6 +158,7 @@ export class ComputeSession {
   }
 
   destroy(): void {
+    this.scratchPool.clear();
     this.arena.releaseAll();
     this.profiler?.destroy();
   }
