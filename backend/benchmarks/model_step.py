@@ -36,7 +36,8 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--by-op", action="store_true", help="also time each op type (adds synchronisation)")
-    p.add_argument("--checkpoint-scan", action="store_true", help="recompute the scan in backward (less memory)")
+    p.add_argument("--checkpoint", default="none", choices=["none", "scan", "block"],
+                   help="what each Mamba2 block recomputes in backward (less memory)")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -45,7 +46,7 @@ def main() -> int:
     device = torch.device(a.device)
     model = build_model(a.ir, a.weights, device=device, scan_impl=a.scan)
     model.train()
-    model.set_scan_impl(a.scan, a.checkpoint_scan)
+    model.set_scan_impl(a.scan, a.checkpoint)
     samples = model.graph.tensors[model.graph.inputs[0]][-1]
     x = torch.randn(a.batch, 19, samples, device=device)
     y = (torch.rand(a.batch, samples, device=device) > 0.8).float()
@@ -86,7 +87,7 @@ def main() -> int:
             fwd_times.append(t1 - t0)
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
     print(f"graph {model.graph.name}, batch {a.batch}, {a.device} ({torch.get_num_threads()} threads), {a.precision}, "
-          f"scan {a.scan} chunk {a.chunk or 'per device'}{', checkpointed' if a.checkpoint_scan else ''}")
+          f"scan {a.scan} chunk {a.chunk or 'per device'}, checkpoint {a.checkpoint}")
     if a.by_op:
         total = sum(op_time.values())
         print("forward time by op (last repeat):")

@@ -37,13 +37,16 @@ class GraphModel(nn.Module):
             for name, buf in graph.buffers.items():
                 self.ir_tensors()[name].copy_(torch.tensor(buf.values, dtype=torch.float64).reshape(buf.shape))
 
-    def set_scan_impl(self, impl: str, checkpoint: bool | None = None) -> None:
-        """Which scan the Mamba2 blocks use; `checkpoint` (when given) recomputes the scan in backward."""
+    def set_scan_impl(self, impl: str, checkpoint: str | None = None) -> None:
+        """Which scan the Mamba2 blocks use; `checkpoint` (when given: none, scan, block) what they recompute in
+        backward instead of keeping."""
+        if checkpoint not in (None, "none", "scan", "block"):
+            raise ValueError(f"checkpoint must be none, scan or block, got {checkpoint!r}")
         for m in self.modules():
             if isinstance(m, Mamba2):
                 m.scan_impl = impl
                 if checkpoint is not None:
-                    m.checkpoint_scan = checkpoint
+                    m.checkpoint = checkpoint
 
     def ir_tensors(self) -> dict[str, torch.Tensor]:
         """IR name -> parameter or buffer (the tensors themselves, not copies)."""

@@ -265,3 +265,20 @@ def test_ssgconv_vectorized_matches_a_per_graph_loop(K, fin, fout):
 def test_every_ir_op_has_a_module():
     from ictal_backend.ir import OPS
     assert set(OPS) == set(OP_MODULES)
+
+
+@pytest.mark.parametrize("checkpoint", ["scan", "block"])
+def test_recomputing_in_backward_gives_the_same_gradients(checkpoint):
+    rng = np.random.default_rng()
+    block = fresh(Mamba2({**MAMBA, "reverse": bool(rng.integers(2))}), rng)
+    x = torch.tensor(rng.standard_normal((2, 2, 23, 6)), requires_grad=True)
+    weights = torch.tensor(rng.standard_normal((2, 2, 23, 6)))
+    grads = []
+    for mode in ("none", checkpoint):
+        block.checkpoint = mode
+        block.zero_grad()
+        x.grad = None
+        (block(x) * weights).sum().backward()
+        grads.append([x.grad.clone()] + [p.grad.clone() for p in block.parameters()])
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -40,9 +40,9 @@ class Mamba2(nn.Module):
         self.d_conv, self.conv_dim = m["d_conv"], m["conv_dim"]
         self.reverse = bool(attrs["reverse"])
         self.scan_impl = scan_impl
-        # Recompute the scan's intra-chunk tensors in backward instead of keeping them: the pure-PyTorch chunked
-        # form holds (sequences x heads x L x chunk) values per scan, most of a full-size step's memory.
-        self.checkpoint_scan = False
+        # What to recompute in backward instead of keeping: "none"; "scan" (the pure-PyTorch chunked scan holds
+        # sequences x heads x L x chunk values); "block" (everything between the block's input and output).
+        self.checkpoint = "none"
         self.in_proj = nn.Linear(m["D"], m["d_in_proj"], bias=False)
         self.conv1d = nn.Conv1d(self.conv_dim, self.conv_dim, self.d_conv, groups=self.conv_dim, bias=True)
         self.dt_bias = nn.Parameter(torch.empty(self.heads))
@@ -60,6 +60,11 @@ class Mamba2(nn.Module):
         return F.silu(F.conv1d(F.pad(xt, pad), w, self.conv1d.bias, groups=self.conv_dim)).transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.checkpoint == "block" and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(self._block, x, use_reentrant=False)
+        return self._block(x)
+
+    def _block(self, x: torch.Tensor) -> torch.Tensor:
         lead, (length, d_model) = x.shape[:-2], x.shape[-2:]
         u = x.reshape(-1, length, d_model)
         n = u.shape[0]
@@ -71,7 +76,7 @@ class Mamba2(nn.Module):
         if impl == "auto":
             impl = "mamba_ssm" if x.is_cuda and mamba_ssm_available() else "chunked"
         args = (xs.reshape(n, length, self.heads, self.headdim), dt, a, b, c, self.D, self.reverse, impl)
-        if self.checkpoint_scan and impl == "chunked" and torch.is_grad_enabled():
+        if self.checkpoint == "scan" and impl == "chunked" and torch.is_grad_enabled():
             y = torch.utils.checkpoint.checkpoint(scan, *args, use_reentrant=False)
         else:
             y = scan(*args)
