@@ -30,9 +30,6 @@ export type { Envelope, DetectedEvent, PostprocessParams, OperatingPoint };
 
 export type RecordingProgress = (p: { done: number; total: number; message: string }) => void;
 
-/** The lab's built-in model: the v3-tiny preset with seeded initial weights. */
-export const DEFAULT_MODEL = { preset: 'v3-tiny', seed: 42 } as const;
-
 /** What the EDF header and the channel mapping say about a recording. */
 export interface RecordingFacts {
   name: string;
@@ -213,7 +210,7 @@ export class RecordingBench {
     if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch ${batch} is not a whole number >= 1`);
     const plan = planWindows(rec.matrix.samples, window, strideFor(window, options.overlap ?? DEFAULT_OVERLAP));
     const total = plan.starts.length;
-    onProgress?.({ done: 0, total, message: `${total} windows of ${window} samples, stride ${plan.stride}: preparing ${model.info.name}` });
+    onProgress?.({ done: 0, total, message: `${total} window${total === 1 ? '' : 's'} of ${window} samples, stride ${plan.stride}: preparing ${model.info.name}` });
     const session = await this.session();
     if (precision === 'f16' && !session.gpu.has('shader-f16')) throw new Error('precision f16 needs shader-f16, which this adapter lacks (use f16-storage)');
     const exec = await ForwardExecutor.create(session, model.ir, model.weights, Math.min(batch, total), { precision });

@@ -5,6 +5,10 @@ import { createLabStore, type LabOptions } from './store.ts';
 import { mountAdapterPanel } from './panels/adapter-panel.ts';
 import { mountCalibrationPanel } from './panels/calibration-panel.ts';
 import { mountProfilePanel } from './panels/profile-panel.ts';
+import { createRecordingStore } from './recording-store.ts';
+import { mountRecordingPanel } from './panels/recording-panel.ts';
+import { mountDetectionPanel } from './panels/detection-panel.ts';
+import { PLOT_COLUMNS } from './charts/time-axis.ts';
 
 function section(id: string): HTMLElement {
   const el = document.getElementById(id);
@@ -42,8 +46,11 @@ crashed = store.getState().fail;
 mountAdapterPanel(section('adapter'), store);
 mountCalibrationPanel(section('calibration'), store);
 mountProfilePanel(section('profile'), store);
+const recordings = createRecordingStore(engine, { columns: PLOT_COLUMNS });
+mountRecordingPanel(section('recording'), recordings);
+mountDetectionPanel(section('detection'), recordings, store);
 if (badOptions) store.getState().fail(badOptions);
 else void store.getState().connect();
 
 // For the DevTools console: the engine (e.g. `await ictal.engine.performanceMeasures()`) and the store.
-Object.assign(globalThis, { ictal: { engine, store } });
+Object.assign(globalThis, { ictal: { engine, store, recordings } });

@@ -1,0 +1,84 @@
+// The recording: drop or pick an EDF (and its .csv_bi), or load the synthetic one; then its header facts, its 19
+// channels after preprocessing, the labelled seizures and the grid of model windows.
+import '../recording.css';
+import type { RecordingView } from '../../engine/engine.ts';
+import { planWindows, strideFor, type WindowPlan } from '../../data/window-stitch.ts';
+import { DEFAULT_SYNTHETIC, type RecordingLabState, type RecordingLabStore } from '../recording-store.ts';
+import { eegChart } from '../charts/eeg-chart.ts';
+import { h, progressLine, show } from '../dom.ts';
+
+export function mountRecordingPanel(host: HTMLElement, store: RecordingLabStore): void {
+  const render = (s: RecordingLabState) => {
+    const r = s.recording;
+    show(host,
+      h('h2', { id: 'recording-title' }, 'Recording'),
+      h('p', { class: 'muted' }, 'An EDF recording with TUSZ-style channel labels (EEG FP1-REF, …) and, if you have it, its .csv_bi seizure labels. ',
+        'The engine worker reads the file piece by piece, maps the 19 montage channels and preprocesses them (256 Hz, band-pass 0.5-120 Hz, notch 60 Hz, z-score, clip ±10); nothing leaves this page.'),
+      picker(s),
+      r.running && progressLine(r.progress),
+      r.error && h('div', { class: 'notice error', role: 'alert', 'data-testid': 'recording-error' }, r.error),
+      r.result && details(r.result, s),
+    );
+  };
+  render(store.getState());
+  store.subscribe((s, prev) => (s.recording !== prev.recording || s.window !== prev.window || s.overlap !== prev.overlap) && render(s));
+}
+
+function picker(s: RecordingLabState): HTMLElement {
+  const busy = s.recording.running || s.model.running || s.prediction.running;
+  const input = h('input', { type: 'file', multiple: true, accept: '.edf,.csv_bi', 'data-testid': 'recording-files', disabled: busy });
+  input.addEventListener('change', () => input.files && input.files.length > 0 && void s.openFiles([...input.files]));
+  const minutes = h('input', { type: 'number', min: '1', max: '120', step: '1', value: String(DEFAULT_SYNTHETIC.minutes), 'data-testid': 'synthetic-minutes', 'aria-label': 'minutes of synthetic EEG' });
+  const synthetic = h('button', { type: 'button', 'data-testid': 'load-synthetic', disabled: busy }, 'Load synthetic recording');
+  synthetic.addEventListener('click', () => {
+    const m = Number(minutes.value);
+    void s.openSynthetic({ minutes: Number.isFinite(m) && m > 0 ? m : DEFAULT_SYNTHETIC.minutes, seed: DEFAULT_SYNTHETIC.seed });
+  });
+  const zone = h('div', { class: 'drop-zone', 'data-testid': 'drop-zone' },
+    h('label', {}, 'Drop an .edf (+ .csv_bi) here, or pick: ', input),
+    h('span', { class: 'or' }, 'or'),
+    h('span', { class: 'synthetic' }, synthetic, ' ', minutes, h('span', { class: 'muted' }, ' min')));
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    const files = e.dataTransfer?.files;
+    if (files && files.length > 0 && !busy) void s.openFiles([...files]);
+  });
+  return zone;
+}
+
+function details(v: RecordingView, s: RecordingLabState): HTMLElement {
+  const f = v.facts;
+  const seconds = (x: number) => `${+x.toFixed(2)} s`;
+  let plan: WindowPlan | null = null;
+  let windowNote: string;
+  try {
+    plan = planWindows(v.samples, s.window, strideFor(s.window, s.overlap));
+    windowNote = `${plan.starts.length} window${plan.starts.length === 1 ? '' : 's'} of ${s.window} samples (${seconds(s.window / v.sampleRate)}), stride ${plan.stride} samples (1/${s.overlap} of the window)`;
+  } catch (e) {
+    windowNote = (e as Error).message;
+  }
+  return h('div', { 'data-testid': 'recording-result' },
+    h('dl', { class: 'facts', 'data-testid': 'recording-facts' },
+      h('dt', {}, 'file'), h('dd', { 'data-testid': 'recording-name' }, f.name),
+      h('dt', {}, 'format'), h('dd', {}, f.format),
+      h('dt', {}, 'start'), h('dd', {}, f.start),
+      h('dt', {}, 'duration'), h('dd', { 'data-testid': 'recording-duration' }, `${seconds(f.durationSeconds)} (${f.records} records of ${seconds(f.recordSeconds)})`),
+      h('dt', {}, 'signals'), h('dd', {}, `${f.signals}, of which the 19 montage channels at ${f.sampleRate} Hz, reference ${f.references.join(', ') || 'none named'}`),
+      h('dt', {}, 'labels'), h('dd', { 'data-testid': 'recording-labels' }, v.labels
+        ? `${v.labels.seizures.length} seizure${v.labels.seizures.length === 1 ? '' : 's'} in ${v.labels.source}${v.labels.seizures.length ? `: ${v.labels.seizures.map(([a, b]) => `${a.toFixed(1)}-${b.toFixed(1)} s`).join(', ')}` : ''}`
+        : 'none (drop the .csv_bi together with the .edf to see them)'),
+      h('dt', {}, 'windows'), h('dd', { 'data-testid': 'window-count' }, windowNote)),
+    h('p', { class: 'muted' }, `Windows have the model's own input length (v3: 60 s, v3-tiny: 10 s) and a stride of 1/${s.overlap} of it; one more window ends at the last sample when the stride leaves a remainder.`),
+    eegChart(v, plan),
+    h('details', {},
+      h('summary', {}, 'Channel mapping'),
+      h('table', { class: 'limits', 'data-testid': 'channel-mapping' },
+        h('tbody', {}, v.channels.map((c, i) => h('tr', {}, h('th', {}, c), h('td', {}, f.sourceLabels[i] ?? '')))))),
+  );
+}

@@ -1,0 +1,138 @@
+// The lab's EEG panels in headless Chromium against the real Vite dev server: the built-in synthetic recording, a
+// synthetic EDF + .csv_bi uploaded through the file input, v3-tiny run in the engine worker (probability trace,
+// events, metrics), and bad files answered with their parser's message; no console errors throughout.
+// SwiftShader runs v3-tiny at about 25 CPU-seconds per 10 s window (measured here), so the model runs over a 10 s
+// recording (one window); stitching over many windows is tested in Node (test/engine/recording-bench.test.ts).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer';
+import { browserSkipReason, collectErrors, launchChromium, startLabServer, type Chromium, type LabServer } from './browser-harness.ts';
+import { edfWithout, syntheticFiles, truncated } from '../engine/recording-fixtures.ts';
+import { freshSeed } from '../harness/kernel-harness.ts';
+import { bytesSource } from '../../src/data/byte-source.ts';
+import { EdfReader } from '../../src/data/edf.ts';
+import { synthesizeEeg } from '../../src/data/synthetic-eeg.ts';
+import { planWindows, strideFor } from '../../src/data/window-stitch.ts';
+import { DEFAULT_SYNTHETIC } from '../../src/ui/recording-store.ts';
+
+const skip = browserSkipReason();
+const seed = freshSeed();
+const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
+const count = (page: Page, selector: string) => page.$$eval(selector, (els) => els.length);
+
+/** Waits until `selector` exists and its text satisfies `pattern` (a stale element from an earlier step does not count). */
+async function waitForText(page: Page, selector: string, pattern: RegExp | string, timeout: number): Promise<string> {
+  const source = typeof pattern === 'string' ? pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : pattern.source;
+  await page.waitForFunction((sel: string, re: string) => new RegExp(re).test(document.querySelector(sel)?.textContent ?? ''), { timeout, polling: 100 }, selector, source);
+  return text(page, selector);
+}
+
+async function upload(page: Page, ...paths: string[]): Promise<void> {
+  const input = await page.$('[data-testid=recording-files]');
+  if (!input) throw new Error('the page has no recording file input');
+  await (input as import('puppeteer').ElementHandle<HTMLInputElement>).uploadFile(...paths);
+}
+
+describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
+  let server: LabServer;
+  let chromium: Chromium;
+  let page: Page;
+  let errors: string[];
+  let dir: string;
+  const files = syntheticFiles(1, seed);
+  const short = syntheticFiles(10 / 60, seed + 1);
+  const path = (name: string) => join(dir, name);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ictal-recording-'));
+    writeFileSync(path(`${files.name}.edf`), files.edf);
+    writeFileSync(path(`${files.name}.csv_bi`), files.csvBi);
+    writeFileSync(path(`${short.name}.edf`), short.edf);
+    writeFileSync(path(`${short.name}.csv_bi`), short.csvBi);
+    writeFileSync(path('cut.edf'), truncated(files.edf));
+    writeFileSync(path('partial.edf'), edfWithout(files.rec, ['Cz', 'O2']));
+    server = await startLabServer();
+    chromium = await launchChromium({ webgpu: true });
+    page = await chromium.browser.newPage();
+    errors = collectErrors(page);
+    await page.goto(server.url);
+    await page.waitForSelector('[data-testid=adapter-name]', { timeout: 60_000 });
+  });
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loads the built-in synthetic recording: 19 channels, the labels and the window grid of the default model', async () => {
+    await page.click('[data-testid=load-synthetic]');
+    await page.waitForSelector('[data-testid=recording-result], [data-testid=recording-error]', { timeout: 60_000 });
+    expect(await page.$('[data-testid=recording-error]')).toBeNull();
+    const { minutes, seed: syntheticSeed } = DEFAULT_SYNTHETIC;
+    const rec = synthesizeEeg({ minutes, seed: syntheticSeed });
+    expect(await text(page, '[data-testid=recording-duration]')).toBe(`${minutes * 60} s (${minutes * 60} records of 1 s)`);
+    expect(await count(page, 'svg.eeg path.channel')).toBe(19);
+    expect(await page.$$eval('svg.eeg path.channel', (ps) => ps.every((p) => (p.getAttribute('d') ?? '').length > 100))).toBe(true);
+    expect(await count(page, 'svg.eeg rect.seizure-label')).toBe(rec.seizures.length);
+    expect(await text(page, '[data-testid=recording-labels]')).toMatch(new RegExp(`^${rec.seizures.length} seizures? in synth`));
+    const plan = planWindows(rec.sampleCount, 2560, strideFor(2560));
+    expect(await text(page, '[data-testid=window-count]')).toBe(`${plan.starts.length} windows of 2560 samples (10 s), stride 426 samples (1/6 of the window)`);
+    expect(await count(page, 'svg.eeg rect.window')).toBe(plan.starts.length);
+    expect(errors).toEqual([]);
+  });
+
+  it('reads an EDF and its .csv_bi picked with the file input', async () => {
+    await upload(page, path(`${files.name}.edf`), path(`${files.name}.csv_bi`));
+    await waitForText(page, '[data-testid=recording-name]', `${files.name}.edf`, 60_000);
+    expect(await text(page, '[data-testid=recording-duration]')).toBe('60 s (60 records of 1 s)');
+    const n = files.rec.seizures.length;
+    expect(await text(page, '[data-testid=recording-labels]')).toMatch(new RegExp(`^${n} seizures? in ${files.name}\\.csv_bi`));
+    expect(await count(page, 'svg.eeg rect.seizure-label')).toBe(n);
+    expect(await count(page, 'svg.eeg path.channel')).toBe(19);
+    // A stride of half the model's window: the grid follows.
+    await page.select('[data-testid=overlap]', '2');
+    const plan = planWindows(60 * 256, 2560, 1280);
+    expect(await text(page, '[data-testid=window-count]')).toBe(`${plan.starts.length} windows of 2560 samples (10 s), stride 1280 samples (1/2 of the window)`);
+    expect(await count(page, 'svg.eeg rect.window')).toBe(plan.starts.length);
+    expect(errors).toEqual([]);
+  });
+
+  it('loads v3-tiny and runs it over a recording: probability trace, events, metrics against the labels', async () => {
+    await upload(page, path(`${short.name}.edf`), path(`${short.name}.csv_bi`));
+    await waitForText(page, '[data-testid=recording-name]', `${short.name}.edf`, 60_000);
+    await page.click('[data-testid=load-preset]');
+    expect(await waitForText(page, '[data-testid=model-info]', /^v3-tiny/, 60_000)).toMatch(/windows of 2560 samples \(10 s\)$/);
+    expect(await text(page, '[data-testid=window-count]')).toBe('1 window of 2560 samples (10 s), stride 1280 samples (1/2 of the window)');
+    const started = Date.now();
+    await page.click('[data-testid=run-model]');
+    await page.waitForSelector('.progress progress', { timeout: 10_000 });
+    await page.waitForSelector('[data-testid=prediction-result], [data-testid=prediction-error]', { timeout: 240_000 });
+    console.log(`v3-tiny over one 10 s window in Chromium (SwiftShader): ${((Date.now() - started) / 1000).toFixed(1)} s from the click`);
+    expect(await page.$('[data-testid=prediction-error]')).toBeNull();
+    expect(await text(page, '[data-testid=prediction-summary]')).toMatch(/^v3-tiny over 1 window of 2560 samples, stride 1280, f32: \d+\.\d s in the worker\.$/);
+    expect((await page.$eval('svg.probability path.probability', (p) => p.getAttribute('d') ?? '')).length).toBeGreaterThan(100);
+    expect(await page.$('[data-testid=events]')).not.toBeNull();
+    expect(await count(page, 'svg.probability rect.event')).toBe(await count(page, 'table.events tbody tr'));
+    expect(await count(page, 'svg.probability rect.seizure-label')).toBe(short.rec.seizures.length);
+    expect(await text(page, '[data-testid=auroc]')).toMatch(short.rec.seizures.length ? /^(0|1)\.\d{4}$/ : /^undefined \(one class only\)$/);
+    expect(await count(page, '[data-testid=metrics] table.operating-points tbody tr')).toBe(4);
+    expect(await page.$('.progress')).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
+  it("answers a truncated EDF with the reader's message, and an EDF without Cz and O2 by naming them", async () => {
+    const cut = truncated(files.edf);
+    const why = await EdfReader.open(bytesSource(cut)).then(() => 'opened', (e: Error) => e.message);
+    await upload(page, path('cut.edf'));
+    expect(await waitForText(page, '[data-testid=recording-error]', why, 30_000)).toBe(why);
+    await upload(page, path('partial.edf'));
+    const missing = await waitForText(page, '[data-testid=recording-error]', /^missing 2/, 30_000);
+    expect(missing).toMatch(/^missing 2 of the 19 montage channels: Cz, O2 \(signals present: "EEG FP1-REF"/);
+    expect(missing).not.toMatch(/\bat \S+:\d+|Error:/); // no stack trace, no error class
+    expect(await page.$('[data-testid=recording-result]')).toBeNull();
+    expect(await page.$eval('[data-testid=run-model]', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});
