@@ -16,6 +16,11 @@ import { EdfReader } from '../../src/data/edf.ts';
 import { synthesizeEeg } from '../../src/data/synthetic-eeg.ts';
 import { planWindows, strideFor } from '../../src/data/window-stitch.ts';
 import { DEFAULT_SYNTHETIC } from '../../src/ui/recording-store.ts';
+import { applyOverrides, preset } from '../../src/graph/config.ts';
+import { buildV3 } from '../../src/graph/v3.ts';
+import { initWeights } from '../../src/graph/init.ts';
+import { serializeIr } from '../../src/graph/serialize.ts';
+import { encodeWeights } from '../../src/graph/weights.ts';
 
 const skip = browserSkipReason();
 const seed = freshSeed();
@@ -30,8 +35,12 @@ async function waitForText(page: Page, selector: string, pattern: RegExp | strin
 }
 
 async function upload(page: Page, ...paths: string[]): Promise<void> {
-  const input = await page.$('[data-testid=recording-files]');
-  if (!input) throw new Error('the page has no recording file input');
+  await pick(page, 'recording-files', ...paths);
+}
+
+async function pick(page: Page, testid: string, ...paths: string[]): Promise<void> {
+  const input = await page.$(`[data-testid=${testid}]`);
+  if (!input) throw new Error(`the page has no ${testid} file input`);
   await (input as import('puppeteer').ElementHandle<HTMLInputElement>).uploadFile(...paths);
 }
 
@@ -53,6 +62,9 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     writeFileSync(path(`${short.name}.csv_bi`), short.csvBi);
     writeFileSync(path('cut.edf'), truncated(files.edf));
     writeFileSync(path('partial.edf'), edfWithout(files.rec, ['Cz', 'O2']));
+    const narrow = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['samples=1280']));
+    writeFileSync(path('narrow.json'), serializeIr(narrow));
+    writeFileSync(path('narrow.safetensors'), encodeWeights(narrow, initWeights(narrow, seed), seed));
     server = await startLabServer();
     chromium = await launchChromium({ webgpu: true });
     page = await chromium.browser.newPage();
@@ -119,6 +131,30 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     expect(await text(page, '[data-testid=auroc]')).toMatch(short.rec.seizures.length ? /^(0|1)\.\d{4}$/ : /^undefined \(one class only\)$/);
     expect(await count(page, '[data-testid=metrics] table.operating-points tbody tr')).toBe(4);
     expect(await page.$('.progress')).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
+  it('takes files dropped onto the drop zone, and names a file that is neither .edf nor .csv_bi', async () => {
+    const drop = (items: { name: string; base64: string }[]) => page.$eval('[data-testid=drop-zone]', (zone, list) => {
+      const data = new DataTransfer();
+      for (const f of list) data.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, items);
+    await drop([{ name: 'dropped.edf', base64: Buffer.from(short.edf).toString('base64') }]);
+    await waitForText(page, '[data-testid=recording-name]', 'dropped.edf', 30_000);
+    expect(await text(page, '[data-testid=recording-labels]')).toMatch(/^none/);
+    await drop([{ name: 'dropped.edf', base64: '' }, { name: 'notes.txt', base64: '' }]);
+    expect(await waitForText(page, '[data-testid=recording-error]', 'notes.txt', 30_000)).toBe('"notes.txt": not an .edf recording or a .csv_bi label file');
+    expect(errors).toEqual([]);
+  });
+
+  it("loads a user's graph .json + weights .safetensors, and says what is missing from a lone .json", async () => {
+    await pick(page, 'model-files', path('narrow.json'), path('narrow.safetensors'));
+    expect(await waitForText(page, '[data-testid=model-info]', /narrow\.json \+ narrow\.safetensors/, 30_000))
+      .toMatch(/^v3-tiny \(narrow\.json \+ narrow\.safetensors\): [\d,]+ parameters, windows of 1280 samples \(5 s\)$/);
+    await pick(page, 'model-files', path('narrow.json'));
+    expect(await waitForText(page, '[data-testid=model-error]', 'a model is two files', 30_000))
+      .toBe('a model is two files, a graph .json and its weights .safetensors; got "narrow.json"');
     expect(errors).toEqual([]);
   });
 
