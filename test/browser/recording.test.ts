@@ -171,4 +171,23 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     expect(await page.$eval('[data-testid=run-model]', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
     expect(errors).toEqual([]);
   });
+
+  it('reads a recording without WebGPU, and says why the model cannot run', async () => {
+    const plain = await launchChromium({ webgpu: false });
+    try {
+      const other = await plain.browser.newPage();
+      const otherErrors = collectErrors(other);
+      await other.goto(server.url);
+      await other.waitForSelector('[data-testid=no-webgpu]', { timeout: 60_000 });
+      await other.$eval('[data-testid=synthetic-minutes]', (el) => { (el as HTMLInputElement).value = '1'; });
+      await other.click('[data-testid=load-synthetic]');
+      await waitForText(other, '[data-testid=recording-duration]', '60 s (60 records of 1 s)', 60_000);
+      expect(await count(other, 'svg.eeg path.channel')).toBe(19);
+      expect(await other.$eval('[data-testid=run-model]', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+      expect(await text(other, '#detection')).toContain('The model runs on WebGPU in the engine worker: no adapter yet');
+      expect(otherErrors).toEqual([]);
+    } finally {
+      await plain.close();
+    }
+  });
 });
