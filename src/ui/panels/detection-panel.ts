@@ -14,7 +14,10 @@ const OVERLAPS: [number, string][] = [[6, '1/6 window (each sample seen by 6 win
 export function mountDetectionPanel(host: HTMLElement, store: RecordingLabStore, lab: LabStore): void {
   const render = () => {
     const s = store.getState();
-    const gpuReady = lab.getState().adapter.status === 'ready';
+    const l = lab.getState();
+    const gpuReady = l.adapter.status === 'ready';
+    // One GPU session in the engine: a model run waits while a calibration or a kernel profile uses it.
+    const gpuBusy = l.calibration.running || l.profile.running;
     const busy = s.recording.running || s.model.running || s.prediction.running;
     const m = s.model, p = s.prediction;
     const preset = h('button', { type: 'button', 'data-testid': 'load-preset', disabled: busy }, `Load ${DEFAULT_MODEL.preset} (seeded weights)`);
@@ -24,9 +27,10 @@ export function mountDetectionPanel(host: HTMLElement, store: RecordingLabStore,
     const overlap = h('select', { 'data-testid': 'overlap', disabled: busy },
       OVERLAPS.map(([n, label]) => h('option', { value: String(n), selected: n === s.overlap }, `stride ${label}`)));
     overlap.addEventListener('change', () => s.setOverlap(Number(overlap.value)));
-    const run = h('button', { type: 'button', 'data-testid': 'run-model', disabled: busy || !gpuReady || !s.recording.result }, p.running ? 'Running…' : 'Run model');
+    const run = h('button', { type: 'button', 'data-testid': 'run-model', disabled: busy || !gpuReady || gpuBusy || !s.recording.result }, p.running ? 'Running…' : 'Run model');
     run.addEventListener('click', () => void s.predict());
     const why = !gpuReady ? 'The model runs on WebGPU in the engine worker: no adapter yet (see Adapter above).'
+      : gpuBusy ? 'The GPU is busy with a calibration or a kernel profile.'
       : !s.recording.result ? 'Open a recording first.' : undefined;
     show(host,
       h('h2', { id: 'detection-title' }, 'Detection'),
@@ -48,7 +52,7 @@ export function mountDetectionPanel(host: HTMLElement, store: RecordingLabStore,
   };
   render();
   store.subscribe(render);
-  lab.subscribe((now, prev) => now.adapter !== prev.adapter && render());
+  lab.subscribe((now, prev) => (now.adapter !== prev.adapter || now.calibration.running !== prev.calibration.running || now.profile.running !== prev.profile.running) && render());
 }
 
 function result(p: Prediction, s: RecordingLabState): HTMLElement {
