@@ -19,6 +19,8 @@ import { expectBindable, expectF32, expectPositiveInt, expectShape, innermost, n
 export const GATED_RMSNORM_SHADER = { name: 'gated_rmsnorm.wgsl', source };
 export const GATED_RMSNORM_EPS = 1e-5;
 const WG = 64;
+/** Rows up to this length go one per invocation (`gated_rmsnorm_rows`, no barriers); longer ones a workgroup each. */
+export const SHORT_ROW = 128;
 
 export interface GatedRmsNormOptions {
   /** First channel of z's slice (default 0). */
@@ -70,9 +72,10 @@ export async function gatedRmsNorm(s: ComputeSession, x: GpuTensor, z: GpuTensor
   expectBindable(op, s, x, z, y);
   if (d.rows === 0) return;
   const n = d.rows * d.cols;
+  const short = d.cols <= SHORT_ROW;
   await s.dispatch({
-    shader: GATED_RMSNORM_SHADER, entry: 'gated_rmsnorm', precision: x.precision, defines: { FWD: true },
-    params: params(d, x, z, opts.eps ?? GATED_RMSNORM_EPS), tensors: [x, z, w, y, r], workgroups: d.rows, label,
+    shader: GATED_RMSNORM_SHADER, entry: short ? 'gated_rmsnorm_rows' : 'gated_rmsnorm', precision: x.precision, defines: { FWD: true },
+    params: params(d, x, z, opts.eps ?? GATED_RMSNORM_EPS), tensors: [x, z, w, y, r], workgroups: short ? Math.ceil(d.rows / WG) : d.rows, label,
     shapes: `[${x.shape}] z [${z.shape}]@${d.zOffset}`, flops: 14 * n, bytes: 5 * n * elementBytes(x.precision),
   });
 }

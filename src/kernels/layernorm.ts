@@ -17,6 +17,11 @@ import { expectBindable, expectF32, expectShape, innermost, numel, packParams, p
 export const LAYERNORM_SHADER = { name: 'layernorm.wgsl', source };
 export const LAYERNORM_EPS = 1e-5;
 const WG = 64;
+/**
+ * Rows up to this length are normalised by one invocation each (`layernorm_rows`); longer ones by a workgroup.
+ * On lavapipe the per-row workgroup's barriers made v3-tiny's LayerNorms 26 % of its forward (docs/PERFORMANCE.md).
+ */
+export const SHORT_ROW = 64;
 
 export interface LayerNormStats {
   /** [rows] f32. */
@@ -54,10 +59,11 @@ export async function layerNorm(s: ComputeSession, x: GpuTensor, gamma: GpuTenso
   checkStats(op, st, rows);
   expectBindable(op, s, x, y);
   if (rows === 0) return;
+  const short = cols <= SHORT_ROW;
   await s.dispatch({
-    shader: LAYERNORM_SHADER, entry: 'layernorm', precision: x.precision, defines: { FWD: true },
+    shader: LAYERNORM_SHADER, entry: short ? 'layernorm_rows' : 'layernorm', precision: x.precision, defines: { FWD: true },
     params: packParams([rows, cols, physicalRow(x), { f32: eps }, 0, 0]), tensors: [x, gamma, beta, y, st.mean, st.rstd],
-    workgroups: rows, label, shapes: `[${x.shape}]`, ...layerNormCost(x),
+    workgroups: short ? Math.ceil(rows / WG) : rows, label, shapes: `[${x.shape}]`, ...layerNormCost(x),
   });
 }
 

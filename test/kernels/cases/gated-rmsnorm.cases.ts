@@ -18,7 +18,7 @@ export const GATED_RMSNORM_SHAPES: Case[] = [
   { lead: [3], rows: 3, cols: 7, zWidth: 7, zOffset: 0 },
   { lead: [2, 5], rows: 10, cols: 32, zWidth: 90, zOffset: 0 },
   { lead: [4, 3], rows: 12, cols: 128, zWidth: 290, zOffset: 0 },
-  { lead: [40], rows: 40, cols: 9, zWidth: 15, zOffset: 6 },
+  { lead: [130], rows: 130, cols: 9, zWidth: 15, zOffset: 6 },
   { lead: [5], rows: 5, cols: 2, zWidth: 8, zOffset: 2 },
   { lead: [2], rows: 2, cols: 1000, zWidth: 1000, zOffset: 0 },
 ];
