@@ -44,13 +44,21 @@ describe.skipIf(!gpu.session)('ComputeSession', () => {
     }
   });
 
-  it('keeps scratch tensors until the next flush, then releases them', async () => {
+  it('keeps scratch until the next flush, then reuses it for the next pass, and frees it on request', async () => {
     const s = gpu.session!;
     await s.flush();
+    s.releaseScratchPool();
     const before = s.arena.liveBytes;
     const t = await s.scratch([1000], 'f32', 'scratch');
     expect(s.arena.liveBytes).toBe(before + t.bytes);
     await s.flush();
+    const again = await s.scratch([1000], 'f32', 'scratch again');
+    expect(again.buffer, 'the same buffer serves the next pass: no allocation per pass').toBe(t.buffer);
+    expect(s.arena.liveBytes).toBe(before + t.bytes);
+    const other = await s.scratch([1000], 'f32', 'a second one in the same pass');
+    expect(other.buffer).not.toBe(t.buffer);
+    await s.flush();
+    s.releaseScratchPool();
     expect(s.arena.liveBytes).toBe(before);
   });
 });
