@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { testGpu, logCaseResult } from '../harness/node-gpu-session.ts';
-import { describeResult, runKernelCase } from '../harness/kernel-harness.ts';
+import { kernelSuite } from '../harness/kernel-suite.ts';
+import { testGpu } from '../harness/node-gpu-session.ts';
 import { conv1dCases } from './cases/conv1d.cases.ts';
-import { PRECISIONS } from '../../src/gpu/precision.ts';
 import { conv1d, usesPatchBackward } from '../../src/kernels/conv1d.ts';
 
 const gpu = await testGpu();
 
-describe.each(PRECISIONS)('conv1d (%s)', (precision) => {
-  const available = gpu.precisions.includes(precision);
-  for (const c of conv1dCases()) {
-    it.skipIf(!available)(c.name, async () => {
-      const r = await runKernelCase(gpu.session!, c, precision);
-      logCaseResult(r, gpu.session!);
-      expect(r.pass, describeResult(r)).toBe(true);
-    });
-  }
-});
+await kernelSuite('conv1d', conv1dCases);
 
 describe('conv1d backward geometry', () => {
   const dims = (taps: number, stride: number, lenIn: number, padding = 0) =>

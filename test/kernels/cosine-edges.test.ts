@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { testGpu, logCaseResult } from '../harness/node-gpu-session.ts';
-import { describeResult, makeRng, runKernelCase } from '../harness/kernel-harness.ts';
+import { kernelSuite } from '../harness/kernel-suite.ts';
+import { testGpu } from '../harness/node-gpu-session.ts';
+import { makeRng } from '../harness/kernel-harness.ts';
 import { cosineEdgesCases } from './cases/cosine-edges.cases.ts';
-import { PRECISIONS } from '../../src/gpu/precision.ts';
 import { type ElectrodeDims, cosineEdges, cosineEdgesBackward, cosineEdgesBackwardReference, cosineEdgesReference, layoutStrides } from '../../src/kernels/cosine-edges.ts';
 
 const gpu = await testGpu();
 
-describe.each(PRECISIONS)('cosine edges (%s)', (precision) => {
-  const available = gpu.precisions.includes(precision);
-  for (const c of cosineEdgesCases()) {
-    it.skipIf(!available)(c.name, async () => {
-      const r = await runKernelCase(gpu.session!, c, precision);
-      logCaseResult(r, gpu.session!);
-      expect(r.pass, describeResult(r)).toBe(true);
-    });
-  }
-});
+await kernelSuite('cosine edges', cosineEdgesCases);
 
 describe('cosine edges CPU reference', () => {
   it('backward matches finite differences, a zero vector included', () => {

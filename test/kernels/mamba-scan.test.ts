@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { testGpu, logCaseResult } from '../harness/node-gpu-session.ts';
-import { describeResult, makeRng, runKernelCase } from '../harness/kernel-harness.ts';
+import { kernelSuite } from '../harness/kernel-suite.ts';
+import { testGpu } from '../harness/node-gpu-session.ts';
+import { makeRng } from '../harness/kernel-harness.ts';
 import { mambaScanCases } from './cases/mamba-scan.cases.ts';
-import { PRECISIONS } from '../../src/gpu/precision.ts';
 import { type ScanDims, scanBackwardReference, scanReference, scanSequential } from '../../src/kernels/mamba-scan.ts';
 
 const gpu = await testGpu();
 
-describe.each(PRECISIONS)('mamba scan (%s)', (precision) => {
-  const available = gpu.precisions.includes(precision);
-  for (const c of mambaScanCases()) {
-    it.skipIf(!available)(c.name, async () => {
-      const r = await runKernelCase(gpu.session!, c, precision);
-      logCaseResult(r, gpu.session!);
-      expect(r.pass, describeResult(r)).toBe(true);
-    });
-  }
-});
+await kernelSuite('mamba scan', mambaScanCases);
 
 describe('mamba scan CPU reference', () => {
   // The backward reference against central differences of L = sum(dy * y), in float64.

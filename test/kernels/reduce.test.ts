@@ -1,18 +1,4 @@
-import { describe, expect, it } from 'vitest';
-import { testGpu, logCaseResult } from '../harness/node-gpu-session.ts';
-import { describeResult, runKernelCase } from '../harness/kernel-harness.ts';
+import { kernelSuite } from '../harness/kernel-suite.ts';
 import { reduceCases } from './cases/reduce.cases.ts';
-import { PRECISIONS } from '../../src/gpu/precision.ts';
 
-const gpu = await testGpu();
-
-describe.each(PRECISIONS)('reduce (%s)', (precision) => {
-  const available = gpu.precisions.includes(precision);
-  for (const c of reduceCases()) {
-    it.skipIf(!available)(c.name, async () => {
-      const r = await runKernelCase(gpu.session!, c, precision);
-      logCaseResult(r, gpu.session!);
-      expect(r.pass, describeResult(r)).toBe(true);
-    });
-  }
-});
+await kernelSuite('reduce', reduceCases);

@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { testGpu, logCaseResult } from '../harness/node-gpu-session.ts';
-import { describeResult, makeRng, runKernelCase } from '../harness/kernel-harness.ts';
+import { kernelSuite } from '../harness/kernel-suite.ts';
+import { testGpu } from '../harness/node-gpu-session.ts';
+import { makeRng } from '../harness/kernel-harness.ts';
 import { ssgconvCases } from './cases/ssgconv.cases.ts';
-import { PRECISIONS } from '../../src/gpu/precision.ts';
 import { type NodeDims, ssgconvBackwardReference, ssgconvPropagate, ssgconvReference } from '../../src/kernels/ssgconv.ts';
 
 const gpu = await testGpu();
 
-describe.each(PRECISIONS)('ssgconv (%s)', (precision) => {
-  const available = gpu.precisions.includes(precision);
-  for (const c of ssgconvCases()) {
-    it.skipIf(!available)(c.name, async () => {
-      const r = await runKernelCase(gpu.session!, c, precision);
-      logCaseResult(r, gpu.session!);
-      expect(r.pass, describeResult(r)).toBe(true);
-    });
-  }
-});
+await kernelSuite('ssgconv', ssgconvCases);
 
 describe('ssgconv CPU reference', () => {
   it('backward (the dÃ formula included) matches finite differences', () => {

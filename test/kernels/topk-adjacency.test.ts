@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { testGpu, logCaseResult } from '../harness/node-gpu-session.ts';
-import { describeResult, runKernelCase } from '../harness/kernel-harness.ts';
+import { kernelSuite } from '../harness/kernel-suite.ts';
+import { testGpu } from '../harness/node-gpu-session.ts';
 import { topkAdjacencyCases } from './cases/topk-adjacency.cases.ts';
-import { PRECISIONS } from '../../src/gpu/precision.ts';
 import { pairCount, pairIndex } from '../../src/kernels/cosine-edges.ts';
 import { topkAdjacency, topkAdjacencyReference, topkSelection } from '../../src/kernels/topk-adjacency.ts';
 
 const gpu = await testGpu();
 
-describe.each(PRECISIONS)('topk adjacency (%s)', (precision) => {
-  const available = gpu.precisions.includes(precision);
-  for (const c of topkAdjacencyCases()) {
-    it.skipIf(!available)(c.name, async () => {
-      const r = await runKernelCase(gpu.session!, c, precision);
-      logCaseResult(r, gpu.session!);
-      expect(r.pass, describeResult(r)).toBe(true);
-    });
-  }
-});
+await kernelSuite('topk adjacency', topkAdjacencyCases);
 
 describe('topk adjacency CPU reference', () => {
   // A hand-made graph of 4 nodes, k 2: the rule written out, so the reference itself is checked.

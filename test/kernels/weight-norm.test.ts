@@ -1,18 +1,4 @@
-import { describe, expect, it } from 'vitest';
-import { testGpu, logCaseResult } from '../harness/node-gpu-session.ts';
-import { describeResult, runKernelCase } from '../harness/kernel-harness.ts';
+import { kernelSuite } from '../harness/kernel-suite.ts';
 import { weightNormCases } from './cases/weight-norm.cases.ts';
-import { PRECISIONS } from '../../src/gpu/precision.ts';
 
-const gpu = await testGpu();
-
-describe.each(PRECISIONS)('weight_norm (%s)', (precision) => {
-  const available = gpu.precisions.includes(precision);
-  for (const c of weightNormCases()) {
-    it.skipIf(!available)(c.name, async () => {
-      const r = await runKernelCase(gpu.session!, c, precision);
-      logCaseResult(r, gpu.session!);
-      expect(r.pass, describeResult(r)).toBe(true);
-    });
-  }
-});
+await kernelSuite('weight_norm', weightNormCases);
