@@ -135,18 +135,7 @@ fn row_pair(i: u32) -> RowPair {
 //#if FINAL
 // A workgroup per channel pair: for each tap (and the bias) its invocations take every 64th block, then a tree
 // (fixed order: same bits); lid 0 keeps the sums and writes both channels' tap rows and their pair of db.
-var<workgroup> red2: array<vec2<f32>, WG>;
-fn wg_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
-  red2[lid] = v;
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
-    workgroupBarrier();
-    if (lid < st) { red2[lid] += red2[lid + st]; }
-  }
-  workgroupBarrier();
-  let r = red2[0];
-  workgroupBarrier();
-  return r;
-}
+// wg_sum2: shaders/workgroup_sum.wgsl, appended by src/kernels/depthwise-conv.ts.
 
 @compute @workgroup_size(WG) fn depthwise_conv_bwd_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let c0 = 2u * linear_wg(wid, nwg);

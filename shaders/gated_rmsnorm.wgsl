@@ -48,19 +48,7 @@ struct Params {
 //#endif
 
 const WG: u32 = 64u;
-var<workgroup> red: array<f32, WG>;
-
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
-    workgroupBarrier();
-    if (lid < st) { red[lid] += red[lid + st]; }
-  }
-  workgroupBarrier();
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+// wg_sum2: shaders/workgroup_sum.wgsl, appended by src/kernels/gated-rmsnorm.ts.
 
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
 
@@ -78,7 +66,7 @@ fn gate(row: u32, c: u32) -> f32 {
   if (row >= P.rows) { return; }
   var q = 0.0;
   for (var c = lid; c < P.cols; c += WG) { let g = gate(row, c); q += g * g; }
-  let r = inverseSqrt(wg_sum(lid, q) / f32(P.cols) + P.eps);
+  let r = inverseSqrt(wg_sum2(lid, vec2<f32>(q, 0.0)).x / f32(P.cols) + P.eps);
   for (var c = 2u * lid; c < P.cols; c += 2u * WG) {
     let second = c + 1u < P.cols;
     let y0 = gate(row, c) * r * f32(w_ld(c));
@@ -124,7 +112,7 @@ fn grad(row: u32, c: u32, r: f32, m: f32) -> Grad {
   let r = rstd_ld(row);
   var s = 0.0;
   for (var c = lid; c < P.cols; c += WG) { s += f32(dy_ld(row * P.x_stride + c)) * f32(w_ld(c)) * gate(row, c) * r; }
-  let m = wg_sum(lid, s) / f32(P.cols);
+  let m = wg_sum2(lid, vec2<f32>(s, 0.0)).x / f32(P.cols);
   for (var c = 2u * lid; c < P.cols; c += 2u * WG) {
     let second = c + 1u < P.cols;
     let g0 = grad(row, c, r, m);
@@ -153,7 +141,6 @@ fn grad(row: u32, c: u32, r: f32, m: f32) -> Grad {
 
 //#if FINAL
 // A workgroup per channel pair: invocations take every 64th block, then a tree (fixed order: same bits).
-var<workgroup> red2: array<vec2<f32>, WG>;
 @compute @workgroup_size(WG) fn gated_rmsnorm_bwd_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let c = 2u * linear_wg(wid, nwg);
   if (c >= P.cols) { return; }
@@ -163,11 +150,7 @@ var<workgroup> red2: array<vec2<f32>, WG>;
     a.x += partial_ld(b * P.cols + c);
     if (second) { a.y += partial_ld(b * P.cols + c + 1u); }
   }
-  red2[lid] = a;
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
-    workgroupBarrier();
-    if (lid < st) { red2[lid] += red2[lid + st]; }
-  }
-  if (lid == 0u) { dw_st2(c, act(red2[0].x), act(red2[0].y), second); }
+  let total = wg_sum2(lid, a);
+  if (lid == 0u) { dw_st2(c, act(total.x), act(total.y), second); }
 }
 //#endif

@@ -47,20 +47,7 @@ struct Params {
 
 const WG: u32 = 64u;
 
-var<workgroup> red: array<vec2<f32>, WG>;
-
-// Sum over the workgroup (called from uniform control flow by every invocation).
-fn wg_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
-  red[lid] = v;
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
-    workgroupBarrier();
-    if (lid < st) { red[lid] += red[lid + st]; }
-  }
-  workgroupBarrier();
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+// wg_sum2: shaders/workgroup_sum.wgsl, appended by src/kernels/layernorm.ts.
 
 //#if FWD
 @compute @workgroup_size(WG) fn layernorm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

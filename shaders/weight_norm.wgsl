@@ -27,19 +27,7 @@ struct Params {
 //#endif
 
 const WG: u32 = 64u;
-var<workgroup> red: array<vec2<f32>, WG>;
-
-fn wg_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
-  red[lid] = v;
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
-    workgroupBarrier();
-    if (lid < st) { red[lid] += red[lid + st]; }
-  }
-  workgroupBarrier();
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+// wg_sum2: shaders/workgroup_sum.wgsl, appended by src/kernels/weight-norm.ts.
 
 // Stored index of element e (logical, over Cin x k) of output channel co.
 fn at(co: u32, e: u32) -> u32 { return (co * P.c_in + e / P.taps) * P.w_stride + e % P.taps; }

@@ -12,12 +12,13 @@
  * split over sequences by the caller.
  */
 import source from '../../shaders/depthwise_conv.wgsl?raw';
+import workgroupSumSource from '../../shaders/workgroup_sum.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { elementBytes } from '../gpu/precision.ts';
 import { expectBindable, expectDim, expectPositiveInt, expectRank, expectShape, packParams, physicalRow, samePrecision } from './layout.ts';
 
-export const DEPTHWISE_CONV_SHADER = { name: 'depthwise_conv.wgsl', source };
+export const DEPTHWISE_CONV_SHADER = { name: 'depthwise_conv.wgsl', source: `${source}\n${workgroupSumSource}` };
 export const DEPTHWISE_MAX_TAPS = 8;
 const WG = 64;
 

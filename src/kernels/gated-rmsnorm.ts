@@ -11,12 +11,13 @@
  * in f32: lavapipe's 128 MiB is exceeded from batch 7, the H200's 2 GiB from batch 103; split over rows beyond).
  */
 import source from '../../shaders/gated_rmsnorm.wgsl?raw';
+import workgroupSumSource from '../../shaders/workgroup_sum.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { elementBytes } from '../gpu/precision.ts';
 import { expectBindable, expectF32, expectPositiveInt, expectShape, innermost, numel, packParams, physicalRow, samePrecision } from './layout.ts';
 
-export const GATED_RMSNORM_SHADER = { name: 'gated_rmsnorm.wgsl', source };
+export const GATED_RMSNORM_SHADER = { name: 'gated_rmsnorm.wgsl', source: `${source}\n${workgroupSumSource}` };
 export const GATED_RMSNORM_EPS = 1e-5;
 const WG = 64;
 /** Rows up to this length go one per invocation (`gated_rmsnorm_rows`, no barriers); longer ones a workgroup each. */

@@ -9,12 +9,13 @@
  * lavapipe, 2 GiB - 4 on the H200); at C = 64 an f32 x of 524,288 rows (B*19*960 rows at batch 28) is 128 MiB.
  */
 import source from '../../shaders/layernorm.wgsl?raw';
+import workgroupSumSource from '../../shaders/workgroup_sum.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { elementBytes } from '../gpu/precision.ts';
 import { expectBindable, expectF32, expectShape, innermost, numel, packParams, physicalRow, samePrecision } from './layout.ts';
 
-export const LAYERNORM_SHADER = { name: 'layernorm.wgsl', source };
+export const LAYERNORM_SHADER = { name: 'layernorm.wgsl', source: `${source}\n${workgroupSumSource}` };
 export const LAYERNORM_EPS = 1e-5;
 const WG = 64;
 /**

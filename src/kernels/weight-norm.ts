@@ -8,11 +8,12 @@
  * packed words). Sizes: the largest v3 weight, 512 x 512 x 16, is 16 MiB in f32: far under every binding limit.
  */
 import source from '../../shaders/weight_norm.wgsl?raw';
+import workgroupSumSource from '../../shaders/workgroup_sum.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { expectBindable, expectF32, expectRank, expectShape, numel, packParams, physicalRow, samePrecision } from './layout.ts';
 
-export const WEIGHT_NORM_SHADER = { name: 'weight_norm.wgsl', source };
+export const WEIGHT_NORM_SHADER = { name: 'weight_norm.wgsl', source: `${source}\n${workgroupSumSource}` };
 
 function dims(op: string, v: GpuTensor): { cOut: number; cIn: number; taps: number } {
   expectRank(op, v, ['out channels', 'in channels', 'taps']);

@@ -1,0 +1,15 @@
+// Tree sum over a workgroup of WG invocations (WG comes from the shader this is appended to), in a fixed order:
+// the same bits every run, no atomics. Every invocation calls it, from uniform control flow.
+var<workgroup> wg_red: array<vec2<f32>, WG>;
+
+fn wg_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
+  wg_red[lid] = v;
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lid < st) { wg_red[lid] += wg_red[lid + st]; }
+  }
+  workgroupBarrier();
+  let r = wg_red[0];
+  workgroupBarrier();
+  return r;
+}
