@@ -36,6 +36,14 @@ export class Engine {
     this.losses.push(loss);
   });
   private readonly recordings = new RecordingBench(() => this.current());
+  /** GPU work runs one task at a time: two tasks on one session would interleave their commands and profilers. */
+  private gpuTasks: Promise<unknown> = Promise.resolve();
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.gpuTasks.then(task, task);
+    this.gpuTasks = run.catch(() => undefined);
+    return run;
+  }
 
   private async current(): Promise<ComputeSession> {
     const gpu = await this.keeper.get();
@@ -50,9 +58,11 @@ export class Engine {
 
   /** Measures the roofline (copy GB/s, FMA GFLOP/s); later kernel profiles are placed against it. */
   async calibrate(onProgress?: (p: CalibrateProgress) => void, options: Omit<CalibrateOptions, 'onProgress'> = {}): Promise<Calibration> {
-    const session = await this.current();
-    this.calibration = await calibrate(session, { ...options, onProgress });
-    return this.calibration;
+    return this.exclusive(async () => {
+      const session = await this.current();
+      this.calibration = await calibrate(session, { ...options, onProgress });
+      return this.calibration;
+    });
   }
 
   /**
@@ -60,6 +70,10 @@ export class Engine {
    * puts each dispatch on the host's performance timeline (DevTools, or Node's perf_hooks).
    */
   async profileKernels(onProgress?: Progress, options: { elements?: number; repeats?: number; families?: string[] } = {}): Promise<KernelProfile> {
+    return this.exclusive(() => this.profileKernelsNow(onProgress, options));
+  }
+
+  private async profileKernelsNow(onProgress: Progress | undefined, options: { elements?: number; repeats?: number; families?: string[] }): Promise<KernelProfile> {
     const session = await this.current();
     const precisions: Precision[] = ['f32', 'f16-storage'];
     if (session.gpu.has('shader-f16')) precisions.push('f16');
@@ -90,12 +104,12 @@ export class Engine {
 
   /** A preset with seeded weights, or a user's graph.json + weights.safetensors, for predict(). */
   async loadModel(spec: ModelSpec): Promise<ModelInfo> {
-    return this.recordings.loadModel(spec);
+    return this.exclusive(() => this.recordings.loadModel(spec));
   }
 
   /** The loaded model over every window of the open recording: probabilities, events, and metrics where labelled. */
   async predict(options?: PredictOptions, onProgress?: Progress): Promise<Prediction> {
-    return this.recordings.predict(options, onProgress);
+    return this.exclusive(() => this.recordings.predict(options, onProgress));
   }
 
   /** Names and durations of the performance.measure entries this engine's host holds. */
