@@ -25,12 +25,26 @@ def pick_device(name: str = "auto") -> torch.device:
         raise ValueError(f"unknown device {name!r} (auto, cpu, cuda, cuda:N)") from None
 
 
+@contextlib.contextmanager
+def exact_f32() -> Iterator[None]:
+    """Plain float32 on CUDA too: cuDNN convolutions otherwise default to TF32 (10-bit mantissas) on Ampere and
+    later, which moved v3-tiny's logits 6e-2 from the float64 reference on an H200 (the WebGPU f32 executor: 2e-6)."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
-    """f32: plain float32. f16/bf16: torch autocast (matmuls and convs in half, reductions and the scan in f32)."""
+    """f32: plain float32 (no TF32). f16/bf16: torch autocast (matmuls and convs in half, reductions and the scan
+    in f32)."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r} ({', '.join(PRECISIONS)})")
     if precision == "f32":
-        return contextlib.nullcontext()
+        return exact_f32()
     dtype = torch.float16 if precision == "f16" else torch.bfloat16
     return torch.autocast(device_type=device.type, dtype=dtype)
 
