@@ -19,6 +19,10 @@ from ictal_backend.safetensors_io import save_weights
 from graph_fixtures import ROOT, ts_graph
 
 F32_TOLERANCE = 1e-4   # issue 5: f32 relative error <= 1e-4 (normalised by the largest |logit|)
+# Fixed seeds: top-3 adjacency selection is discontinuous, and a fresh draw can put two edge weights within the
+# executors' f32 rounding of each other (a ~5 % chance per run measured on v3-tiny), flipping one selection and
+# failing a test that found no bug. Both executors are deterministic, so these inputs give the same result always.
+PARITY_SEED = 20261129
 
 
 def normalised_error(a: np.ndarray, b: np.ndarray) -> float:
@@ -50,8 +54,8 @@ def test_backend_and_lab_forward_agree(tmp_path, direction):
         weights = lab_weights
     else:
         weights = tmp_path / "backend.safetensors"
-        save_weights(build_model(graph, None, seed=int(np.random.default_rng().integers(1 << 30))), weights)
-    x = np.random.default_rng().standard_normal((2, 19, 2560)).astype(np.float32) * 3
+        save_weights(build_model(graph, None, seed=PARITY_SEED), weights)
+    x = np.random.default_rng(PARITY_SEED).standard_normal((2, 19, 2560)).astype(np.float32) * 3
     x[1, 4, 1000:1010] = np.nan  # sanitised the same way on both sides
     np.save(tmp_path / "x.npy", x)
     ours = python_forward(graph, weights, tmp_path / "x.npy", tmp_path / "ours.npy")
