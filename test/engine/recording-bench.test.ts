@@ -4,7 +4,6 @@
 // each window, stitched by brute force.
 import { describe, expect, it } from 'vitest';
 import { testGpu } from '../harness/node-gpu-session.ts';
-import { freshSeed } from '../harness/kernel-harness.ts';
 import { edfWithout, syntheticFiles, truncated } from './recording-fixtures.ts';
 import { RecordingBench } from '../../src/engine/recording.ts';
 import { bytesSource } from '../../src/data/byte-source.ts';
@@ -27,7 +26,10 @@ import { referenceForward } from '../../src/graph/reference-forward.ts';
 const PROBABILITY_TOLERANCE = 1e-3;
 
 const gpu = await testGpu();
-const seed = freshSeed();
+// A fixed seed: the stitched probabilities are compared with the float64 forward, and top-3 adjacency selection is
+// discontinuous; a fresh draw can tie two edge weights within f32 rounding (a few per cent of draws) and flip one
+// selection. The executors are deterministic, so this seed gives the same result every run.
+const seed = 20261129;
 const files = syntheticFiles(10 / 60, seed); // 10 s: the bench's path, not the model's quality, is under test
 const file = (bytes: Uint8Array | string, name: string) => new File([bytes as BlobPart], name);
 const noSession = () => Promise.reject(new Error('these steps need no GPU'));
