@@ -126,7 +126,9 @@ def test_weights_round_trip_exactly(tmp_path):
 def test_tiny_graph_runs_and_the_scan_implementations_agree():
     graph_path, weights_path = ts_graph()
     model = build_model(graph_path, weights_path)
-    x = torch.randn(2, 19, 2560) * 2
+    # A fixed seed: the two scans differ by f32 rounding, and top-3 adjacency selection is discontinuous; a fresh
+    # draw can tie two edge weights within that rounding and flip a selection. Deterministic, so stable.
+    x = torch.randn(2, 19, 2560, generator=torch.Generator().manual_seed(20261129)) * 2
     x[0, 3, 100] = float("nan")
     with inference(model):
         chunked = model(x)
