@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { kernelSuite } from '../harness/kernel-suite.ts';
+import { expectFiniteDifferences } from '../harness/finite-difference.ts';
 import { testGpu } from '../harness/node-gpu-session.ts';
 import { makeRng } from '../harness/kernel-harness.ts';
 import { mambaScanCases } from './cases/mamba-scan.cases.ts';
@@ -30,19 +31,7 @@ describe('mamba scan CPU reference', () => {
         ['x', inp.x, g.dx], ['B', inp.B, g.dB], ['C', inp.C, g.dC], ['dt', inp.dt, g.ddt], ['A', inp.A, g.dA], ['D', inp.D, g.dD],
       ];
       if (inp.dtBias) checks.push(['dtBias', inp.dtBias, g.dDtBias]);
-      for (const [name, v, grad] of checks) {
-        for (let i = 0; i < v.length; i++) {
-          const keep = v[i]!;
-          const eps = 1e-6;
-          v[i] = keep + eps;
-          const up = loss();
-          v[i] = keep - eps;
-          const down = loss();
-          v[i] = keep;
-          const fd = (up - down) / (2 * eps);
-          expect(Math.abs(fd - grad[i]!), `d${name}[${i}]: finite difference ${fd}, reference ${grad[i]}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
-        }
-      }
+      for (const [name, v, grad] of checks) expectFiniteDifferences(name, v, grad, loss);
     });
   }
 });

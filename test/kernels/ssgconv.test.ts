@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { kernelSuite } from '../harness/kernel-suite.ts';
+import { expectFiniteDifferences } from '../harness/finite-difference.ts';
 import { testGpu } from '../harness/node-gpu-session.ts';
 import { makeRng } from '../harness/kernel-harness.ts';
 import { ssgconvCases } from './cases/ssgconv.cases.ts';
@@ -21,23 +22,9 @@ describe('ssgconv CPU reference', () => {
     const dh = Float64Array.from({ length: x.length }, () => rng() * 2 - 1);
     const loss = () => ssgconvReference(d, 'graph-major', x, A, opts).reduce((a, v, i) => a + v * dh[i]!, 0);
     const g = ssgconvBackwardReference(d, 'graph-major', x, A, dh, opts);
-    const check = (name: string, v: Float64Array, grad: Float64Array, skip: (i: number) => boolean) => {
-      for (let i = 0; i < v.length; i++) {
-        if (skip(i)) continue;
-        const keep = v[i]!;
-        const eps = 1e-6;
-        v[i] = keep + eps;
-        const up = loss();
-        v[i] = keep - eps;
-        const down = loss();
-        v[i] = keep;
-        const fd = (up - down) / (2 * eps);
-        expect(Math.abs(fd - grad[i]!), `d${name}[${i}]: finite difference ${fd}, reference ${grad[i]}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
-      }
-    };
-    check('x', x, g.dx, () => false);
+    expectFiniteDifferences('x', x, g.dx, loss);
     // An added self-loop is a constant (the function jumps there): those entries have gradient 0 by definition.
-    check('A', A, g.dA, (i) => i < d.E * d.E && (i === 0 || i === d.E + 1));
+    expectFiniteDifferences('A', A, g.dA, loss, (i) => i < d.E * d.E && (i === 0 || i === d.E + 1));
     expect([g.dA[0], g.dA[d.E + 1]]).toEqual([0, 0]);
   });
 });
