@@ -40,7 +40,10 @@ export class ComputeSession {
   readonly pipelines: PipelineCache;
   profiler: TimestampProfiler | undefined;
   private encoder: GPUCommandEncoder | undefined;
+  /** Parameter uniforms of the batch being recorded; back to `uniformPool` once the GPU is done with them. */
   private transient: GPUBuffer[] = [];
+  /** Uniform buffers by byte size, reused by later batches: no buffer creation per dispatch after the first pass. */
+  private readonly uniformPool = new Map<number, GPUBuffer[]>();
   private scratchTensors: GpuTensor[] = [];
   /** Workspace buffers of earlier flushes, by byte size, kept for reuse: no buffer creation per pass. */
   private readonly scratchPool = new Map<number, GpuTensor[]>();
@@ -59,9 +62,12 @@ export class ComputeSession {
   async dispatch(spec: DispatchSpec): Promise<void> {
     const pipeline = await this.pipelines.get(spec);
     const bytes = spec.params instanceof ArrayBuffer ? new Uint8Array(spec.params) : new Uint8Array(spec.params.buffer, spec.params.byteOffset, spec.params.byteLength);
-    const params = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes.byteLength / 16) * 16), usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true, label: `${spec.label} params` });
-    new Uint8Array(params.getMappedRange()).set(bytes);
-    params.unmap();
+    const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
+    const params = this.uniformPool.get(size)?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: `params ${size} B` });
+    // Written on the queue before this batch's submit; the buffer is not reused until the batch has finished.
+    const padded = new Uint8Array(size); // zero past the given fields, as a fresh buffer would be
+    padded.set(bytes);
+    this.device.queue.writeBuffer(params, 0, padded);
     this.transient.push(params);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: params } }];
     spec.tensors.forEach((t, i) => entries.push({ binding: i + 1, resource: { buffer: 'buffer' in t ? t.buffer : t } }));
@@ -134,7 +140,11 @@ export class ComputeSession {
   }
 
   private releaseWorkspace(): void {
-    for (const b of this.transient) b.destroy();
+    for (const b of this.transient) {
+      const list = this.uniformPool.get(b.size) ?? [];
+      list.push(b);
+      this.uniformPool.set(b.size, list);
+    }
     this.transient = [];
     for (const t of this.scratchTensors) {
       const list = this.scratchPool.get(t.bytes) ?? [];
@@ -158,6 +168,8 @@ export class ComputeSession {
   }
 
   destroy(): void {
+    for (const list of this.uniformPool.values()) for (const b of list) b.destroy();
+    this.uniformPool.clear();
     this.scratchPool.clear();
     this.arena.releaseAll();
     this.profiler?.destroy();
