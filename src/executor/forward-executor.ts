@@ -4,7 +4,6 @@
 import type { IrDocument } from '../graph/ir.ts';
 import type { WeightMap } from '../graph/init.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
-import { downloadTensor } from '../gpu/arena.ts';
 import type { ComputeSession } from '../gpu/session.ts';
 import { type Precision, tensorBytes } from '../gpu/precision.ts';
 import { encodeTensor } from '../gpu/tensor-codec.ts';
@@ -122,8 +121,7 @@ export class ForwardExecutor {
       for (let i = 0; i < n * inPer; i++) chunk[i] = input[b0 * inPer + i]!;
       this.s.device.queue.writeBuffer(inTensor.buffer, 0, encodeTensor(chunk, inTensor.shape, precision));
       await this.record();
-      await this.s.flush();
-      const out = await downloadTensor(this.s.device, this.tensor(outName));
+      const out = await this.s.read(this.tensor(outName));
       result.set(out.subarray(0, n * outPer), b0 * outPer);
     }
     return result;
@@ -132,7 +130,7 @@ export class ForwardExecutor {
   /** A tensor of the last micro-batch run: a graph output or one named in `keep` (others may be overwritten). */
   async readTensor(name: string): Promise<Float64Array> {
     if (!this.plan.tensors.has(name)) throw new Error(`forward: graph "${this.plan.ir.name}" has no tensor "${name}"`);
-    return downloadTensor(this.s.device, this.tensor(name));
+    return this.s.read(this.tensor(name));
   }
 
   /** Frees everything this executor holds on the session (weights, activation slots, workspace). */

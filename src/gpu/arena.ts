@@ -1,7 +1,7 @@
 // The buffer arena: every tensor buffer comes from here, so live and peak bytes are known exactly.
 import { GpuOperationError, withErrorScopes } from './errors.ts';
 import { type Precision, tensorBytes } from './precision.ts';
-import { encodeTensor, decodeTensor } from './tensor-codec.ts';
+import { encodeTensor } from './tensor-codec.ts';
 
 export interface GpuTensor {
   readonly buffer: GPUBuffer;
@@ -60,17 +60,4 @@ export class BufferArena {
     this.live.clear();
     this.liveBytes = 0;
   }
-}
-
-/** Reads a tensor back as logical float64 values. */
-export async function downloadTensor(device: GPUDevice, t: GpuTensor): Promise<Float64Array> {
-  const staging = device.createBuffer({ size: t.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = device.createCommandEncoder({ label: `download ${t.label}` });
-  enc.copyBufferToBuffer(t.buffer, 0, staging, 0, t.bytes);
-  device.queue.submit([enc.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const bytes = staging.getMappedRange().slice(0);
-  staging.unmap();
-  staging.destroy();
-  return decodeTensor(bytes, t.shape, t.precision);
 }

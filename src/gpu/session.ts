@@ -6,6 +6,7 @@ import { MAX_TIMED_PASSES, TimestampProfiler, type ProfileResult } from './profi
 import type { Defines } from './shader-preprocessor.ts';
 import { type Precision, tensorBytes } from './precision.ts';
 import { GpuOperationError } from './errors.ts';
+import { decodeTensor } from './tensor-codec.ts';
 
 export interface DispatchSpec {
   shader: ShaderFile;
@@ -42,6 +43,8 @@ export class ComputeSession {
   private encoder: GPUCommandEncoder | undefined;
   /** Parameter uniforms of the batch being recorded; back to `uniformPool` once the GPU is done with them. */
   private transient: GPUBuffer[] = [];
+  /** Read-back buffers by byte size, reused: reading a pass's output again creates no buffer. */
+  private readonly stagingPool = new Map<number, GPUBuffer[]>();
   /** Uniform buffers by byte size, reused by later batches: no buffer creation per dispatch after the first pass. */
   private readonly uniformPool = new Map<number, GPUBuffer[]>();
   private scratchTensors: GpuTensor[] = [];
@@ -154,6 +157,20 @@ export class ComputeSession {
     this.scratchTensors = [];
   }
 
+  /** Flushes what was recorded, then reads a tensor back as logical float64 values through a pooled staging buffer. */
+  async read(t: GpuTensor): Promise<Float64Array> {
+    await this.flush();
+    const staging = this.stagingPool.get(t.bytes)?.pop() ?? this.device.createBuffer({ size: t.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `read-back ${t.bytes} B` });
+    const enc = this.device.createCommandEncoder({ label: `read ${t.label}` });
+    enc.copyBufferToBuffer(t.buffer, 0, staging, 0, t.bytes);
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const values = decodeTensor(staging.getMappedRange().slice(0), t.shape, t.precision);
+    staging.unmap();
+    this.stagingPool.set(t.bytes, [...(this.stagingPool.get(t.bytes) ?? []), staging]);
+    return values;
+  }
+
   /** Frees the pooled workspace (call between workloads of different shapes). */
   releaseScratchPool(): void {
     for (const list of this.scratchPool.values()) for (const t of list) this.arena.release(t);
@@ -168,8 +185,10 @@ export class ComputeSession {
   }
 
   destroy(): void {
-    for (const list of this.uniformPool.values()) for (const b of list) b.destroy();
-    this.uniformPool.clear();
+    for (const pool of [this.uniformPool, this.stagingPool]) {
+      for (const list of pool.values()) for (const b of list) b.destroy();
+      pool.clear();
+    }
     this.scratchPool.clear();
     this.arena.releaseAll();
     this.profiler?.destroy();

@@ -1,6 +1,6 @@
 // Arena accounting and the error scopes: failures name the operation that raised them.
 import { describe, expect, it } from 'vitest';
-import { BufferArena, downloadTensor } from '../../src/gpu/arena.ts';
+import { BufferArena } from '../../src/gpu/arena.ts';
 import { GpuOperationError, withErrorScopes } from '../../src/gpu/errors.ts';
 import { PipelineCache } from '../../src/gpu/pipeline-cache.ts';
 import { tensorBytes } from '../../src/gpu/precision.ts';
@@ -31,7 +31,7 @@ describe.skipIf(!gpu.session)('BufferArena', () => {
   it('uploads and downloads logical values through the row padding', async () => {
     const arena = new BufferArena(device());
     const t = await arena.upload([1, 2, 3, 4, 5, 6], [2, 3], 'f16-storage', 't');
-    expect([...await downloadTensor(device(), t)]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...await gpu.session!.read(t)]).toEqual([1, 2, 3, 4, 5, 6]);
     arena.releaseAll();
   });
 

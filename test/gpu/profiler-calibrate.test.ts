@@ -1,7 +1,6 @@
 // Calibration kernels on a real adapter: the copy kernel copies, calibrate() measures and reports progress.
 import { describe, expect, it } from 'vitest';
 import { testGpu } from '../harness/node-gpu-session.ts';
-import { downloadTensor } from '../../src/gpu/arena.ts';
 import { calibrate, dispatchCopy, type CalibrateProgress } from '../../src/gpu/calibrate.ts';
 import { makeRng, freshSeed } from '../harness/kernel-harness.ts';
 
@@ -21,7 +20,7 @@ describe.skipIf(!session)('calibration', () => {
       s.arena.fill(dst);
       await dispatchCopy(s, src, dst);
       await s.flush();
-      expect(Array.from(await downloadTensor(s.device, dst)), `seed ${seed}`).toEqual(Array.from(data));
+      expect(Array.from(await s.read(dst)), `seed ${seed}`).toEqual(Array.from(data));
     } finally {
       s.arena.release(src);
       s.arena.release(dst);

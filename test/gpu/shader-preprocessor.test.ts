@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { preprocessShader, ShaderSyntaxError } from '../../src/gpu/shader-preprocessor.ts';
 import { PRECISIONS, rowStride, type Precision } from '../../src/gpu/precision.ts';
-import { downloadTensor } from '../../src/gpu/arena.ts';
 import { testGpu } from '../harness/node-gpu-session.ts';
 import { readBytes } from './read-buffer.ts';
 import { makeRng, freshSeed } from '../harness/kernel-harness.ts';
@@ -84,8 +83,8 @@ describe('shader preprocessor: tensor accessors', () => {
           params: new Uint32Array([rows, cols, rowStride(cols, precision)]), tensors: [x, y, count], workgroups: rows, label: 'probe',
         });
         await s.flush();
-        expect([...await downloadTensor(s.device, y)]).toEqual(xs.map((v) => 2 * v));
-        expect([...await downloadTensor(s.device, count)]).toEqual(new Array(rows).fill(Math.ceil(cols / 2)));
+        expect([...await s.read(y)]).toEqual(xs.map((v) => 2 * v));
+        expect([...await s.read(count)]).toEqual(new Array(rows).fill(Math.ceil(cols / 2)));
         if (precision === 'f16-storage') {
           // The pad half after each odd row is written (as 0), not left poisoned: the word belongs to the row.
           const raw = new Uint16Array(await readBytes(s.device, y.buffer, y.bytes));

@@ -2,7 +2,6 @@
 // outputs poisoned first. Host-agnostic: vitest in Node (Dawn) and the browser suite (Chromium) both use it.
 import type { ComputeSession } from '../../src/gpu/session.ts';
 import type { GpuTensor } from '../../src/gpu/arena.ts';
-import { downloadTensor } from '../../src/gpu/arena.ts';
 import type { Precision } from '../../src/gpu/precision.ts';
 import { roundToHalf } from '../../src/gpu/half.ts';
 
@@ -100,7 +99,7 @@ export async function runKernelCase(s: ComputeSession, c: KernelCase, precision:
     for (const spec of c.outputs) {
       const want = ref[spec.name];
       if (!want) throw new Error(`${c.name}: the reference returned no "${spec.name}"`);
-      errors[spec.name] = relativeError(await downloadTensor(s.device, tensors[spec.name]!), want);
+      errors[spec.name] = relativeError(await s.read(tensors[spec.name]!), want);
     }
     const tolerance = TOLERANCE[precision];
     const pass = Object.values(errors).every((e) => e <= tolerance);

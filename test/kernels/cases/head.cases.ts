@@ -1,7 +1,6 @@
 import type { KernelCase } from '../../harness/kernel-harness.ts';
 import type { ComputeSession } from '../../../src/gpu/session.ts';
 import type { GpuTensor } from '../../../src/gpu/arena.ts';
-import { downloadTensor } from '../../../src/gpu/arena.ts';
 import { encodeTensor } from '../../../src/gpu/tensor-codec.ts';
 import {
   clamp, clampBackward, clampBackwardReference, clampReference, sanitize, sanitizeReference, upsampleBackwardReference,
@@ -19,7 +18,7 @@ function withSpecials(v: ArrayLike<number>): Float64Array {
 
 async function injectSpecials(s: ComputeSession, t: GpuTensor): Promise<void> {
   await s.flush();
-  const values = withSpecials(await downloadTensor(s.device, t));
+  const values = withSpecials(await s.read(t));
   s.device.queue.writeBuffer(t.buffer, 0, encodeTensor(values, t.shape, t.precision));
 }
 
