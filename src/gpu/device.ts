@@ -20,6 +20,11 @@ export interface GpuInfo {
   /** The Vulkan ICD manifest in Node; empty in a browser. */
   driver: string;
   isFallbackAdapter: boolean;
+  /**
+   * A CPU implementation (lavapipe, SwiftShader): workgroup barriers cost it far more than a GPU, so some kernels
+   * pick a barrier-free variant there (measured: docs/PERFORMANCE.md).
+   */
+  cpuAdapter: boolean;
   /** Every feature the adapter offers. */
   adapterFeatures: string[];
   /** The features the device was created with (the wanted ones the adapter has). */
@@ -100,11 +105,18 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     description: ai?.description ?? '',
     driver,
     isFallbackAdapter: Boolean((ai as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
+    cpuAdapter: isCpuAdapter(ai),
     adapterFeatures: [...adapter.features].map(String).sort(),
     features: features.map(String),
     limits: requiredLimits,
   };
   return { adapter, device, info, has: (f) => device.features.has(f) };
+}
+
+function isCpuAdapter(ai: GPUAdapterInfo | undefined): boolean {
+  if ((ai as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter) return true;
+  const text = [ai?.architecture, ai?.device, ai?.description, ai?.vendor].join(' ').toLowerCase();
+  return ai?.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/.test(text);
 }
 
 /** Limit names of a GPUSupportedLimits object (its properties live on the prototype). */

@@ -19,8 +19,9 @@ export const LAYERNORM_SHADER = { name: 'layernorm.wgsl', source: `${source}\n${
 export const LAYERNORM_EPS = 1e-5;
 const WG = 64;
 /**
- * Rows up to this length are normalised by one invocation each (`layernorm_rows`); longer ones by a workgroup.
- * On lavapipe the per-row workgroup's barriers made v3-tiny's LayerNorms 26 % of its forward (docs/PERFORMANCE.md).
+ * On a CPU adapter, rows up to this length are normalised by one invocation each (`layernorm_rows`): there the
+ * per-row workgroup's barriers made v3-tiny's LayerNorms 26 % of its forward. On a GPU a workgroup per row stays
+ * (the H200 measured both equal at 64 columns; docs/PERFORMANCE.md).
  */
 export const SHORT_ROW = 64;
 
@@ -60,7 +61,7 @@ export async function layerNorm(s: ComputeSession, x: GpuTensor, gamma: GpuTenso
   checkStats(op, st, rows);
   expectBindable(op, s, x, y);
   if (rows === 0) return;
-  const short = cols <= SHORT_ROW;
+  const short = s.gpu.info.cpuAdapter && cols <= SHORT_ROW;
   await s.dispatch({
     shader: LAYERNORM_SHADER, entry: short ? 'layernorm_rows' : 'layernorm', precision: x.precision, defines: { FWD: true },
     params: packParams([rows, cols, physicalRow(x), { f32: eps }, 0, 0]), tensors: [x, gamma, beta, y, st.mean, st.rstd],
