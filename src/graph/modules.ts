@@ -63,10 +63,13 @@ export function biMamba2Stack(g: GraphBuilder, id: string, x: string, layers: nu
   return x;
 }
 
-/** SSGConv -> LayerNorm -> Dropout (+ residual when asked). */
+/**
+ * SSGConv -> (+ input when residual) -> LayerNorm -> Dropout. The residual is added before the norm
+ * (post-norm), as the original does: `Dropout(LayerNorm(SSG(x) + x))` (V3_MODEL.md step 8).
+ */
 export function ssgconvLayer(g: GraphBuilder, id: string, x: string, adj: string, out: number, o: { alpha: number; K: number; dropout: number; residual: boolean }): string {
   const s = g.shapeOf(x);
   const h = g.node(`${id}.conv`, 'ssgconv', [x, adj], { in_features: s[3] as number, out_features: out, alpha: o.alpha, K: o.K, bias: true });
-  const y = dropout(g, `${id}.dropout`, layerNorm(g, `${id}.norm`, h), o.dropout);
-  return o.residual ? g.node(`${id}.add`, 'add', [x, y]) : y;
+  const pre = o.residual ? g.node(`${id}.add`, 'add', [h, x]) : h;
+  return dropout(g, `${id}.dropout`, layerNorm(g, `${id}.norm`, pre), o.dropout);
 }
