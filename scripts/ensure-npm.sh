@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 stamp=node_modules/.package-lock.json
 if [[ -f $stamp && ! package-lock.json -nt $stamp ]]; then exit 0; fi
 echo "ensure-npm: installing npm packages"
-# Debian's Chromium is used (scripts/setup-system.sh): puppeteer must not fetch a browser of its own.
-PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+# Debian's Chromium is used (scripts/setup-system.sh) through puppeteer-core, which never downloads a browser.
+npm ci --no-audit --no-fund --loglevel=error

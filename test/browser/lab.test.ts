@@ -1,7 +1,7 @@
 // The lab page in headless Chromium, served by the real Vite dev server: the adapter through the engine worker,
 // calibration and kernel profiling end to end, no console errors; and without WebGPU, the plain message.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'puppeteer';
+import type { Page } from 'puppeteer-core';
 import { browserSkipReason, collectErrors, launchChromium, logBrowserRun, startLabServer, type Chromium, type LabServer } from './browser-harness.ts';
 
 const skip = browserSkipReason();

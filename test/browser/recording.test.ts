@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'puppeteer';
+import type { Page } from 'puppeteer-core';
 import { browserSkipReason, collectErrors, launchChromium, startLabServer, type Chromium, type LabServer } from './browser-harness.ts';
 import { edfWithout, syntheticFiles, truncated } from '../engine/recording-fixtures.ts';
 import { freshSeed } from '../harness/kernel-harness.ts';
@@ -41,7 +41,7 @@ async function upload(page: Page, ...paths: string[]): Promise<void> {
 async function pick(page: Page, testid: string, ...paths: string[]): Promise<void> {
   const input = await page.$(`[data-testid=${testid}]`);
   if (!input) throw new Error(`the page has no ${testid} file input`);
-  await (input as import('puppeteer').ElementHandle<HTMLInputElement>).uploadFile(...paths);
+  await (input as import('puppeteer-core').ElementHandle<HTMLInputElement>).uploadFile(...paths);
 }
 
 describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
