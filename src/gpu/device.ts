@@ -19,6 +19,8 @@ export interface GpuInfo {
   description: string;
   /** The Vulkan ICD manifest in Node; empty in a browser. */
   driver: string;
+  /** Dawn toggles set in Node, each with why; empty in a browser (the browser's own switches decide). */
+  toggles: DawnToggle[];
   isFallbackAdapter: boolean;
   /**
    * A CPU implementation (lavapipe, SwiftShader): workgroup barriers cost it far more than a GPU, so some kernels
@@ -30,6 +32,29 @@ export interface GpuInfo {
   /** The features the device was created with (the wanted ones the adapter has). */
   features: string[];
   limits: Record<string, number>;
+}
+
+export interface DawnToggle {
+  name: string;
+  state: 'enabled' | 'disabled';
+  why: string;
+}
+
+/**
+ * Why this adapter has no native f16, and how to get it, or undefined where it has it. NVIDIA's Vulkan driver
+ * offers f16 only behind a Dawn toggle (Ictal sets it in Node; Chromium takes it as a switch); CPU adapters
+ * like SwiftShader have none, and the f16-storage mode is the FP16 there.
+ */
+export function f16Hint(info: Pick<GpuInfo, 'host' | 'vendor' | 'adapterFeatures' | 'cpuAdapter'>): string | undefined {
+  if (info.adapterFeatures.includes('shader-f16')) return undefined;
+  const storage = 'f16-storage (packed halves, f32 arithmetic) still runs here.';
+  if (/nvidia/i.test(info.vendor)) {
+    return info.host === 'node'
+      ? `Dawn did not offer shader-f16 on this NVIDIA adapter although Ictal sets vulkan_enable_f16_on_nvidia; the driver may be too old. ${storage}`
+      : `Native f16 on NVIDIA needs a Dawn switch: start Chrome/Chromium with --enable-dawn-features=vulkan_enable_f16_on_nvidia (or enable chrome://flags/#enable-unsafe-webgpu) and reload. ${storage}`;
+  }
+  if (info.cpuAdapter) return `This is a CPU adapter without shader-f16 (SwiftShader has none; Mesa lavapipe 25 has it). ${storage}`;
+  return `This adapter does not offer shader-f16. ${storage}`;
 }
 
 export interface GpuContext {
@@ -48,7 +73,7 @@ export interface AcquireOptions {
   onLost?: (info: GPUDeviceLostInfo) => void;
 }
 
-type NodeGpuProvider = (dawnFlags: string[]) => Promise<{ adapter: GPUAdapter; driver: string }>;
+type NodeGpuProvider = (dawnFlags: string[]) => Promise<{ adapter: GPUAdapter; driver: string; toggles: DawnToggle[] }>;
 let nodeProvider: NodeGpuProvider | undefined;
 
 /**
@@ -69,6 +94,7 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
   const host = currentHost();
   let adapter: GPUAdapter | null;
   let driver = '';
+  let toggles: DawnToggle[] = [];
   if (host === 'node') {
     if (!nodeProvider) {
       throw new NoWebGpuError('no WebGPU provider in Node: call useNodeGpu(nodeGpu) from src/gpu/node-gpu.ts first');
@@ -76,6 +102,7 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     const found = await nodeProvider(options.dawnFlags ?? []);
     adapter = found.adapter;
     driver = found.driver;
+    toggles = found.toggles;
   } else {
     if (!('gpu' in navigator) || !navigator.gpu) {
       throw new NoWebGpuError(
@@ -104,6 +131,7 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     device: ai?.device ?? '',
     description: ai?.description ?? '',
     driver,
+    toggles,
     isFallbackAdapter: Boolean((ai as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
     cpuAdapter: isCpuAdapter(ai),
     adapterFeatures: [...adapter.features].map(String).sort(),

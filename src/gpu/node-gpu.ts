@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NoWebGpuError } from './errors.ts';
+import type { DawnToggle } from './device.ts';
 
 const ICD_DIRS = [
   '/usr/share/vulkan/icd.d',
@@ -64,7 +65,7 @@ let dawn: typeof import('webgpu') | undefined;
  * Dawn is created once per process (several instances in one process crash at exit), so the choice is made
  * before, from what the machine has. Dawn flags (e.g. 'enable-dawn-features=allow_unsafe_apis') pass through.
  */
-export async function nodeGpu(dawnFlags: string[] = []): Promise<{ gpu: GPU; adapter: GPUAdapter; driver: string }> {
+export async function nodeGpu(dawnFlags: string[] = []): Promise<{ gpu: GPU; adapter: GPUAdapter; driver: string; toggles: DawnToggle[] }> {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   try {
     dawn ??= await import('webgpu');
@@ -83,22 +84,58 @@ export async function nodeGpu(dawnFlags: string[] = []): Promise<{ gpu: GPU; ada
   }
   process.env.VK_DRIVER_FILES = driver;
   process.env.VK_ICD_FILENAMES = driver;
-  instance ??= dawn.create(withFullTimerResolution(dawnFlags)) as GPU;
+  if (!instance) {
+    const flags = withIctalToggles(dawnFlags);
+    instance = dawn.create(flags) as GPU;
+    instanceToggles = describeToggles(flags);
+  }
   const adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
-  if (adapter) return { gpu: instance, adapter, driver };
+  if (adapter) return { gpu: instance, adapter, driver, toggles: instanceToggles };
   throw new NoWebGpuError(`Dawn found no usable adapter on the Vulkan driver ${driver}. ${INSTALL_HINT}`);
 }
 
 let instance: GPU | undefined;
+let instanceToggles: DawnToggle[] = [];
 
 /**
- * Dawn rounds timestamp queries down to 65,536 ns unless its `timestamp_quantization` toggle is off (a guard
- * against timing attacks that matters in a browser, not in a Node process profiling its own kernels): it is off
- * here, merged into any `disable-dawn-features=` list the caller passes.
+ * The Dawn toggles Ictal sets in Node, each with why. They are process-wide (Dawn is created once), so they are
+ * chosen here, merged with any `enable-`/`disable-dawn-features=` list the caller passes.
  */
-export function withFullTimerResolution(flags: string[]): string[] {
-  const key = 'disable-dawn-features=';
-  const given = flags.find((f) => f.startsWith(key));
-  const disabled = new Set(['timestamp_quantization', ...(given ? given.slice(key.length).split(',').filter(Boolean) : [])]);
-  return [...flags.filter((f) => !f.startsWith(key)), `${key}${[...disabled].join(',')}`];
+export const DAWN_TOGGLES: DawnToggle[] = [
+  {
+    name: 'vulkan_enable_f16_on_nvidia',
+    state: 'enabled',
+    why: 'Dawn keeps shader-f16 off on NVIDIA\'s Vulkan driver by default; on it offers native f16 arithmetic there (an f16 kernel checked exact on an H200). No effect on other drivers.',
+  },
+  {
+    name: 'timestamp_quantization',
+    state: 'disabled',
+    why: 'Dawn rounds timestamp queries down to 65,536 ns, a guard against timing attacks that matters in a browser, not in a Node process profiling its own kernels.',
+  },
+];
+
+/** The Dawn command-line flags for `toggles` merged with the caller's own flags (the caller's toggles are kept). */
+export function withIctalToggles(flags: string[], toggles: DawnToggle[] = DAWN_TOGGLES): string[] {
+  const merged: string[] = [];
+  for (const state of ['enabled', 'disabled'] as const) {
+    const key = `${state === 'enabled' ? 'enable' : 'disable'}-dawn-features=`;
+    const given = flags.find((f) => f.startsWith(key));
+    const names = new Set([...toggles.filter((t) => t.state === state).map((t) => t.name), ...(given ? given.slice(key.length).split(',').filter(Boolean) : [])]);
+    if (names.size) merged.push(`${key}${[...names].join(',')}`);
+  }
+  return [...flags.filter((f) => !f.includes('-dawn-features=')), ...merged];
+}
+
+/** Every toggle named in `flags`: Ictal's own with their reasons, the caller's as "asked for by the caller". */
+function describeToggles(flags: string[]): DawnToggle[] {
+  const out: DawnToggle[] = [];
+  for (const f of flags) {
+    const m = /^(enable|disable)-dawn-features=(.*)$/.exec(f);
+    if (!m) continue;
+    for (const name of m[2]!.split(',').filter(Boolean)) {
+      const own = DAWN_TOGGLES.find((t) => t.name === name);
+      out.push(own ?? { name, state: m[1] === 'enable' ? 'enabled' : 'disabled', why: 'asked for by the caller' });
+    }
+  }
+  return out;
 }

@@ -7,7 +7,7 @@ import type { GpuTensor } from '../../src/gpu/arena.ts';
 import { unary, binary } from '../../src/kernels/elementwise.ts';
 import { measureProfilerOverhead, profileBatch } from '../../src/gpu/profile-run.ts';
 import { TimestampProfiler } from '../../src/gpu/profiler.ts';
-import { withFullTimerResolution } from '../../src/gpu/node-gpu.ts';
+import { withIctalToggles } from '../../src/gpu/node-gpu.ts';
 import { buildReport, formatReportTable, markPerformance, toChromeTrace } from '../../src/gpu/profile-report.ts';
 
 const gpu = await testGpu();
@@ -166,12 +166,23 @@ describe.skipIf(!session)('timestamp profiler', () => {
     }
   });
 
-  it('keeps the caller\'s Dawn toggles when it turns timestamp quantization off', () => {
-    expect(withFullTimerResolution([])).toEqual(['disable-dawn-features=timestamp_quantization']);
-    expect(withFullTimerResolution(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=foo,bar'])).toEqual([
-      'enable-dawn-features=allow_unsafe_apis',
+  it('sets its own Dawn toggles (f16 on NVIDIA, full timer resolution) and keeps the caller\'s', () => {
+    expect(withIctalToggles([])).toEqual([
+      'enable-dawn-features=vulkan_enable_f16_on_nvidia',
+      'disable-dawn-features=timestamp_quantization',
+    ]);
+    expect(withIctalToggles(['--foo', 'enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=foo,bar'])).toEqual([
+      '--foo',
+      'enable-dawn-features=vulkan_enable_f16_on_nvidia,allow_unsafe_apis',
       'disable-dawn-features=timestamp_quantization,foo,bar',
     ]);
+  });
+
+  it('reports the toggles it set, with why', () => {
+    const names = session!.gpu.info.toggles.map((t) => `${t.state} ${t.name}`);
+    expect(names).toContain('enabled vulkan_enable_f16_on_nvidia');
+    expect(names).toContain('disabled timestamp_quantization');
+    for (const t of session!.gpu.info.toggles) expect(t.why.length).toBeGreaterThan(10);
   });
 
   it('rejects bad arguments with a message naming them', async () => {

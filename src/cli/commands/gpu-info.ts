@@ -1,9 +1,10 @@
 import type { Command } from '../command.ts';
 import { parseOptions } from '../command.ts';
 import { cliGpu } from '../node-session.ts';
+import { f16Hint } from '../../gpu/device.ts';
 
 const HELP = `ictal gpu-info [--json]
-  The WebGPU adapter Dawn finds here: name, driver, features, limits.`;
+  The WebGPU adapter Dawn finds here: name, driver, the Dawn toggles Ictal sets (and why), features, limits.`;
 
 export const gpuInfo: Command = {
   name: 'gpu-info',
@@ -20,6 +21,10 @@ export const gpuInfo: Command = {
       console.log(`driver    ${i.driver}`);
       console.log(`features  ${i.adapterFeatures.join(', ')}`);
       console.log(`in use    ${i.features.join(', ') || '(none)'}`);
+      const hint = f16Hint(i);
+      if (hint) console.log(`f16       ${hint}`);
+      console.log('toggles');
+      for (const t of i.toggles) console.log(`  ${t.state === 'enabled' ? '+' : '-'} ${t.name.padEnd(30)} ${t.why}`);
       console.log('limits');
       for (const [k, v] of Object.entries(i.limits)) console.log(`  ${k.padEnd(44)} ${v}`);
     }

@@ -2,6 +2,7 @@
 import type { GpuInfo } from '../../engine/engine.ts';
 import type { AdapterState, LabStore } from '../store.ts';
 import { h, show } from '../dom.ts';
+import { f16Hint } from '../../gpu/device.ts';
 
 export function mountAdapterPanel(host: HTMLElement, store: LabStore): void {
   const render = (a: AdapterState) => show(host, h('h2', { id: 'adapter-title' }, 'Adapter'), body(a));
@@ -26,6 +27,7 @@ function body(a: AdapterState): HTMLElement {
 function details(i: GpuInfo): HTMLElement {
   const name = i.description || [i.vendor, i.architecture, i.device].filter(Boolean).join(' ') || 'unnamed adapter';
   const inUse = new Set(i.features);
+  const hint = f16Hint(i);
   return h('div', {},
     h('p', { class: 'adapter-name', 'data-testid': 'adapter-name' }, name),
     h('dl', { class: 'facts' },
@@ -36,6 +38,7 @@ function details(i: GpuInfo): HTMLElement {
     h('h3', {}, 'Features'),
     h('ul', { class: 'chips', 'data-testid': 'features' },
       i.adapterFeatures.map((f) => h('li', { class: inUse.has(f) ? 'chip used' : 'chip', title: inUse.has(f) ? 'enabled on the engine device' : 'offered, not requested' }, f))),
+    hint ? h('p', { class: 'notice', 'data-testid': 'f16-hint' }, h('strong', {}, 'No native f16. '), hint) : h('p', { class: 'muted', 'data-testid': 'f16-hint' }, 'Native f16 (shader-f16) is available: all three precisions run here.'),
     h('details', {},
       h('summary', {}, `Limits (${Object.keys(i.limits).length})`),
       h('table', { class: 'limits', 'data-testid': 'limits' },
