@@ -49,6 +49,8 @@ export interface TensorSpec {
   shape: number[];
   /** Uniform range of random values (default [-2, 2]). */
   range?: [number, number];
+  /** A tensor pinned to one precision whatever the case runs in (e.g. a f32 [1] loss or loss scale). */
+  precision?: Precision;
 }
 
 export interface KernelCase {
@@ -78,17 +80,18 @@ export async function runKernelCase(s: ComputeSession, c: KernelCase, precision:
   try {
     for (const spec of c.inputs) {
       const [lo, hi] = spec.range ?? [-2, 2];
+      const p = spec.precision ?? precision;
       const n = spec.shape.reduce((a, b) => a * b, 1);
       const v = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const x = lo + (hi - lo) * rng();
-        v[i] = precision === 'f32' ? Math.fround(x) : roundToHalf(x);
+        v[i] = p === 'f32' ? Math.fround(x) : roundToHalf(x);
       }
       host[spec.name] = v;
-      tensors[spec.name] = await s.arena.upload(v, spec.shape, precision, spec.name);
+      tensors[spec.name] = await s.arena.upload(v, spec.shape, p, spec.name);
     }
     for (const spec of c.outputs) {
-      tensors[spec.name] = await s.arena.tensor(spec.shape, precision, spec.name);
+      tensors[spec.name] = await s.arena.tensor(spec.shape, spec.precision ?? precision, spec.name);
       s.arena.fill(tensors[spec.name]!); // poison: NaN in every precision's encoding
     }
     await c.run(s, tensors, precision);

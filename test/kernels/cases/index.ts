@@ -15,6 +15,7 @@ import { cosineEdgesCases } from './cosine-edges.cases.ts';
 import { topkAdjacencyCases } from './topk-adjacency.cases.ts';
 import { ssgconvCases } from './ssgconv.cases.ts';
 import { layoutOpsCases } from './layout-ops.cases.ts';
+import { focalLossCases } from './focal-loss.cases.ts';
 
 export interface CaseFamily {
   family: string;
@@ -36,6 +37,7 @@ export const CASE_FAMILIES: CaseFamily[] = [
   { family: 'topk-adjacency', cases: topkAdjacencyCases },
   { family: 'ssgconv', cases: ssgconvCases },
   { family: 'layout-ops', cases: layoutOpsCases },
+  { family: 'focal-loss', cases: focalLossCases },
 ];
 
 export interface FamilyCase {
