@@ -7,9 +7,11 @@ import { buildReport, markPerformance, toChromeTrace, type ChromeTrace, type Ker
 import { measureProfilerOverhead } from '../gpu/profile-run.ts';
 import type { Precision } from '../gpu/precision.ts';
 import { BENCH_FAMILIES, benchKernels, type BenchFailure } from './kernel-bench.ts';
-import { RecordingBench, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
+import { profileModel, type ModelProfile, type ModelProfileOptions } from './model-profile.ts';
+import { buildModel, RecordingBench, type LoadedModel, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
 
 export type { GpuInfo, Calibration, CalibrateProgress, ProfileReport, KernelRow, ChromeTrace, BenchFailure };
+export type { ModelProfile, ModelProfileOptions };
 export type { ModelInfo, ModelSpec, Prediction, PredictOptions, RecordingView, SyntheticRecordingOptions };
 
 export type Progress = (p: { done: number; total: number; message: string }) => void;
@@ -110,6 +112,21 @@ export class Engine {
   /** The loaded model over every window of the open recording: probabilities, events, and metrics where labelled. */
   async predict(options?: PredictOptions, onProgress?: Progress): Promise<Prediction> {
     return this.exclusive(() => this.recordings.predict(options, onProgress));
+  }
+
+  /**
+   * One forward pass of a model timed per dispatch (by node, by kernel, the dispatch timeline), against the last
+   * calibration's roofline if there was one. `model`: a spec to build for this profile only; default the loaded model.
+   */
+  async profileModel(options: ModelProfileOptions & { model?: ModelSpec }): Promise<ModelProfile> {
+    return this.exclusive(async () => profileModel(await this.current(), await this.modelFor(options.model), this.calibration, options));
+  }
+
+  private async modelFor(spec: ModelSpec | undefined): Promise<LoadedModel> {
+    if (spec) return buildModel(spec);
+    const loaded = this.recordings.loaded;
+    if (!loaded) throw new Error('no model is loaded: load a preset or a graph .json + weights .safetensors first');
+    return loaded;
   }
 
   /** Names and durations of the performance.measure entries this engine's host holds. */

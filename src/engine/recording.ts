@@ -73,7 +73,7 @@ export interface SyntheticRecordingOptions {
 }
 
 /** A preset with seeded initial weights, or a user's graph.json and weights.safetensors. */
-export type ModelSpec = { preset: string; seed: number } | { graph: File; weights: File };
+export type ModelSpec = { preset: string; seed: number; /** `key=value` config overrides (ictal graph --set). */ overrides?: string[] } | { graph: File; weights: File };
 
 export interface ModelInfo {
   name: string;
@@ -83,6 +83,8 @@ export interface ModelInfo {
   window: number;
   windowSeconds: number;
   parameters: number;
+  /** Seeded initial weights (a preset): untrained, its output is chance level. */
+  seeded: boolean;
 }
 
 export interface PredictOptions {
@@ -118,7 +120,7 @@ interface OpenRecording {
   labels: Float32Array | null;
 }
 
-interface LoadedModel {
+export interface LoadedModel {
   ir: IrDocument;
   weights: WeightMap;
   info: ModelInfo;
@@ -185,17 +187,15 @@ export class RecordingBench {
     };
   }
 
-  /** Builds (preset) or reads and checks (files) a model; it must take [B, 19, S] at 256 Hz and give [B, S]. */
+  /** Builds (preset) or reads and checks (files) a model and keeps it for predict(). */
   async loadModel(spec: ModelSpec): Promise<ModelInfo> {
-    const fromPreset = 'preset' in spec;
-    const ir = fromPreset ? buildV3(spec.preset, applyOverrides(preset(spec.preset), [])) : parseIr(await spec.graph.text());
-    const window = checkDetector(ir, fromPreset ? `preset ${spec.preset}` : spec.graph.name);
-    const weights = fromPreset ? initWeights(ir, spec.seed) : loadWeights(ir, new Uint8Array(await spec.weights.arrayBuffer()));
-    const source = fromPreset ? `preset ${spec.preset}, seeded initial weights (seed ${spec.seed})` : `${spec.graph.name} + ${spec.weights.name}`;
-    const parameters = Object.values(ir.params).reduce((a, p) => a + numel(p.shape), 0);
-    const info: ModelInfo = { name: ir.name, source, window, windowSeconds: window / TARGET_FS, parameters };
-    this.model = { ir, weights, info };
-    return info;
+    this.model = await buildModel(spec);
+    return this.model.info;
+  }
+
+  /** The model loadModel() keeps (for the profiler, headroom and training), or undefined. */
+  get loaded(): LoadedModel | undefined {
+    return this.model;
   }
 
   /** Runs the loaded model over every window of the open recording, in batches, reporting each batch. */
@@ -238,6 +238,19 @@ export class RecordingBench {
       seconds,
     };
   }
+}
+
+/** A preset with seeded weights, or a user's graph + weights, checked: it must take [B, 19, S] at 256 Hz and give [B, S]. */
+export async function buildModel(spec: ModelSpec): Promise<LoadedModel> {
+  const fromPreset = 'preset' in spec;
+  const overrides = fromPreset ? spec.overrides ?? [] : [];
+  const ir = fromPreset ? buildV3(spec.preset, applyOverrides(preset(spec.preset), overrides)) : parseIr(await spec.graph.text());
+  const window = checkDetector(ir, fromPreset ? `preset ${spec.preset}` : spec.graph.name);
+  const weights = fromPreset ? initWeights(ir, spec.seed) : loadWeights(ir, new Uint8Array(await spec.weights.arrayBuffer()));
+  const set = overrides.length ? ` with ${overrides.join(' ')}` : '';
+  const source = fromPreset ? `preset ${spec.preset}${set}, seeded initial weights (seed ${spec.seed})` : `${spec.graph.name} + ${spec.weights.name}`;
+  const parameters = Object.values(ir.params).reduce((a, p) => a + numel(p.shape), 0);
+  return { ir, weights, info: { name: ir.name, source, window, windowSeconds: window / TARGET_FS, parameters, seeded: fromPreset } };
 }
 
 /** The window length of a graph that maps [B, 19, S] EEG at 256 Hz to [B, S] logits; throws saying what differs. */

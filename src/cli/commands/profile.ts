@@ -1,32 +1,23 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from '../command.ts';
 import { parseOptions } from '../command.ts';
-import { cliGpu } from '../node-session.ts';
+import { useNodeGpu } from '../../gpu/device.ts';
+import { nodeGpu } from '../../gpu/node-gpu.ts';
+import { isPrecision, PRECISIONS } from '../../gpu/precision.ts';
+import { formatReportTable } from '../../gpu/profile-report.ts';
 import { applyOverrides, preset } from '../../graph/config.ts';
-import { buildV3 } from '../../graph/v3.ts';
-import { initWeights } from '../../graph/init.ts';
-import { ComputeSession } from '../../gpu/session.ts';
-import { isPrecision, PRECISIONS, type Precision } from '../../gpu/precision.ts';
-import { calibrate } from '../../gpu/calibrate.ts';
-import { measureProfilerOverhead, profileBatch } from '../../gpu/profile-run.ts';
-import { buildReport, formatReportTable, toChromeTrace } from '../../gpu/profile-report.ts';
-import type { ProfileResult } from '../../gpu/profiler.ts';
-import { ForwardExecutor } from '../../executor/forward-executor.ts';
+import { Engine } from '../../engine/engine.ts';
 
 const HELP = `ictal profile --preset NAME --batch B --precision P [--set k=v ...] [--by-node] [--json FILE] [--trace FILE]
   Times every dispatch of one forward pass of the preset (seeded random weights and input) and prints a table
   per kernel: time, share of the total, GB/s, GFLOP/s and share of this adapter's calibrated roofline.
+  The lab's Model profile tab runs the same engine method (Engine.profileModel).
   --precision   ${PRECISIONS.join(', ')}
   --by-node     one row per module path and kernel (e.g. node.layers.3.fwd.scan) instead of per kernel
   --json FILE   the full report (per module path) as JSON
   --trace FILE  a Chrome trace (chrome://tracing, Perfetto) of the dispatches
   --no-calibrate  skip the roofline measurement (no roofline column)
   --overhead N  also measure the profiler's own cost over N runs with and without timestamps (2N more passes)`;
-
-/** Entries relabelled by kernel (shader:entry), so that rows sum a kernel's time over every module. */
-function byKernel(r: ProfileResult): ProfileResult {
-  return { ...r, entries: r.entries.map((e) => ({ ...e, label: e.kernel, shapes: '' })) };
-}
 
 export const profile: Command = {
   name: 'profile',
@@ -42,30 +33,24 @@ export const profile: Command = {
     if (!isPrecision(precision)) throw new Error(`--precision "${precision}" is not one of ${PRECISIONS.join(', ')}`);
     const batch = Number(values.batch);
     if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch wants a positive integer, got "${values.batch}"`);
-    const config = applyOverrides(preset(values.preset!), values.set ?? []);
-    const ir = buildV3(values.preset!, config);
-    const weights = initWeights(ir, Number(values.seed));
-    const s = new ComputeSession(await cliGpu());
-    if (precision === 'f16' && !s.gpu.has('shader-f16')) throw new Error(`--precision f16 needs shader-f16, which this adapter lacks (use f16-storage)`);
-    const info = s.gpu.info;
-    const adapter = info.description || [info.vendor, info.device].filter(Boolean).join(' ');
-    console.error(`profiling ${values.preset} batch ${batch} ${precision} on ${adapter}`);
-    const exec = await ForwardExecutor.create(s, ir, weights, batch, { precision: precision as Precision, microBatch: batch });
-    const inputShape = exec.plan.tensors.get(ir.inputs[0]!)!.shape;
-    const input = new Float32Array(inputShape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i * 0.013) * 3 + Math.cos(i * 0.0007));
     const overheadRuns = Number(values.overhead);
     if (!Number.isInteger(overheadRuns) || overheadRuns < 0) throw new Error(`--overhead wants a count >= 0, got "${values.overhead}"`);
-    await exec.run(input, batch); // the warm-up: uploads the input and compiles every pipeline
-    const result = await profileBatch(s, () => exec.record(), { warmup: 0 });
-    const overhead = overheadRuns ? await measureProfilerOverhead(s, () => exec.record(), overheadRuns) : undefined;
-    const roofline = values['no-calibrate'] ? undefined : await calibrate(s, { copyBytes: 64 * 2 ** 20, repeats: 3 });
-    const options = { adapter, roofline, overhead };
-    const report = buildReport(result, options);
-    console.log(formatReportTable(values['by-node'] ? report : buildReport(byKernel(result), options)));
-    console.log(`activation arena ${(exec.plan.activationBytes / 2 ** 20).toFixed(1)} MiB, arena peak ${(s.arena.peakBytes / 2 ** 20).toFixed(1)} MiB`);
-    if (values.json) writeFileSync(values.json, JSON.stringify({ preset: values.preset, batch, precision, config, ...report }, null, 2));
-    if (values.trace) writeFileSync(values.trace, JSON.stringify(toChromeTrace(result, `ictal ${values.preset} ${precision}`)));
-    s.device.destroy();
+    const overrides = values.set ?? [];
+    const config = applyOverrides(preset(values.preset!), overrides);
+    useNodeGpu(nodeGpu);
+    const engine = new Engine();
+    try {
+      const info = await engine.gpuInfo();
+      console.error(`profiling ${values.preset} batch ${batch} ${precision} on ${info.description || [info.vendor, info.device].filter(Boolean).join(' ')}`);
+      if (!values['no-calibrate']) await engine.calibrate(undefined, { copyBytes: 64 * 2 ** 20, repeats: 3 });
+      const p = await engine.profileModel({ model: { preset: values.preset!, seed: Number(values.seed), overrides }, batch, precision, overheadRuns });
+      console.log(formatReportTable(values['by-node'] ? p.byNode : p.byKernel));
+      console.log(`activation arena ${(p.activationBytes / 2 ** 20).toFixed(1)} MiB, arena peak ${(p.arenaPeakBytes / 2 ** 20).toFixed(1)} MiB`);
+      if (values.json) writeFileSync(values.json, JSON.stringify({ preset: values.preset, batch, precision, config, ...p.byNode }, null, 2));
+      if (values.trace) writeFileSync(values.trace, JSON.stringify(p.trace));
+    } finally {
+      await engine.dispose();
+    }
     return 0;
   },
 };
