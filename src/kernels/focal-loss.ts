@@ -42,6 +42,15 @@ export interface FocalLossOptions {
   accumulate?: boolean;
 }
 
+/** The loss's own settings, without the per-call scale, batch size and accumulation. */
+export type FocalLossParams = Omit<FocalLossOptions, 'scale' | 'meanOver' | 'accumulate'>;
+
+/**
+ * The backend's loss (backend/ictal_backend/losses.py, the original recipe): alpha 0.5, gamma 2, logits clamped to
+ * [-100, 100], p_t to [1e-7, 1 - 1e-7], each element's loss to <= 100; pos_weight comes from the data.
+ */
+export const FOCAL_RECIPE = { alpha: 0.5, gamma: 2, logitLimit: 100, ptEpsilon: 1e-7, maxLoss: 100 } as const;
+
 function checkOptions(o: FocalLossOptions): void {
   const bad = (name: string, v: number, why: string) => new Error(`focalLoss: ${name} must be ${why}, got ${v}`);
   if (!(o.posWeight >= 0 && Number.isFinite(o.posWeight))) throw bad('posWeight', o.posWeight, 'a finite number >= 0');
