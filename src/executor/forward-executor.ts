@@ -1,15 +1,16 @@
-// The WebGPU forward executor: plans the IR (plan.ts), uploads the weights once, allocates the arena the plan
-// asks for, and records one dispatch sequence per micro-batch through the op lowerings. Works wherever a
-// ComputeSession does (browser worker, Node/Dawn). Training will add a backward walk over the same plan.
-import type { IrDocument } from '../graph/ir.ts';
+// The WebGPU forward executor: plans the IR (plan.ts), uploads the weights once and derives the computed
+// parameters from them on the GPU (the op records' `derived`), allocates the arena the plan asks for, and records
+// one dispatch sequence per micro-batch through the op records. Works wherever a ComputeSession does (browser
+// worker, Node/Dawn). The training executor (src/train/training-executor.ts) runs the same records with backward.
+import type { IrDocument, IrNode } from '../graph/ir.ts';
 import type { WeightMap } from '../graph/init.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import type { ComputeSession } from '../gpu/session.ts';
 import { type Precision, tensorBytes } from '../gpu/precision.ts';
 import { encodeTensor } from '../gpu/tensor-codec.ts';
 import { type ForwardPlan, planForward } from './plan.ts';
-import type { LowerContext, Lowering } from './lowering.ts';
-import { LOWERINGS, scratchBytesEstimate } from './lowerings.ts';
+import { INFERENCE, type LowerContext, type SavedTensor } from './lowering.ts';
+import { largestNodeTensor, nodeShapes, recordOf } from './lowerings.ts';
 
 export interface ForwardOptions {
   precision: Precision;
@@ -23,11 +24,49 @@ export interface ForwardOptions {
 export function fittingMicroBatch(ir: IrDocument, batch: number, precision: Precision, maxBinding: number): number {
   for (let b = batch; b >= 1; b = b === 1 ? 0 : Math.ceil(b / 2)) {
     const plan = planForward(ir, b, precision);
-    const largest = Math.max(...[...plan.tensors.values()].map((t) => t.bytes), scratchBytesEstimate(ir, b, precision));
+    const largest = Math.max(...[...plan.tensors.values()].map((t) => t.bytes), largestNodeTensor(ir, b, precision));
     if (largest <= maxBinding) return b;
     if (b === 1) break;
   }
   throw new Error(`forward: even batch 1 of "${ir.name}" has a tensor over this adapter's maxStorageBufferBindingSize (${maxBinding} bytes) in ${precision}`);
+}
+
+/** Name of a parameter derived on the GPU (e.g. `tcn.layers.0.conv.weight` from weight_v and weight_g). */
+export const derivedName = (node: IrNode, role: string): string => `${node.id}.${role}`;
+
+/**
+ * Uploads stored weights in the kernels' shapes and computes every derived parameter from them (recorded, not
+ * flushed). Returns the tensors by name: stored under their IR names, derived under `derivedName`.
+ */
+export async function uploadWeights(s: ComputeSession, ir: IrDocument, weights: WeightMap, precision: Precision): Promise<Map<string, GpuTensor>> {
+  const shapeOf = new Map<string, number[]>();
+  for (const n of ir.nodes) {
+    const r = recordOf(n);
+    for (const [role, name] of Object.entries(n.params)) shapeOf.set(name, r.paramShape?.(role, ir.params[name]!.shape) ?? [...ir.params[name]!.shape]);
+  }
+  const out = new Map<string, GpuTensor>();
+  for (const [name, w] of weights) out.set(name, await s.arena.upload(w.data, shapeOf.get(name) ?? w.shape, precision, name));
+  for (const n of ir.nodes) {
+    for (const d of recordOf(n).derived ?? []) {
+      if (!d.applies(n)) continue;
+      const from = d.from.map((role) => out.get(n.params[role]!)!);
+      const name = derivedName(n, d.role);
+      const t = await s.arena.tensor(from[0]!.shape, precision, name);
+      const aux: GpuTensor[] = [];
+      // aux tensors (e.g. norms) only matter to a backward: inference drops them with the next flush
+      for (const a of d.aux?.(n, [...from[0]!.shape]) ?? []) aux.push(await s.scratch(a.shape, a.f32 ? 'f32' : precision, `${name}.${a.name}`));
+      await d.forward(s, n, from, t, aux);
+      out.set(name, t);
+    }
+  }
+  return out;
+}
+
+/** Finds a declared tensor by name or says which names the record declares. */
+export function declared(list: readonly SavedTensor[], name: string, node: IrNode, what: string): SavedTensor {
+  const t = list.find((x) => x.name === name);
+  if (!t) throw new Error(`${node.id} (${node.op}): asks for ${what} "${name}", which its record does not declare (declared: ${list.map((x) => x.name).join(', ') || 'none'})`);
+  return t;
 }
 
 export class ForwardExecutor {
@@ -45,19 +84,9 @@ export class ForwardExecutor {
   static async create(s: ComputeSession, ir: IrDocument, weights: WeightMap, batch: number, opts: ForwardOptions): Promise<ForwardExecutor> {
     const micro = opts.microBatch ?? fittingMicroBatch(ir, batch, opts.precision, s.device.limits.maxStorageBufferBindingSize);
     const plan = planForward(ir, micro, opts.precision, opts.keep);
-    for (const n of plan.steps) if (!plan.tensors.get(n.outputs[0]!)!.viewOf && !LOWERINGS[n.op]) throw new Error(`forward: op "${n.op}" (node ${n.id}) has no WebGPU lowering`);
-    const uploaded = new Map<string, GpuTensor>();
-    for (const [name, w] of weights) {
-      // Weight-norm gains [Cout, 1, 1] go up as [Cout] (same element order), the shape the kernel takes: in
-      // f16-storage a row of length 1 would be padded to 2.
-      const shape = name.endsWith('.weight_g') ? [w.shape[0]!] : w.shape;
-      uploaded.set(name, await s.arena.upload(w.data, shape, opts.precision, name));
-      if (name.endsWith('.A_log')) {
-        // The scan takes A = -exp(A_log): exact on the host, and a derived parameter of its own name.
-        const a = name.replace(/A_log$/, 'A');
-        uploaded.set(a, await s.arena.upload(w.data.map((v) => -Math.exp(v)), shape, opts.precision, a));
-      }
-    }
+    for (const n of plan.steps) if (!plan.tensors.get(n.outputs[0]!)!.viewOf) recordOf(n);
+    const uploaded = await uploadWeights(s, ir, weights, opts.precision);
+    await s.flush();
     const slots: GpuTensor[] = [];
     for (const [i, slot] of plan.slots.entries()) slots.push(await s.arena.tensor([slot.bytes / 4], 'f32', `activation slot ${i}`));
     return new ForwardExecutor(s, plan, uploaded, slots);
@@ -68,39 +97,46 @@ export class ForwardExecutor {
     return { buffer: this.slots[t.slot]!.buffer, shape: t.shape, precision: this.plan.precision, bytes: t.bytes, label: name };
   }
 
-  private async takeWorkspace(shape: readonly number[], precision: Precision, label: string, taken: GpuTensor[]): Promise<GpuTensor> {
-    const bytes = tensorBytes(shape, precision);
-    let t = this.workspace.get(bytes)?.pop();
-    if (!t) {
-      t = await this.s.arena.tensor(shape, precision, label);
-      this.workspaceAll.push(t);
+  private async takeWorkspace(t: SavedTensor, label: string, taken: GpuTensor[]): Promise<GpuTensor> {
+    const precision = t.f32 ? 'f32' : this.plan.precision;
+    const bytes = tensorBytes(t.shape, precision);
+    let w = this.workspace.get(bytes)?.pop();
+    if (!w) {
+      w = await this.s.arena.tensor(t.shape, precision, label);
+      this.workspaceAll.push(w);
     }
-    taken.push(t);
-    return { ...t, shape: [...shape], precision, label };
+    taken.push(w);
+    return { ...w, shape: [...t.shape], precision, label };
   }
 
   /** Records the whole graph for one micro-batch already uploaded into the input slot (no flush). */
   async record(): Promise<void> {
-    for (const node of this.plan.steps) {
+    const { ir, batch } = this.plan;
+    for (const [index, node] of this.plan.steps.entries()) {
       const taken: GpuTensor[] = [];
       const out = this.plan.tensors.get(node.outputs[0]!)!;
       if (out.viewOf) continue; // a view: nothing to compute
-      const lower: Lowering = LOWERINGS[node.op]!;
+      const record = recordOf(node);
+      const shapes = nodeShapes(ir, node, batch);
       const c: LowerContext = {
         s: this.s,
         node,
+        index,
         inputs: node.inputs.map((n) => this.tensor(n)),
         output: this.tensor(node.outputs[0]!),
         precision: this.plan.precision,
+        mode: INFERENCE,
+        keepForBackward: false,
         param: (role) => {
-          const name = node.params[role] ?? node.buffers[role] ?? `${node.id}.${role}`;
+          const name = record.derived?.some((d) => d.role === role && d.applies(node)) ? derivedName(node, role) : (node.params[role] ?? node.buffers[role] ?? `${node.id}.${role}`);
           const t = this.weights.get(name);
           if (!t) throw new Error(`forward: node ${node.id} has no parameter "${role}" in the weights`);
           return t;
         },
-        scratch: (shape, label, precision) => this.takeWorkspace(shape, precision ?? this.plan.precision, `${node.id}.${label}`, taken),
+        scratch: (name) => this.takeWorkspace(declared(record.workspace?.(node, shapes).forward ?? [], name, node, 'workspace'), `${node.id}.${name}`, taken),
+        save: (name) => this.takeWorkspace(declared(record.saves?.(node, shapes).tensors ?? [], name, node, 'a saved tensor'), `${node.id}.${name}`, taken),
       };
-      await lower(c);
+      await record.forward(c);
       for (const t of taken) this.workspace.set(t.bytes, [...(this.workspace.get(t.bytes) ?? []), t]);
     }
   }
@@ -140,4 +176,3 @@ export class ForwardExecutor {
     this.s.releaseScratchPool();
   }
 }
-

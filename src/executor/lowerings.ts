@@ -1,31 +1,48 @@
-// Every IR op the WebGPU executor runs, and the workspace estimate micro-batching needs.
-import type { IrDocument } from '../graph/ir.ts';
-import { mambaDims } from '../graph/ops.ts';
-import { elementBytes, type Precision } from '../gpu/precision.ts';
-import type { Lowering } from './lowering.ts';
-import { TENSOR_OP_LOWERINGS } from './lower-tensor-ops.ts';
-import { DENSE_LOWERINGS } from './lower-dense.ts';
-import { CONV_LOWERINGS } from './lower-conv.ts';
-import { MAMBA_LOWERINGS } from './lower-mamba.ts';
-import { GRAPH_OP_LOWERINGS } from './lower-graph-ops.ts';
+// Every IR op's record (forward, backward, saved tensors, derived parameters, workspace), in one table.
+import type { IrDocument, IrNode } from '../graph/ir.ts';
+import { concreteShape } from '../graph/accounting.ts';
+import { type Precision, tensorBytes } from '../gpu/precision.ts';
+import { NO_SAVES, type NodeShapes, type OpRecord, type Saves } from './lowering.ts';
+import { TENSOR_OP_RECORDS } from './lower-tensor-ops.ts';
+import { DENSE_RECORDS } from './lower-dense.ts';
+import { CONV_RECORDS } from './lower-conv.ts';
+import { MAMBA_RECORDS } from './lower-mamba.ts';
+import { GRAPH_OP_RECORDS } from './lower-graph-ops.ts';
 
-export const LOWERINGS: Record<string, Lowering> = {
-  ...TENSOR_OP_LOWERINGS,
-  ...DENSE_LOWERINGS,
-  ...CONV_LOWERINGS,
-  ...MAMBA_LOWERINGS,
-  ...GRAPH_OP_LOWERINGS,
+export const RECORDS: Record<string, OpRecord> = {
+  ...TENSOR_OP_RECORDS,
+  ...DENSE_RECORDS,
+  ...CONV_RECORDS,
+  ...MAMBA_RECORDS,
+  ...GRAPH_OP_RECORDS,
 };
 
-/** The largest single workspace tensor a node asks for (the Mamba2 in_proj output dominates). */
-export function scratchBytesEstimate(ir: IrDocument, batch: number, p: Precision): number {
+export function recordOf(node: IrNode): OpRecord {
+  const r = Object.hasOwn(RECORDS, node.op) ? RECORDS[node.op] : undefined;
+  if (!r) throw new Error(`executor: op "${node.op}" (node ${node.id}) has no WebGPU record`);
+  return r;
+}
+
+export function nodeShapes(ir: IrDocument, node: IrNode, batch: number): NodeShapes {
+  return { inputs: node.inputs.map((t) => concreteShape(ir.tensors[t]!.shape, batch)), output: concreteShape(ir.tensors[node.outputs[0]!]!.shape, batch) };
+}
+
+export function savesOf(ir: IrDocument, node: IrNode, batch: number): Saves {
+  return recordOf(node).saves?.(node, nodeShapes(ir, node, batch)) ?? NO_SAVES;
+}
+
+/** The largest single tensor a node keeps for its backward or asks for as workspace (micro-batch fitting). */
+export function largestNodeTensor(ir: IrDocument, batch: number, p: Precision): number {
   let largest = 0;
   for (const n of ir.nodes) {
-    if (n.op !== 'mamba2') continue;
-    const shape = ir.tensors[n.inputs[0]!]!.shape;
-    const per = shape.reduce<number>((a, d) => a * (d === 'B' ? batch : d), 1);
-    const md = mambaDims(n.attrs);
-    largest = Math.max(largest, (per / (n.attrs.d_model as number)) * md.dInProj * elementBytes(p));
+    const r = recordOf(n), sh = nodeShapes(ir, n, batch);
+    const ws = r.workspace?.(n, sh);
+    for (const t of [...(r.saves?.(n, sh).tensors ?? []), ...(ws?.forward ?? []), ...(ws?.backward ?? [])]) {
+      largest = Math.max(largest, tensorBytes(t.shape, t.f32 ? 'f32' : p));
+    }
   }
   return largest;
 }
+
+/** The name the headroom explorer (src/engine/headroom.ts) reads: the largest workspace or saved tensor. */
+export const scratchBytesEstimate = largestNodeTensor;
