@@ -16,6 +16,8 @@ from typing import Any, Callable, Union
 IR_VERSION = 1
 MAX_DIM = 2**31 - 1        # offsets into one dimension must fit in an i32
 MAX_ELEMENTS = 2**40       # elements per batch item beyond this are absurd
+MAX_DEPTH = 64             # nesting of free-form values (config); real documents nest 3 deep
+MAX_FLOAT_INT = int(1.7976931348623157e308)  # the largest finite double, as an int
 ID_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 
 Dim = Union[int, str]      # a positive int, or "B" (the batch size, first dimension of activations only)
@@ -74,6 +76,8 @@ def _describe(v: Any) -> str:
         return "null"
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
+    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 64:
+        return f"a {v.bit_length()}-bit integer"  # str() of a huge int is slow, and refused past 4300 digits
     return json.dumps(v)
 
 
@@ -85,9 +89,16 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _isfinite(v: int | float) -> bool:
+    """Python ints are unbounded: one beyond the double range is what JavaScript reads as Infinity."""
+    if isinstance(v, int):
+        return abs(v) <= MAX_FLOAT_INT
+    return math.isfinite(v)
+
+
 def _is_int(v: Any) -> bool:
     # JSON has one number type: 8.0 is the integer 8 (as in JavaScript).
-    return _is_num(v) and math.isfinite(v) and float(v).is_integer()
+    return _is_num(v) and _isfinite(v) and (isinstance(v, int) or float(v).is_integer())
 
 
 def _obj(v: Any, where: str) -> dict[str, Any]:
@@ -122,20 +133,24 @@ def _strings(v: Any, where: str, min_items: int = 0) -> list[str]:
 def _finite(v: Any, where: str) -> float:
     if not _is_num(v):
         raise IrError(f"{where}: expected a number, got {_describe(v)}")
-    if not math.isfinite(v):
-        raise IrError(f"{where}: {v} is not finite")
+    if not _isfinite(v):
+        raise IrError(f"{where}: {_describe(v)} is not finite")
     return v
 
 
 def _check_finite(v: Any, where: str) -> None:
-    if isinstance(v, float) and not math.isfinite(v):
-        raise IrError(f"{where}: {v} is not finite")
-    if isinstance(v, list):
-        for i, x in enumerate(v):
-            _check_finite(x, f"{where}[{i}]")
-    elif isinstance(v, dict):
-        for k, x in v.items():
-            _check_finite(x, f"{where}.{k}")
+    """Every number in a free-form value is finite, and it nests at most MAX_DEPTH deep (walked without
+    recursion, so a hostile document cannot exhaust the stack here or in json.dumps later)."""
+    stack = [(v, where, 0)]
+    while stack:
+        x, at, depth = stack.pop()
+        if _is_num(x) and not _isfinite(x):
+            raise IrError(f"{at}: {_describe(x)} is not finite")
+        if isinstance(x, (list, dict)):
+            if depth >= MAX_DEPTH:
+                raise IrError(f"{at}: nested more than {MAX_DEPTH} levels deep")
+            items = enumerate(x) if isinstance(x, list) else x.items()
+            stack.extend((y, f"{at}[{k}]" if isinstance(x, list) else f"{at}.{k}", depth + 1) for k, y in items)
 
 
 def _shape(v: Any, where: str, batch_allowed: bool) -> Shape:
@@ -152,8 +167,8 @@ def _shape(v: Any, where: str, batch_allowed: bool) -> Shape:
                 raise IrError(f'{where}: dimension {i} is "B"; the batch symbol may only be dimension 0')
             out.append("B")
             continue
-        if _is_num(d) and not math.isfinite(d):
-            raise IrError(f"{where}: dimension {i} is {d}, not finite")
+        if _is_num(d) and not _isfinite(d):
+            raise IrError(f"{where}: dimension {i} is {_describe(d)}, not finite")
         if not _is_int(d) or d < 1:
             raise IrError(f"{where}: dimension {i} is {_describe(d)}; dimensions are positive integers"
                           + (' or "B"' if batch_allowed else ""))
@@ -185,8 +200,8 @@ def _attr_fail(where: str, name: str, what: str, v: Any) -> IrError:
 
 
 def _check_int(where: str, name: str, v: Any, lo: int, hi: int = MAX_DIM) -> None:
-    if _is_num(v) and not math.isfinite(v):
-        raise _attr_fail(where, name, "must be finite", str(v))
+    if _is_num(v) and not _isfinite(v):
+        raise _attr_fail(where, name, "must be finite", v)
     if not _is_int(v):
         raise _attr_fail(where, name, "must be an integer", v)
     if v < lo or v > hi:
@@ -200,8 +215,8 @@ def _check_attr(where: str, name: str, spec: AttrSpec, v: Any) -> None:
     elif kind == "number":
         if not _is_num(v):
             raise _attr_fail(where, name, "must be a number", v)
-        if not math.isfinite(v):
-            raise _attr_fail(where, name, "must be finite", str(v))
+        if not _isfinite(v):
+            raise _attr_fail(where, name, "must be finite", v)
         lo, hi = spec["min"], spec["max"]
         if lo is not None and (v <= lo if spec["min_excl"] else v < lo):
             raise _attr_fail(where, name, f"must be {'>' if spec['min_excl'] else '>='} {lo}", v)
@@ -573,7 +588,9 @@ def parse_ir(source: str | bytes | dict[str, Any]) -> IrGraph:
     if isinstance(source, (str, bytes)):
         try:
             doc = json.loads(source, parse_constant=_refuse_constant)
-        except json.JSONDecodeError as e:
+        except RecursionError:
+            raise IrError("IR is not readable JSON: nested too deeply") from None
+        except ValueError as e:  # bad syntax, bytes that are not UTF-8, an integer past 4300 digits
             raise IrError(f"IR is not valid JSON: {e}") from None
     top = _obj(doc, "IR document")
     if "ictal_ir" not in top:
@@ -739,9 +756,13 @@ def load_ir(path: str | Path) -> IrGraph:
     """Reads and validates an IR file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise IrError(f"cannot read the IR file {p}: {e.strerror}") from None
+        data = p.read_bytes()
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+        raise IrError(f"cannot read the IR file {p}: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise IrError(f"{p}: IR is not UTF-8 text ({e})") from None
     try:
         return parse_ir(text)
     except IrError as e:
