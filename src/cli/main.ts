@@ -9,9 +9,10 @@ import { graph } from './commands/graph.ts';
 import { submit } from './commands/submit.ts';
 import { forward } from './commands/forward.ts';
 import { profile } from './commands/profile.ts';
+import { headroom } from './commands/headroom.ts';
 
 /** Every command, in the order `ictal help` lists them. */
-const COMMANDS: Command[] = [gpuInfo, calibrate, bench, graph, forward, profile, submit, edfInfo, synth];
+const COMMANDS: Command[] = [gpuInfo, calibrate, bench, graph, forward, profile, headroom, submit, edfInfo, synth];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -7,11 +7,12 @@ import { buildReport, markPerformance, toChromeTrace, type ChromeTrace, type Ker
 import { measureProfilerOverhead } from '../gpu/profile-run.ts';
 import type { Precision } from '../gpu/precision.ts';
 import { BENCH_FAMILIES, benchKernels, type BenchFailure } from './kernel-bench.ts';
+import { batchLadder, headroomCurve, predictInference, probeInferenceStep, type HeadroomCurve, type HeadroomLimits, type ProbePoint } from './headroom.ts';
 import { profileModel, type ModelProfile, type ModelProfileOptions } from './model-profile.ts';
 import { buildModel, RecordingBench, type LoadedModel, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
 
 export type { GpuInfo, Calibration, CalibrateProgress, ProfileReport, KernelRow, ChromeTrace, BenchFailure };
-export type { ModelProfile, ModelProfileOptions };
+export type { ModelProfile, ModelProfileOptions, HeadroomCurve, HeadroomLimits, ProbePoint };
 export type { ModelInfo, ModelSpec, Prediction, PredictOptions, RecordingView, SyntheticRecordingOptions };
 
 export type Progress = (p: { done: number; total: number; message: string }) => void;
@@ -28,6 +29,27 @@ export interface DeviceLoss {
   message: string;
 }
 
+export interface HeadroomOptions {
+  /** Default: the loaded model. */
+  model?: ModelSpec;
+  precision: Precision;
+  /** Batch sizes 1, 2, 4, ... up to this. */
+  maxBatch: number;
+  /** The memory the user allows (browsers do not report device memory). */
+  budgetBytes?: number;
+}
+
+export interface Headroom {
+  model: string;
+  limits: HeadroomLimits;
+  inference: HeadroomCurve;
+}
+
+/** A long task stopped by cancel(). */
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+}
+
 export class Engine {
   private session: ComputeSession | undefined;
   private calibration: Calibration | undefined;
@@ -40,6 +62,8 @@ export class Engine {
   private readonly recordings = new RecordingBench(() => this.current());
   /** GPU work runs one task at a time: two tasks on one session would interleave their commands and profilers. */
   private gpuTasks: Promise<unknown> = Promise.resolve();
+  /** Set by cancel(); long tasks clear it when they start and check it between steps. */
+  private cancelRequested = false;
 
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
     const run = this.gpuTasks.then(task, task);
@@ -120,6 +144,53 @@ export class Engine {
    */
   async profileModel(options: ModelProfileOptions & { model?: ModelSpec }): Promise<ModelProfile> {
     return this.exclusive(async () => profileModel(await this.current(), await this.modelFor(options.model), this.calibration, options));
+  }
+
+  /** Predicted memory against batch size for the model at a precision, against this adapter's limits and a budget. */
+  async headroom(options: HeadroomOptions): Promise<Headroom> {
+    const model = await this.modelFor(options.model);
+    const limits = await this.headroomLimits(options.budgetBytes);
+    const batches = batchLadder(options.maxBatch);
+    const inference = batches.map((b) => predictInference(model.ir, model.weights, b, options.precision));
+    return { model: model.ir.name, limits, inference: headroomCurve('inference', options.precision, inference, limits) };
+  }
+
+  /**
+   * Really allocates and runs the model at batch 1, 2, 4, ... until a step fails (out of memory or a limit,
+   * caught by error scopes) or `maxBatch` is done; each point goes to `onPoint` as it is measured. After a
+   * failure the session is dropped (freeing every buffer) and the next task starts on a fresh one.
+   */
+  async probeHeadroom(options: HeadroomOptions, onPoint?: (p: ProbePoint) => void): Promise<ProbePoint[]> {
+    return this.exclusive(async () => {
+      this.cancelRequested = false;
+      const model = await this.modelFor(options.model);
+      const points: ProbePoint[] = [];
+      for (const batch of batchLadder(options.maxBatch)) {
+        if (this.cancelRequested) throw new CancelledError(`headroom probe cancelled after ${points.length} batch sizes`);
+        const session = await this.current();
+        if (options.precision === 'f16' && !session.gpu.has('shader-f16')) throw new Error('headroom probe: precision f16 needs shader-f16, which this adapter lacks (use f16-storage)');
+        const point = await probeInferenceStep(session, model.ir, model.weights, batch, options.precision);
+        points.push(point);
+        onPoint?.(point);
+        if (!point.ok) {
+          session.destroy();
+          if (this.session === session) this.session = undefined;
+          break;
+        }
+      }
+      return points;
+    });
+  }
+
+  /** Asks the running long task (a headroom probe, a detection run) to stop at its next step. */
+  async cancel(): Promise<void> {
+    this.cancelRequested = true;
+  }
+
+  private async headroomLimits(budgetBytes: number | undefined): Promise<HeadroomLimits> {
+    if (budgetBytes !== undefined && !(Number.isFinite(budgetBytes) && budgetBytes > 0)) throw new Error(`headroom: the memory budget wants a number of bytes > 0, got ${budgetBytes}`);
+    const l = (await this.gpuInfo()).limits;
+    return { maxBufferSize: l.maxBufferSize!, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize!, budgetBytes };
   }
 
   private async modelFor(spec: ModelSpec | undefined): Promise<LoadedModel> {
