@@ -1,9 +1,9 @@
-"""Which windows an epoch visits, in what order, on which rank.
+"""Which windows training visits, in what order, on which rank.
 
-The recipe's balanced sampling (every window holding part of a seizure, 0.3x the windows fully inside
-seizures, 2.5x as many seizure-free windows) is `ictal_backend.data.cache.balanced_indices`; this module
-makes it an epoch plan: deterministic in (seed, epoch), so a resumed run visits the same windows, and split
-across DDP ranks.
+The original's balanced sampling (ORIGINAL_PIPELINE.md, `ictal_backend.data.cache.balanced_indices`) is drawn
+**once**, from the run's seed: that set is the training set of every epoch, and its share of seizure windows
+gives pos_weight. Each epoch visits it in a new order, deterministic in (seed, epoch) so that a resumed run
+visits the same windows, split across DDP ranks.
 """
 from __future__ import annotations
 
@@ -12,16 +12,29 @@ import numpy as np
 from .data.cache import balanced_indices
 
 
-def epoch_plan(fractions: np.ndarray, seed: int, epoch: int, balanced: bool = True, full_fraction: float = 0.3,
-               background_ratio: float = 2.5) -> np.ndarray:
-    """Window indices of one epoch, shuffled. Balanced when asked and there is a seizure to balance against;
-    otherwise every window once (a data set without seizures cannot be balanced)."""
-    rng = np.random.default_rng([seed, epoch])
+def training_windows(fractions: np.ndarray, seed: int, balanced: bool = True, full_fraction: float = 0.3,
+                     background_ratio: float = 2.5) -> np.ndarray:
+    """The windows training uses, sorted. Balanced when asked and there is a partial-seizure window to balance
+    against (the original's counts are ratios of those); otherwise every window."""
     fractions = np.asarray(fractions, dtype=np.float64)
-    if balanced and np.any(fractions > 0):
-        return balanced_indices(fractions, rng, full_fraction, background_ratio)
-    order = np.arange(len(fractions), dtype=np.int64)
-    rng.shuffle(order)
+    if balanced:
+        chosen = balanced_indices(fractions, np.random.default_rng(seed), full_fraction, background_ratio)
+        if len(chosen):
+            return np.sort(chosen)
+    return np.arange(len(fractions), dtype=np.int64)
+
+
+def positive_share(fractions: np.ndarray, windows: np.ndarray) -> float:
+    """The share of the given windows that hold any seizure: the r of pos_weight = sqrt((1 - r) / r)."""
+    if len(windows) == 0:
+        raise ValueError("positive_share: no windows")
+    return float(np.mean(np.asarray(fractions, dtype=np.float64)[windows] > 0))
+
+
+def epoch_plan(windows: np.ndarray, seed: int, epoch: int) -> np.ndarray:
+    """The training windows in this epoch's order."""
+    order = np.array(windows, dtype=np.int64)
+    np.random.default_rng([seed, epoch]).shuffle(order)
     return order
 
 

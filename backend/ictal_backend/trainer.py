@@ -32,7 +32,7 @@ from .losses import focal_loss, pos_weight_for_rate
 from .model import GraphModel
 from .runtime import autocast, build_model, load_graph, pick_device
 from .safetensors_io import load_weights, save_weights
-from .sampling import batches, epoch_plan
+from .sampling import batches, epoch_plan, positive_share, training_windows
 
 Event = dict[str, Any]
 
@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 42,
     "focal_alpha": 0.5,
     "focal_gamma": 2.0,
-    "pos_weight": None,          # None: sqrt((1 - r) / r), r = positive-sample rate of the training windows
+    "pos_weight": None,          # None: sqrt((1 - r) / r), r = share of the balanced training windows with a seizure
     "balanced": True,
     "full_seizure_fraction": 0.3,
     "background_ratio": 2.5,
@@ -182,8 +182,10 @@ def make_optimizer(model: GraphModel, c: dict[str, Any]) -> torch.optim.AdamW:
 
 
 def lr_factor(step: int, total: int, warmup_fraction: float) -> float:
-    """Linear warm-up over the first warmup_fraction of the steps, then cosine decay to 0 at `total`."""
-    warmup = max(1, int(round(warmup_fraction * total))) if warmup_fraction > 0 else 0
+    """The original's schedule: warm-up steps max(1, int(warmup_fraction * total)) at (step + 1) / warmup, then
+    cosine decay to 0 at `total`. Update k (0-based) runs at lr * lr_factor(k); unlike the original, the first
+    update too (its code reset the rate after building the scheduler, so its first update ran at the full rate)."""
+    warmup = max(1, int(warmup_fraction * total))
     if step < warmup:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
@@ -310,14 +312,15 @@ def run_training(ir: dict[str, Any] | IrGraph, config: dict[str, Any], data: dic
         log(warning, "warning")
     checkpoints = Checkpoints(run_dir, dist.main)
     fractions = train_src.seizure_fractions()
-    positive_rate = float(fractions.mean())
+    # The balanced set is drawn once (the original's recipe); pos_weight comes from its share of seizure windows.
+    train_windows = training_windows(fractions, c["seed"], c["balanced"], c["full_seizure_fraction"], c["background_ratio"])
+    positive_rate = positive_share(fractions, train_windows)
     pos_weight = c["pos_weight"] if c["pos_weight"] is not None else pos_weight_for_rate(positive_rate)
     if c["pos_weight"] is None and positive_rate in (0.0, 1.0):
-        log(f"the training windows hold {'no' if positive_rate == 0 else 'only'} seizure samples: pos_weight 1", "warning")
+        log(f"the training windows hold {'no' if positive_rate == 0 else 'only'} seizure windows: pos_weight 1", "warning")
 
     def plan(epoch: int) -> list[np.ndarray]:
-        order = epoch_plan(fractions, c["seed"], epoch, c["balanced"], c["full_seizure_fraction"], c["background_ratio"])
-        return batches(order, c["batch_size"], dist.rank, dist.world)
+        return batches(epoch_plan(train_windows, c["seed"], epoch), c["batch_size"], dist.rank, dist.world)
 
     steps_per_epoch = len(plan(0))
     total_steps = c["steps"] if c["steps"] is not None else c["epochs"] * steps_per_epoch

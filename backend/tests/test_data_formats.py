@@ -155,10 +155,10 @@ def test_windows_npz_refuses_wrong_content(tmp_path):
 
 def test_balanced_sampling_takes_what_the_recipe_says():
     rng = np.random.default_rng(SEED)
-    fractions = np.concatenate([np.zeros(500), np.full(40, 0.5), np.ones(100)])
+    fractions = np.concatenate([np.zeros(500), np.full(40, 0.5), np.full(5, 0.99), np.ones(100)])
     chosen = balanced_indices(fractions, rng)
     picked = fractions[chosen]
     assert len(set(chosen.tolist())) == len(chosen)
-    assert ((picked > 0) & (picked < 1)).sum() == 40  # every partial window
-    assert (picked >= 1).sum() == 30  # 0.3 x the full ones
-    assert (picked == 0).sum() == round(2.5 * 70)  # 2.5 x as many seizure-free windows
+    assert ((picked > 0) & (picked < 0.99)).sum() == 40  # every partial window
+    assert (picked >= 0.99).sum() == int(0.3 * 40)  # full windows: 0.3 x the partial ones
+    assert (picked == 0).sum() == int(2.5 * 40)  # seizure-free windows: 2.5 x the partial ones

@@ -19,7 +19,7 @@ from ictal_backend.datasets import DataSpecError, SyntheticWindows, open_data
 from ictal_backend.ir import load_ir
 from ictal_backend.losses import focal_loss, pos_weight_for_rate
 from ictal_backend.model import GraphModel
-from ictal_backend.sampling import batches, epoch_plan
+from ictal_backend.sampling import batches, epoch_plan, positive_share, training_windows
 from ictal_backend.trainer import (ConfigError, Progress, _track_best, lr_factor, make_optimizer, resolve_config,
                                    resolve_precision, run_training)
 from graph_fixtures import ROOT, synthetic_cache, ts_graph
@@ -137,9 +137,9 @@ def test_focal_loss_matches_its_definition_and_stays_finite():
     p = 1 / (1 + np.exp(-z))
     log_p, log_1mp = -np.logaddexp(0, -z), -np.logaddexp(0, z)   # log p, log(1 - p) without cancellation
     bce = -(w * y * log_p + (1 - y) * log_1mp)
-    pt = np.where(y == 1, p, 1 - p)
+    pt = np.clip(np.where(y == 1, p, 1 - p), 1e-7, 1 - 1e-7)
     at = np.where(y == 1, alpha, 1 - alpha)
-    want = np.mean(at * (1 - pt) ** gamma * bce)
+    want = np.mean(np.minimum(at * (1 - pt) ** gamma * bce, 100))
     got = focal_loss(torch.tensor(z), torch.tensor(y), alpha, gamma, w).item()
     assert abs(got - want) <= 1e-6 * want
     assert w == pytest.approx(3.0)
@@ -152,12 +152,31 @@ def test_focal_loss_matches_its_definition_and_stays_finite():
     assert focal_loss(torch.tensor(z), torch.tensor(y), 0.5, 0.0, 1.0).item() == pytest.approx(plain / 2, rel=1e-6)
 
 
+def test_focal_loss_applies_the_originals_clamps():
+    # Logits beyond +-100 count as +-100: a confident miss at z = -300 costs what z = -100 costs, 0.5 * 1 * 100
+    # before the loss clamp, which caps it at 100 only when alpha_t * bce exceeds 100 (here w = 3: 150 -> 100).
+    one = torch.tensor([1.0], dtype=torch.float64)
+    assert focal_loss(torch.tensor([-300.0]), one, pos_weight=1.0).item() == pytest.approx(0.5 * (1 - 1e-7) ** 2 * 100, rel=1e-6)
+    assert focal_loss(torch.tensor([-300.0]), one, pos_weight=3.0).item() == pytest.approx(100.0, rel=1e-6)
+    # p_t clamped to 1 - 1e-7: a confident hit still weighs (1e-7)^2 of its BCE, not less.
+    z = torch.tensor([30.0])
+    bce = math.log1p(math.exp(-30.0))
+    assert focal_loss(z, one).item() == pytest.approx(0.5 * 1e-14 * bce, rel=1e-4)
+    # No gradient flows through a clamp, as torch.clamp does.
+    g = torch.tensor([-300.0, 0.3], requires_grad=True)
+    focal_loss(g, torch.tensor([1.0, 0.0])).backward()
+    assert g.grad[0].item() == 0.0 and g.grad[1].item() != 0.0
+
+
 def test_schedule_warms_up_then_follows_a_cosine():
-    total = 200  # 3% warm-up: 6 steps
-    assert [round(lr_factor(s, total, 0.03), 4) for s in range(6)] == [round((s + 1) / 6, 4) for s in range(6)]
-    assert lr_factor(6, total, 0.03) == pytest.approx(1.0)
-    assert lr_factor(6 + 97, total, 0.03) == pytest.approx(0.5, abs=0.01)
+    total = 200  # warm-up max(1, int(0.03 * 200)) = 6 steps
+    assert [lr_factor(s, total, 0.03) for s in range(6)] == [(s + 1) / 6 for s in range(6)]
+    assert lr_factor(6, total, 0.03) == 1.0
+    assert lr_factor(6 + 97, total, 0.03) == pytest.approx(0.5 * (1 + math.cos(math.pi * 97 / 194)), abs=1e-15)
     assert lr_factor(total, total, 0.03) == pytest.approx(0.0, abs=1e-12)
+    # int(), not round(): 0.03 * 250 = 7.5 gives 7 warm-up steps; never fewer than 1.
+    assert lr_factor(0, 250, 0.03) == 1 / 7 and lr_factor(7, 250, 0.03) == 1.0
+    assert lr_factor(0, 10, 0.03) == 1.0 and lr_factor(0, 10, 0.0) == 1.0
 
 
 def test_no_decay_set_is_biases_norms_and_the_mamba_scalars():
@@ -192,18 +211,25 @@ def test_precision_choice_per_device():
     assert used == "bf16" and "needs CUDA" in warning
 
 
-def test_balanced_epoch_plan_follows_the_recipe_ratios():
-    fractions = np.array([0.0] * 100 + [0.5] * 6 + [1.0] * 10)
-    plan = epoch_plan(fractions, seed=1, epoch=0)
-    picked = fractions[plan]
-    assert np.sum((picked > 0) & (picked < 1)) == 6         # every partial window
-    assert np.sum(picked == 1) == 3                           # 0.3 x the full ones
-    assert np.sum(picked == 0) == round(2.5 * 9)             # 2.5 x as many background windows
-    assert len(set(plan.tolist())) == len(plan)
-    assert np.array_equal(plan, epoch_plan(fractions, seed=1, epoch=0))       # deterministic (resume)
-    assert not np.array_equal(plan, epoch_plan(fractions, seed=1, epoch=1))   # a new draw each epoch
-    # no seizures at all: every window once
-    assert sorted(epoch_plan(np.zeros(7), 1, 0).tolist()) == list(range(7))
+def test_balanced_set_is_drawn_once_with_the_originals_counts_and_gives_pos_weight():
+    fractions = np.array([0.0] * 100 + [0.5] * 20 + [0.995] * 4 + [1.0] * 10)
+    windows = training_windows(fractions, seed=42)
+    picked = fractions[windows]
+    assert np.sum((picked > 0) & (picked < 0.99)) == 20      # every partial window
+    assert np.sum(picked >= 0.99) == int(0.3 * 20)            # full: 0.3 x the partial ones (0.995 counts as full)
+    assert np.sum(picked == 0) == int(2.5 * 20)               # background: 2.5 x the partial ones
+    assert len(set(windows.tolist())) == len(windows)
+    assert np.array_equal(windows, training_windows(fractions, seed=42))   # one draw per seed, not per epoch
+    r = positive_share(fractions, windows)
+    assert r == 26 / 76 and pos_weight_for_rate(r) == pytest.approx(math.sqrt(50 / 26), rel=1e-15)
+    plan0, plan1 = epoch_plan(windows, 42, 0), epoch_plan(windows, 42, 1)
+    assert sorted(plan0.tolist()) == sorted(plan1.tolist()) == windows.tolist()     # the same set every epoch
+    assert not np.array_equal(plan0, plan1) and np.array_equal(plan0, epoch_plan(windows, 42, 0))
+    # capped at what exists; no partial window (nothing to balance against) or unbalanced: every window
+    few = np.array([0.0] * 3 + [0.5] * 4 + [1.0])   # asks for int(0.3 * 4) = 1 full and int(2.5 * 4) = 10 background
+    assert sorted(few[training_windows(few, 1)].tolist()) == [0.0] * 3 + [0.5] * 4 + [1.0]
+    assert training_windows(np.array([0.0] * 5 + [1.0] * 2), 1).tolist() == list(range(7))
+    assert training_windows(fractions, 42, balanced=False).tolist() == list(range(len(fractions)))
 
 
 def test_batches_are_dealt_evenly_to_ranks_without_dropping_windows():

@@ -247,17 +247,20 @@ class WindowCache:
         return np.array([f for r in self.manifest["recordings"] for f in r["seizure_fraction"]], dtype=np.float64)
 
 
+FULL_SEIZURE_FRACTION = 0.99  # a window at least this much seizure counts as "full" (ORIGINAL_PIPELINE.md)
+
+
 def balanced_indices(fractions: np.ndarray, rng: np.random.Generator, full_fraction: float = 0.3, background_ratio: float = 2.5) -> np.ndarray:
-    """One epoch of the reference's balanced sampling, as window indices in random order: every window holding
-    part of a seizure (0 < fraction < 1), `full_fraction` of the windows entirely inside seizures, and
-    `background_ratio` times as many seizure-free windows as seizure windows taken (capped at what exists)."""
-    fractions = np.asarray(fractions)
-    partial = np.flatnonzero((fractions > 0) & (fractions < 1))
-    full = np.flatnonzero(fractions >= 1)
+    """The original's balanced sampling, as window indices in random order: every partial-seizure window
+    (0 < fraction < 0.99), int(full_fraction * #partial) of the full-seizure windows (fraction >= 0.99) and
+    int(background_ratio * #partial) of the seizure-free windows, each capped at what exists, drawn without
+    replacement. Both counts are ratios of the partial windows, as the original computes them."""
+    fractions = np.asarray(fractions, dtype=np.float64)
+    partial = np.flatnonzero((fractions > 0) & (fractions < FULL_SEIZURE_FRACTION))
+    full = np.flatnonzero(fractions >= FULL_SEIZURE_FRACTION)
     background = np.flatnonzero(fractions <= 0)
-    full_taken = rng.choice(full, size=int(round(full_fraction * full.size)), replace=False) if full.size else full
-    seizure_count = partial.size + full_taken.size
-    background_taken = rng.choice(background, size=min(background.size, int(round(background_ratio * seizure_count))), replace=False) if background.size else background
+    full_taken = rng.choice(full, size=min(full.size, int(full_fraction * partial.size)), replace=False)
+    background_taken = rng.choice(background, size=min(background.size, int(background_ratio * partial.size)), replace=False)
     chosen = np.concatenate([partial, full_taken, background_taken]).astype(np.int64)
     rng.shuffle(chosen)
     return chosen
