@@ -14,6 +14,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("ictal_backend.commands.train", "train the graph with the v3 recipe"),
     "serve": ("ictal_backend.api.serve", "serve the run API (docs/api.md)"),
     "cache": ("ictal_backend.data.cli", "build the fast window cache from EDF + .csv_bi recordings (docs/data.md)"),
+    "import-checkpoint": ("ictal_backend.commands.import_checkpoint",
+                          "turn a checkpoint of the original v3 implementation into IR + weights"),
+    "export-checkpoint": ("ictal_backend.commands.export_checkpoint",
+                          "write IR + weights as a checkpoint in the original v3 implementation's layout"),
 }
 
 

@@ -92,6 +92,7 @@ def create_app(settings: ApiSettings, launcher: Launcher | None = None,
     @app.post("/api/runs", response_model=RunCreated, status_code=201, dependencies=auth, tags=["runs"])
     def submit(req: RunRequest) -> RunCreated:
         """Validates the graph, weights and data reference, then queues the run."""
+        supervisor.launcher.sync(now=True)  # a data folder just copied to a Modal Volume is visible after a reload
         try:
             summary, weights, train, data = check_request(req, settings.allowed_data_dirs)
         except RequestInvalid as e:

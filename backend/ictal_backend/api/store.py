@@ -80,8 +80,8 @@ def _record(row: sqlite3.Row) -> RunRecord:
 
 
 class RunStore:
-    """Thread-safe access to the runs table. `on_write` runs after every committed change (Modal commits its
-    Volume there)."""
+    """Thread-safe access to the runs table. `on_write` runs after every committed change, still holding the
+    store's lock (Modal commits its Volume there)."""
 
     def __init__(self, path: Path, on_write: Callable[[], None] | None = None):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,8 +104,9 @@ class RunStore:
     def _write(self, sql: str, args: tuple[Any, ...]) -> int:
         with self._lock:
             changed = self._db.execute(sql, args).rowcount
-        if changed and self._on_write:
-            self._on_write()
+            # Under the lock: a Volume commit must not snapshot the file halfway through another write.
+            if changed and self._on_write:
+                self._on_write()
         return changed
 
     def create(self, run_id: str, graph: dict[str, Any], train: dict[str, Any], data: dict[str, Any],
