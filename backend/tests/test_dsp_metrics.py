@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import rankdata
 
-from ictal_backend.dsp.metrics import auroc, default_thresholds, evaluate, score_events
+from ictal_backend.dsp.metrics import auroc, evaluate, score_events
 
 SEED = int(os.environ.get("DSP_SEED", secrets.randbelow(2**31)))
 rng = np.random.default_rng(SEED)
@@ -62,8 +62,10 @@ def test_score_events_by_hand_and_against_all_pairs():
 
 
 def hand_recording():
+    """One hour: seizure A (p 0.95), seizure B (p 0.7), an unlabelled stretch at 0.8 (a false alarm whenever the
+    threshold is <= 0.8), background 0. One false alarm in one hour is 24 per 24 h."""
     fs, n = 256, 3600 * 256
-    p = np.full(n, 0.1, np.float32)
+    p = np.zeros(n, np.float32)
     y = np.zeros(n, np.float32)
     p[600 * fs : 640 * fs] = 0.95
     y[605 * fs : 650 * fs] = 1
@@ -73,36 +75,39 @@ def hand_recording():
     return p, y
 
 
-def test_evaluate_by_hand():
+def test_evaluate_bisects_the_threshold_by_hand():
     p, y = hand_recording()
-    r = evaluate([(p, y)], thresholds=[0.5, 0.75, 0.9], fa_targets_per_24h=[30, 10, 0])
+    r = evaluate([(p, y)], fa_targets_per_24h=[30, 10])
     assert r["hours"] == 1 and r["reference_events"] == 2
-    rows = [[s["threshold"], s["predicted"], s["detected"], s["false_alarms"], s["false_alarms_per_24h"], s["sensitivity"]] for s in r["sweep"]]
-    assert rows == [[0.5, 3, 2, 1, 24, 1], [0.75, 2, 1, 1, 24, 0.5], [0.9, 1, 1, 0, 0, 0.5]]
-    assert r["sweep"][2]["off_threshold"] == 0.9 * (0.78 / 0.86)
-    assert r["operating_points"] == [
-        {"target_per_24h": 30, "threshold": 0.5, "sensitivity": 1, "false_alarms_per_24h": 24},
-        {"target_per_24h": 10, "threshold": 0.9, "sensitivity": 0.5, "false_alarms_per_24h": 0},
-        {"target_per_24h": 0, "threshold": 0.9, "sensitivity": 0.5, "false_alarms_per_24h": 0},
-    ]
+    loose, tight = r["operating_points"]
+    # FA 24 meets 30 at every probe: the search walks down to 0.08 + 0.92 / 2^10 and finds A, B and the false alarm.
+    assert loose["reached"] and loose["threshold"] == pytest.approx(0.08 + 0.92 / 1024, abs=1e-14)
+    assert (loose["sensitivity"], loose["false_alarms_per_24h"]) == (1, 24)
+    # FA 0 needs t > 0.8: probes 0.54 no, 0.77 no, 0.885, 0.8275 yes, 0.79875 no, 0.813125, 0.8059375, 0.80234375,
+    # 0.800546875 yes, 0.7996484375 no: the lowest that met it is 0.800546875, where only A is found.
+    assert tight["reached"] and tight["threshold"] == pytest.approx(0.800546875, abs=1e-14)
+    assert tight["off_threshold"] == pytest.approx(0.800546875 - 0.08, abs=1e-14)
+    assert (tight["sensitivity"], tight["false_alarms_per_24h"]) == (0.5, 0)
     assert r["auroc"] == pytest.approx(all_pairs_auroc_by_levels(p, y), abs=1e-14)
 
 
 def test_evaluate_unreachable_target_and_no_seizures():
     p, y = hand_recording()
-    r = evaluate([(p, y)], thresholds=[0.5], fa_targets_per_24h=[10])
-    assert r["operating_points"][0] == {"target_per_24h": 10, "threshold": None, "sensitivity": 0.0, "false_alarms_per_24h": None}
-    none = evaluate([(p, np.zeros_like(y))], thresholds=[0.5])
-    assert none["sweep"][0]["sensitivity"] is None and none["auroc"] is None
+    p[3000 * 256 : 3010 * 256] = 1.0  # on at every threshold the search tries
+    r = evaluate([(p, y)], fa_targets_per_24h=[10])
+    assert r["operating_points"][0] == {"target_per_24h": 10, "reached": False, "threshold": None, "off_threshold": None,
+                                        "sensitivity": 0.0, "false_alarms_per_24h": None}
+    none = evaluate([(p, np.zeros_like(y))])
+    assert none["auroc"] is None and all(o["sensitivity"] is None for o in none["operating_points"])
 
 
-def test_default_thresholds_and_bad_input():
-    t = default_thresholds()
-    assert len(t) == 199 and (t[0], t[99], t[198]) == (0.005, 0.5, 0.995)
+def test_bad_input():
     with pytest.raises(ValueError, match="no recordings"):
         evaluate([])
     with pytest.raises(ValueError, match="recording 0 has 1 probabilities but 2 labels"):
         evaluate([([0.1], [0, 1])])
+    with pytest.raises(ValueError, match="FA target 0 = -1.0 is not a non-negative"):
+        evaluate([([0.1], [1])], fa_targets_per_24h=[-1])
 
 
 def all_pairs_auroc_by_levels(s, y):

@@ -1,5 +1,6 @@
-// Event sensitivity at fixed false-alarm rates (threshold sweep over the post-processing chain) and AUROC on
-// samples. The same as backend/ictal_backend/dsp/metrics.py (parity-tested); definitions in docs/data.md.
+// Event sensitivity at fixed false-alarm rates (the original's bisection on the threshold, over the
+// post-processing chain) and AUROC on samples. The same as backend/ictal_backend/dsp/metrics.py (parity-tested);
+// definitions in docs/data.md.
 import {
   checkProbabilities, postprocessIntervals, resolveParams, runsOf, type Intervals, type PostprocessParams,
 } from './postprocess.ts';
@@ -7,10 +8,11 @@ import {
 /** False alarms per 24 h at which sensitivity is reported. */
 export const FA_TARGETS_PER_24H: readonly number[] = [10, 5, 2.5, 1];
 
-/** Sweep thresholds k/200, k = 1..199. */
-export function defaultThresholds(): number[] {
-  return Array.from({ length: 199 }, (_, k) => (k + 1) / 200);
-}
+// The original's threshold search (ORIGINAL_PIPELINE.md): bisection of onThreshold over this range, this many
+// times, with offThreshold = max(0, onThreshold - HYSTERESIS_BAND) at every step.
+export const SEARCH_RANGE: readonly [number, number] = [0.08, 1.0];
+export const SEARCH_ITERATIONS = 10;
+export const HYSTERESIS_BAND = 0.08;
 
 /** A recording's per-sample probabilities and 0/1 reference labels (same length, both at params.fs). */
 export interface ScoredRecording {
@@ -86,22 +88,14 @@ function aurocOfParts(scores: ArrayLike<number>[], labels: ArrayLike<number>[]):
   return twiceWon / (2 * nPos * nNeg);
 }
 
-export interface SweepPoint {
-  threshold: number;
-  /** The off threshold used with it: threshold * offThreshold / onThreshold of the base parameters. */
-  offThreshold: number;
-  predicted: number;
-  detected: number;
-  falseAlarms: number;
-  falseAlarmsPer24h: number;
-  /** detected / reference events; null without reference events. */
-  sensitivity: number | null;
-}
-
 export interface OperatingPoint {
   targetPer24h: number;
-  /** null when no threshold of the sweep meets the target (sensitivity is then 0). */
+  /** Whether some threshold of the search met the target. */
+  reached: boolean;
+  /** The lowest onThreshold of the search that met the target; null when not reached. */
   threshold: number | null;
+  offThreshold: number | null;
+  /** detected / reference events at that threshold; 0 when not reached; null without reference events. */
   sensitivity: number | null;
   falseAlarmsPer24h: number | null;
 }
@@ -110,30 +104,25 @@ export interface Evaluation {
   auroc: number | null;
   hours: number;
   referenceEvents: number;
-  sweep: SweepPoint[];
   operatingPoints: OperatingPoint[];
 }
 
 export interface EvaluateOptions {
-  thresholds?: readonly number[];
   faTargetsPer24h?: readonly number[];
   postprocess?: Partial<PostprocessParams>;
 }
 
+interface Probe { threshold: number; offThreshold: number; detected: number; falseAlarmsPer24h: number }
+
 /**
- * Pooled over recordings: for every sweep threshold t, post-process each recording with onThreshold = t and
- * offThreshold = t * off/on of the base parameters, score its events against the runs of its labels, and
- * sum. For each target, report the sweep point with FA/24h <= target of highest sensitivity (then lowest
- * FA rate, then lowest threshold).
+ * Pooled over recordings. For each FA target, the original's search: bisection on onThreshold (SEARCH_RANGE,
+ * SEARCH_ITERATIONS) with offThreshold = max(0, on - HYSTERESIS_BAND), the other parameters as given, keeping
+ * the lowest onThreshold whose FA/24h is within the target. When none is, the target is reported as not reached
+ * (threshold null, sensitivity 0): the original fell back to 0.86 and reported that point's sensitivity anyway.
  */
 export function evaluate(recordings: readonly ScoredRecording[], options: EvaluateOptions = {}): Evaluation {
   const base = resolveParams(options.postprocess);
-  if (!(base.onThreshold > 0)) throw new Error(`evaluate: onThreshold ${base.onThreshold} must be positive to scale with the sweep`);
-  const thresholds = options.thresholds ?? defaultThresholds();
   const targets = options.faTargetsPer24h ?? FA_TARGETS_PER_24H;
-  thresholds.forEach((t, k) => {
-    if (!(Number.isFinite(t) && t > 0)) throw new Error(`evaluate: threshold ${k} = ${t} is not a positive finite number`);
-  });
   targets.forEach((t, k) => {
     if (!(Number.isFinite(t) && t >= 0)) throw new Error(`evaluate: FA target ${k} = ${t} is not a non-negative finite number`);
   });
@@ -150,39 +139,40 @@ export function evaluate(recordings: readonly ScoredRecording[], options: Evalua
   });
   if (seconds === 0) throw new Error('evaluate: the recordings hold no samples');
   const referenceEvents = references.reduce((a, r) => a + r.starts.length, 0);
-  const ratio = base.offThreshold / base.onThreshold;
-  const sweep = thresholds.map((threshold): SweepPoint => {
-    const params = { ...base, onThreshold: threshold, offThreshold: threshold * ratio };
-    let predicted = 0, detected = 0, falseAlarms = 0;
-    recordings.forEach((r, k) => {
-      const events = postprocessIntervals(r.probabilities, params);
-      const s = scoreEvents(events, references[k]!);
-      predicted += events.starts.length; detected += s.detected; falseAlarms += s.falseAlarms;
-    });
+  const probed = new Map<number, Probe>();
+  const probe = (threshold: number): Probe => {
+    let p = probed.get(threshold);
+    if (!p) {
+      const params = { ...base, onThreshold: threshold, offThreshold: Math.max(0, threshold - HYSTERESIS_BAND) };
+      let detected = 0, falseAlarms = 0;
+      recordings.forEach((r, k) => {
+        const s = scoreEvents(postprocessIntervals(r.probabilities, params), references[k]!);
+        detected += s.detected; falseAlarms += s.falseAlarms;
+      });
+      p = { threshold, offThreshold: params.offThreshold, detected, falseAlarmsPer24h: (falseAlarms * 86400) / seconds };
+      probed.set(threshold, p);
+    }
+    return p;
+  };
+  const operatingPoints = targets.map((target): OperatingPoint => {
+    let [lo, hi] = SEARCH_RANGE;
+    let best: Probe | undefined;
+    for (let i = 0; i < SEARCH_ITERATIONS; i++) {
+      const mid = (lo + hi) / 2;
+      if (probe(mid).falseAlarmsPer24h <= target) { best = probe(mid); hi = mid; } else lo = mid;
+    }
+    if (!best) {
+      return { targetPer24h: target, reached: false, threshold: null, offThreshold: null, sensitivity: referenceEvents ? 0 : null, falseAlarmsPer24h: null };
+    }
     return {
-      threshold, offThreshold: params.offThreshold, predicted, detected, falseAlarms,
-      falseAlarmsPer24h: (falseAlarms * 86400) / seconds,
-      sensitivity: referenceEvents ? detected / referenceEvents : null,
+      targetPer24h: target, reached: true, threshold: best.threshold, offThreshold: best.offThreshold,
+      sensitivity: referenceEvents ? best.detected / referenceEvents : null, falseAlarmsPer24h: best.falseAlarmsPer24h,
     };
   });
   return {
     auroc: aurocOfParts(recordings.map((r) => r.probabilities), recordings.map((r) => r.labels)),
     hours: seconds / 3600,
     referenceEvents,
-    sweep,
-    operatingPoints: targets.map((target) => operatingPoint(sweep, target, referenceEvents)),
+    operatingPoints,
   };
-}
-
-function operatingPoint(sweep: SweepPoint[], target: number, referenceEvents: number): OperatingPoint {
-  if (!referenceEvents) return { targetPer24h: target, threshold: null, sensitivity: null, falseAlarmsPer24h: null };
-  let best: SweepPoint | undefined;
-  for (const p of sweep) {
-    if (p.falseAlarmsPer24h > target) continue;
-    if (!best || p.detected > best.detected
-      || (p.detected === best.detected && (p.falseAlarmsPer24h < best.falseAlarmsPer24h
-        || (p.falseAlarmsPer24h === best.falseAlarmsPer24h && p.threshold < best.threshold)))) best = p;
-  }
-  if (!best) return { targetPer24h: target, threshold: null, sensitivity: 0, falseAlarmsPer24h: null };
-  return { targetPer24h: target, threshold: best.threshold, sensitivity: best.sensitivity, falseAlarmsPer24h: best.falseAlarmsPer24h };
 }

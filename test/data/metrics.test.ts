@@ -1,7 +1,7 @@
 // Metrics against independent references: AUROC against a brute-force count over all pairs, event scoring
-// against an all-pairs overlap test, and the sensitivity sweep on a recording worked out by hand.
+// against an all-pairs overlap test, and the threshold bisection on a recording worked out by hand.
 import { describe, expect, it } from 'vitest';
-import { auroc, evaluate, scoreEvents, defaultThresholds } from '../../src/data/metrics.ts';
+import { auroc, evaluate, scoreEvents } from '../../src/data/metrics.ts';
 import type { Intervals } from '../../src/data/postprocess.ts';
 import { freshSeed, makeRng } from '../harness/kernel-harness.ts';
 
@@ -67,53 +67,47 @@ describe(`scoreEvents (seed ${seed})`, () => {
 });
 
 describe('evaluate', () => {
-  // One hour at 256 Hz: seizure A (p 0.95), seizure B (p 0.7), an unlabelled stretch at p 0.8 (false alarm
-  // at low thresholds), background 0.1. One false alarm in one hour is 24 per 24 h.
+  // One hour at 256 Hz: seizure A (p 0.95), seizure B (p 0.7), an unlabelled stretch at p 0.8 (a false alarm
+  // whenever the threshold is <= 0.8), background 0 (always a firm off run). One false alarm in one hour is 24 per 24 h.
   const fs = 256, n = 3600 * fs;
-  const p = new Float32Array(n).fill(0.1), labels = new Float32Array(n);
+  const p = new Float32Array(n), labels = new Float32Array(n);
   p.fill(0.95, 600 * fs, 640 * fs); labels.fill(1, 605 * fs, 650 * fs);
   p.fill(0.7, 1200 * fs, 1230 * fs); labels.fill(1, 1200 * fs, 1230 * fs);
   p.fill(0.8, 2000 * fs, 2010 * fs);
-  const result = evaluate([{ probabilities: p, labels }], { thresholds: [0.5, 0.75, 0.9], faTargetsPer24h: [30, 10, 0] });
+  const result = evaluate([{ probabilities: p, labels }], { faTargetsPer24h: [30, 10] });
 
-  it('sweeps thresholds, scaling the off threshold by 0.78/0.86', () => {
+  it('bisects the threshold over [0.08, 1] ten times and keeps the lowest that meets each target', () => {
     expect(result.hours).toBe(1);
     expect(result.referenceEvents).toBe(2);
-    expect(result.sweep.map((s) => [s.threshold, s.predicted, s.detected, s.falseAlarms, s.falseAlarmsPer24h, s.sensitivity])).toEqual([
-      [0.5, 3, 2, 1, 24, 1],
-      [0.75, 2, 1, 1, 24, 0.5],
-      [0.9, 1, 1, 0, 0, 0.5],
-    ]);
-    expect(result.sweep[2]!.offThreshold).toBe(0.9 * (0.78 / 0.86));
+    // FA 24 meets 30 at every probe, so the search walks down to 0.08 + 0.92 / 2^10: A, B and the false alarm.
+    const [loose, tight] = result.operatingPoints;
+    expect(loose!.reached).toBe(true);
+    expect(loose!.threshold).toBeCloseTo(0.08 + 0.92 / 1024, 14);
+    expect([loose!.sensitivity, loose!.falseAlarmsPer24h]).toEqual([1, 24]);
+    // FA 0 needs t > 0.8: probes 0.54 no, 0.77 no, 0.885 yes, 0.8275 yes, 0.79875 no, 0.813125 yes, 0.8059375 yes,
+    // 0.80234375 yes, 0.800546875 yes, 0.7996484375 no: the lowest that met it is 0.800546875, where only A is found.
+    expect(tight!.reached).toBe(true);
+    expect(tight!.threshold).toBeCloseTo(0.800546875, 14);
+    expect(tight!.offThreshold).toBeCloseTo(0.800546875 - 0.08, 14);
+    expect([tight!.sensitivity, tight!.falseAlarmsPer24h]).toEqual([0.5, 0]);
   });
-  it('reports, per target, the most sensitive threshold within it', () => {
-    expect(result.operatingPoints).toEqual([
-      { targetPer24h: 30, threshold: 0.5, sensitivity: 1, falseAlarmsPer24h: 24 },
-      { targetPer24h: 10, threshold: 0.9, sensitivity: 0.5, falseAlarmsPer24h: 0 },
-      { targetPer24h: 0, threshold: 0.9, sensitivity: 0.5, falseAlarmsPer24h: 0 },
-    ]);
-  });
-  it('reports sensitivity 0 when no threshold meets a target, null without reference events', () => {
-    const r = evaluate([{ probabilities: p, labels }], { thresholds: [0.5], faTargetsPer24h: [10] });
-    expect(r.operatingPoints[0]).toEqual({ targetPer24h: 10, threshold: null, sensitivity: 0, falseAlarmsPer24h: null });
-    const none = evaluate([{ probabilities: p, labels: new Float32Array(n) }], { thresholds: [0.5] });
-    expect(none.sweep[0]!.sensitivity).toBeNull();
+  it('reports a target no threshold meets as not reached (no fallback threshold), null without reference events', () => {
+    const always = Float32Array.from(p);
+    always.fill(1, 3000 * fs, 3010 * fs); // p = 1 is on at every threshold the search tries
+    const r = evaluate([{ probabilities: always, labels }], { faTargetsPer24h: [10] });
+    expect(r.operatingPoints[0]).toEqual({ targetPer24h: 10, reached: false, threshold: null, offThreshold: null, sensitivity: 0, falseAlarmsPer24h: null });
+    const none = evaluate([{ probabilities: p, labels: new Float32Array(n) }]);
     expect(none.auroc).toBeNull();
     expect(none.operatingPoints.every((o) => o.sensitivity === null)).toBe(true);
   });
   it('AUROC is over samples of all recordings pooled', () => {
     expect(result.auroc).toBeCloseTo(bruteForceAurocByLevels(p, labels), 14);
   });
-  it('the default sweep is k/200, k = 1..199', () => {
-    const t = defaultThresholds();
-    expect(t).toHaveLength(199);
-    expect([t[0], t[99], t[198]]).toEqual([0.005, 0.5, 0.995]);
-  });
   it('names bad input', () => {
     expect(() => evaluate([])).toThrow(/no recordings/);
     expect(() => evaluate([{ probabilities: [0.1], labels: [0, 1] }])).toThrow(/recording 0 has 1 probabilities but 2 labels/);
     expect(() => evaluate([{ probabilities: [0.1], labels: [2] }])).toThrow(/recording 0: label 0 is 2/);
-    expect(() => evaluate([{ probabilities: [0.1], labels: [1] }], { thresholds: [0] })).toThrow(/threshold 0 = 0 is not a positive/);
+    expect(() => evaluate([{ probabilities: [0.1], labels: [1] }], { faTargetsPer24h: [-1] })).toThrow(/FA target 0 = -1 is not a non-negative/);
   });
 });
 

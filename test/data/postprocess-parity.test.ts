@@ -1,5 +1,6 @@
 // Post-processing and metrics: the TypeScript and the Python implementation on the same seeded probabilities
-// and labels must give identical events, sweeps, operating points and AUROC (exact equality, not a tolerance).
+// and labels must give identical events, threshold searches (operating points) and AUROC (exact equality, not a
+// tolerance).
 import { afterAll, describe, expect, it } from 'vitest';
 import { postprocess, type PostprocessParams } from '../../src/data/postprocess.ts';
 import { auroc, evaluate } from '../../src/data/metrics.ts';
@@ -15,7 +16,7 @@ interface Scored { probabilities: Float32Array; labels: Float32Array }
 
 /**
  * Probabilities at 256 Hz shaped like a detector's: low noise, seizure-like stretches that climb high with
- * dips, short blips, and plateaus exactly on sweep thresholds (0.5, 0.25) and near the defaults; labels mark
+ * dips, short blips, and plateaus exactly on some thresholds (0.5, 0.25) and near the defaults; labels mark
  * most high stretches (shifted), one missed seizure, and leave some stretches unlabelled (false alarms).
  */
 function scored(rng: () => number, seconds: number): Scored {
@@ -48,8 +49,8 @@ function scored(rng: () => number, seconds: number): Scored {
 const PARAMS: Partial<PostprocessParams>[] = [
   {},
   { onThreshold: 0.5, offThreshold: 0.3 },
-  { openingSamples: 1, closingSamples: 1, minDurationS: 0, maxDurationS: 1e9, mergeGapS: 0 },
-  { openingSamples: 101, closingSamples: 513, minDurationS: 1.5, maxDurationS: 30, mergeGapS: 10 },
+  { openingSamples: 1, closingSamples: 1, minDurationS: 0, mergeGapS: 0, minOnsetSamples: 1, minOffsetSamples: 1 },
+  { openingSamples: 101, closingSamples: 513, minDurationS: 1.5, mergeGapS: 10, minOnsetSamples: 7, minOffsetSamples: 900 },
   { fs: 200, onThreshold: 0.25, offThreshold: 0.25 },
 ];
 
@@ -67,16 +68,16 @@ describe.skipIf(!python)(`post-processing and metrics parity TS vs Python (seed 
 
   const postCases = recordings.flatMap((_, k) => PARAMS.map((params) => ({ k, params })));
   const evalCases = [
-    { name: 'default sweep, three recordings', recs: recordings, files, opts: {} },
-    { name: 'coarse sweep, other targets and parameters', recs: recordings.slice(0, 2), files: files.slice(0, 2),
-      opts: { thresholds: [0.1, 0.25, 0.5, 0.7, 0.86, 0.95], faTargetsPer24h: [1000, 100, 0], postprocess: PARAMS[3] } },
+    { name: 'default search, three recordings', recs: recordings, files, opts: {} },
+    { name: 'other targets and parameters', recs: recordings.slice(0, 2), files: files.slice(0, 2),
+      opts: { faTargetsPer24h: [1000, 100, 0], postprocess: PARAMS[3] } },
     { name: 'no reference seizures', recs: [noSeizures], files: [noSeizureFile], opts: {} },
   ];
   const answers = python ? (dir.run(python, {
     cases: [
       ...postCases.map(({ k, params }) => ({ op: 'postprocess', probabilities: files[k]!.probabilities, params })),
       ...evalCases.map((c) => ({
-        op: 'evaluate', recordings: c.files, thresholds: c.opts.thresholds, faTargetsPer24h: c.opts.faTargetsPer24h,
+        op: 'evaluate', recordings: c.files, faTargetsPer24h: c.opts.faTargetsPer24h,
         params: c.opts.postprocess ?? {},
       })),
       { op: 'auroc', scores: dir.writeArray('tied.npy', tiedScores, [tiedScores.length]), labels: files[0]!.labels },

@@ -14,8 +14,8 @@ from ictal_backend.dsp import metrics, postprocess, preprocess  # noqa: E402
 
 PARAM_NAMES = {
     "fs": "fs", "onThreshold": "on_threshold", "offThreshold": "off_threshold", "openingSamples": "opening_samples",
-    "closingSamples": "closing_samples", "minDurationS": "min_duration_s", "maxDurationS": "max_duration_s",
-    "mergeGapS": "merge_gap_s",
+    "closingSamples": "closing_samples", "minDurationS": "min_duration_s", "mergeGapS": "merge_gap_s",
+    "minOnsetSamples": "min_onset_samples", "minOffsetSamples": "min_offset_samples",
 }
 
 
@@ -63,8 +63,7 @@ def main(folder: Path) -> None:
         elif op == "evaluate":
             recordings = [(load(r["probabilities"]), load(r["labels"])) for r in case["recordings"]]
             result = metrics.evaluate(
-                recordings, thresholds=case.get("thresholds"),
-                fa_targets_per_24h=case.get("faTargetsPer24h", metrics.FA_TARGETS_PER_24H),
+                recordings, fa_targets_per_24h=case.get("faTargetsPer24h", metrics.FA_TARGETS_PER_24H),
                 **overrides(case.get("params", {})),
             )
             answers.append(camel_keys(result))

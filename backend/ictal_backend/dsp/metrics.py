@@ -1,5 +1,6 @@
-"""Event sensitivity at fixed false-alarm rates (threshold sweep over the post-processing chain) and AUROC on
-samples. The same as src/data/metrics.ts (parity-tested); definitions in docs/data.md."""
+"""Event sensitivity at fixed false-alarm rates (the original's bisection on the threshold, over the
+post-processing chain) and AUROC on samples. The same as src/data/metrics.ts (parity-tested); definitions in
+docs/data.md."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,9 +13,11 @@ from .postprocess import Intervals, PostprocessParams, as_probabilities, postpro
 FA_TARGETS_PER_24H = (10.0, 5.0, 2.5, 1.0)
 
 
-def default_thresholds() -> list[float]:
-    """Sweep thresholds k/200, k = 1..199."""
-    return [(k + 1) / 200 for k in range(199)]
+# The original's threshold search (ORIGINAL_PIPELINE.md): bisection of on_threshold over this range, this many
+# times, with off_threshold = max(0, on_threshold - HYSTERESIS_BAND) at every step.
+SEARCH_RANGE = (0.08, 1.0)
+SEARCH_ITERATIONS = 10
+HYSTERESIS_BAND = 0.08
 
 
 def _count_overlapping(a: Intervals, b: Intervals) -> int:
@@ -69,22 +72,16 @@ def _auroc(s: np.ndarray, y: np.ndarray) -> float | None:
 
 def evaluate(
     recordings: Sequence[tuple[np.ndarray, np.ndarray]],
-    thresholds: Sequence[float] | None = None,
     fa_targets_per_24h: Sequence[float] = FA_TARGETS_PER_24H,
     params: PostprocessParams | None = None,
     **overrides: float,
 ) -> dict:
-    """recordings: (probabilities, 0/1 labels) pairs at params.fs. Pooled over recordings: for every sweep
-    threshold t, post-process with on = t and off = t * off/on of the base parameters, score events against
-    the runs of the labels, and sum. For each FA target, the sweep point with FA/24h <= target of highest
-    sensitivity (then lowest FA rate, then lowest threshold); sensitivity 0 and threshold None if none."""
+    """recordings: (probabilities, 0/1 labels) pairs at params.fs. Pooled over recordings. For each FA target,
+    the original's search: bisection on on_threshold (SEARCH_RANGE, SEARCH_ITERATIONS) with off_threshold =
+    max(0, on - HYSTERESIS_BAND), the other parameters as given, keeping the lowest on_threshold whose FA/24h is
+    within the target. When none is, the target is reported as not reached (threshold None, sensitivity 0):
+    the original fell back to 0.86 and reported that point's sensitivity anyway."""
     base = resolve_params(params, **overrides)
-    if not base.on_threshold > 0:
-        raise ValueError(f"evaluate: on_threshold {base.on_threshold} must be positive to scale with the sweep")
-    thresholds = default_thresholds() if thresholds is None else [float(t) for t in thresholds]
-    for k, t in enumerate(thresholds):
-        if not (np.isfinite(t) and t > 0):
-            raise ValueError(f"evaluate: threshold {k} = {t} is not a positive finite number")
     targets = [float(t) for t in fa_targets_per_24h]
     for k, t in enumerate(targets):
         if not (np.isfinite(t) and t >= 0):
@@ -105,46 +102,48 @@ def evaluate(
     if seconds == 0:
         raise ValueError("evaluate: the recordings hold no samples")
     reference_events = sum(len(r[0]) for r in refs)
-    ratio = base.off_threshold / base.on_threshold
-    sweep = []
-    for t in thresholds:
-        pp = replace(base, on_threshold=t, off_threshold=t * ratio)
-        predicted = detected = false_alarms = 0
-        for p, ref in zip(probs, refs):
-            events = postprocess_intervals(p, pp)
-            score = score_events(events, ref)
-            predicted += len(events[0])
-            detected += score["detected"]
-            false_alarms += score["false_alarms"]
-        sweep.append({
-            "threshold": t,
-            "off_threshold": pp.off_threshold,
-            "predicted": predicted,
-            "detected": detected,
-            "false_alarms": false_alarms,
-            "false_alarms_per_24h": false_alarms * 86400 / seconds,
-            "sensitivity": detected / reference_events if reference_events else None,
-        })
+    probed: dict[float, dict] = {}
+
+    def probe(on: float) -> dict:
+        if on not in probed:
+            pp = replace(base, on_threshold=on, off_threshold=max(0.0, on - HYSTERESIS_BAND))
+            detected = false_alarms = 0
+            for p, ref in zip(probs, refs):
+                score = score_events(postprocess_intervals(p, pp), ref)
+                detected += score["detected"]
+                false_alarms += score["false_alarms"]
+            probed[on] = {"threshold": on, "off_threshold": pp.off_threshold, "detected": detected,
+                          "false_alarms_per_24h": false_alarms * 86400 / seconds}
+        return probed[on]
+
+    points = []
+    for target in targets:
+        lo, hi = SEARCH_RANGE
+        best = None
+        for _ in range(SEARCH_ITERATIONS):
+            mid = (lo + hi) / 2
+            if probe(mid)["false_alarms_per_24h"] <= target:
+                best, hi = probe(mid), mid
+            else:
+                lo = mid
+        points.append(_operating_point(best, target, reference_events))
     return {
         "auroc": _auroc(np.concatenate(probs), np.concatenate(masks)),
         "hours": seconds / 3600,
         "reference_events": reference_events,
-        "sweep": sweep,
-        "operating_points": [_operating_point(sweep, t, reference_events) for t in targets],
+        "operating_points": points,
     }
 
 
-def _operating_point(sweep: list[dict], target: float, reference_events: int) -> dict:
-    none = {"target_per_24h": target, "threshold": None, "sensitivity": None, "false_alarms_per_24h": None}
-    if not reference_events:
-        return none
-    ok = [p for p in sweep if p["false_alarms_per_24h"] <= target]
-    if not ok:
-        return {**none, "sensitivity": 0.0}
-    best = min(ok, key=lambda p: (-p["detected"], p["false_alarms_per_24h"], p["threshold"]))
+def _operating_point(best: dict | None, target: float, reference_events: int) -> dict:
+    if best is None:
+        return {"target_per_24h": target, "reached": False, "threshold": None, "off_threshold": None,
+                "sensitivity": 0.0 if reference_events else None, "false_alarms_per_24h": None}
     return {
         "target_per_24h": target,
+        "reached": True,
         "threshold": best["threshold"],
-        "sensitivity": best["sensitivity"],
+        "off_threshold": best["off_threshold"],
+        "sensitivity": best["detected"] / reference_events if reference_events else None,
         "false_alarms_per_24h": best["false_alarms_per_24h"],
     }

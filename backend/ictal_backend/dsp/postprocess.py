@@ -1,6 +1,7 @@
-"""Per-sample seizure probabilities -> events: hysteresis, morphological opening then closing, duration
-filter, merging of close events. The same as src/data/postprocess.ts (parity-tested); all the work is on
-integer sample intervals (vectorised), so both languages give the same events bit for bit."""
+"""Per-sample seizure probabilities -> events, as the original computes them (shared/design/ORIGINAL_PIPELINE.md):
+hysteresis with stability counts, morphological opening then closing, a minimum duration, merging of close
+events. The same as src/data/postprocess.ts (parity-tested); all the work is on integer sample intervals
+(vectorised), so both languages give the same events bit for bit."""
 from __future__ import annotations
 
 import math
@@ -11,16 +12,17 @@ import numpy as np
 
 @dataclass(frozen=True)
 class PostprocessParams:
-    """Defaults are the reference design's (V3_MODEL.md, "Post-processing and metrics")."""
+    """Defaults are the original's configuration (ORIGINAL_PIPELINE.md, "Post-processing")."""
 
     fs: float = 256.0
-    on_threshold: float = 0.86  # switches on at p >= on_threshold ...
-    off_threshold: float = 0.78  # ... and off at p < off_threshold
-    opening_samples: int = 11  # odd; removes detections shorter than this
-    closing_samples: int = 31  # odd; fills gaps shorter than this
-    min_duration_s: float = 3.0  # kept when min <= duration <= max
-    max_duration_s: float = 600.0
-    merge_gap_s: float = 2.0  # gaps shorter than this are merged (after the duration filter)
+    on_threshold: float = 0.86  # a run of p >= on_threshold ...
+    min_onset_samples: int = 128  # ... this long starts an event,
+    off_threshold: float = 0.78  # a run of p < off_threshold ...
+    min_offset_samples: int = 256  # ... this long ends it, min_offset_samples - 1 samples into that run
+    opening_samples: int = 11  # odd
+    closing_samples: int = 31  # odd
+    min_duration_s: float = 3.0  # shorter events are dropped; longer ones are all kept
+    merge_gap_s: float = 2.0  # gaps of at most this are merged (after the duration filter)
 
 
 def resolve_params(params: PostprocessParams | None = None, **overrides: float) -> PostprocessParams:
@@ -41,8 +43,12 @@ def resolve_params(params: PostprocessParams | None = None, **overrides: float) 
         v = getattr(p, key)
         if int(v) != v or v < 1 or v % 2 != 1:
             raise ValueError(f"postprocess: {key} = {v} must be an odd positive integer")
-    if p.min_duration_s < 0 or p.max_duration_s < p.min_duration_s:
-        raise ValueError(f"postprocess: duration range [{p.min_duration_s}, {p.max_duration_s}] s is empty or negative")
+    for key in ("min_onset_samples", "min_offset_samples"):
+        v = getattr(p, key)
+        if int(v) != v or v < 1:
+            raise ValueError(f"postprocess: {key} = {v} must be a positive integer")
+    if p.min_duration_s < 0:
+        raise ValueError(f"postprocess: min_duration_s = {p.min_duration_s} must not be negative")
     if p.merge_gap_s < 0:
         raise ValueError(f"postprocess: merge_gap_s = {p.merge_gap_s} must not be negative")
     return p
@@ -63,47 +69,51 @@ def as_probabilities(p: np.ndarray, what: str = "postprocess") -> np.ndarray:
 Intervals = tuple[np.ndarray, np.ndarray]  # (starts, ends) int64, half-open, sorted, disjoint
 
 
-def runs_of(mask: np.ndarray) -> Intervals:
+def runs_of(mask: np.ndarray, min_length: int = 1) -> Intervals:
+    """Maximal runs of non-zero samples, of at least min_length samples."""
     d = np.diff(np.asarray(mask != 0, dtype=np.int8), prepend=0, append=0)
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    keep = ends - starts >= min_length
+    return starts[keep], ends[keep]
 
 
-def hysteresis(p: np.ndarray, on: float, off: float) -> Intervals:
-    """Off at the start; on at the first sample with p >= on, off at the first later sample with p < off.
-    Only the samples that decide (p >= on or p < off) are looked at: the state changes where their kind does."""
-    high = p >= on
-    decisive = np.flatnonzero(high | (p < off))
-    if len(decisive) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    kind = high[decisive]
-    change = np.flatnonzero(kind[1:] != kind[:-1]) + 1
-    starts = decisive[change[kind[change]]]
-    ends = decisive[change[~kind[change]]]
-    if kind[0]:
-        starts = np.concatenate((decisive[:1], starts))
-    if len(ends) < len(starts):
-        ends = np.concatenate((ends, [len(p)]))
-    return starts, ends
+def hysteresis(p: np.ndarray, on: float, off: float, min_onset: int = 1, min_offset: int = 1) -> Intervals:
+    """Hysteresis with stability counts, as the original: "firm off" runs are runs of p < off of at least
+    min_offset samples; the zones between them each reach min_offset - 1 samples into the following firm off
+    run; in each zone the first run of p >= on of at least min_onset samples starts an event that fills to the
+    zone's end."""
+    n = len(p)
+    firm_starts, firm_ends = runs_of(p < off, min_offset)
+    on_starts, _ = runs_of(p >= on, min_onset)
+    zone_starts = np.concatenate(([0], firm_ends))
+    zone_ends = np.concatenate((firm_starts, [n]))
+    reach = np.concatenate((firm_starts + (min_offset - 1), [n]))
+    # on-runs never cross a firm off run, so the first on-run starting at or after a zone's start is the zone's
+    # first if it starts before the zone's end.
+    k = np.searchsorted(on_starts, zone_starts, side="left")
+    has = k < len(on_starts)
+    has[has] = on_starts[k[has]] < zone_ends[has]
+    return on_starts[k[has]].astype(np.int64), reach[has].astype(np.int64)
 
 
-# Morphology acts on the recording embedded in an infinite signal that is 0 outside it: erosion and dilation
-# need no edge rule, an opening never grows a run and a closing never moves a run's outer ends, so the results
-# stay inside [0, n).
+# Morphology as the original's 1-D max-pool / min-pool with stride 1 and padding k // 2: the padding never wins a
+# max or a min, so each window is clipped to the recording [0, n). Hence an erosion keeps a run's ends at 0 and n,
+# and a closing stretches an event within k // 2 samples of an edge to that edge.
 
 
-def erode(r: Intervals, size: int) -> Intervals:
-    """Binary erosion with a centred flat element of `size` (odd) samples."""
+def erode(r: Intervals, size: int, n: int) -> Intervals:
+    """Binary erosion with a centred flat element of `size` (odd) samples, windows clipped to [0, n)."""
     h = (size - 1) // 2
-    s, e = r[0] + h, r[1] - h
+    s = np.where(r[0] == 0, 0, r[0] + h)
+    e = np.where(r[1] == n, n, r[1] - h)
     keep = s < e
     return s[keep], e[keep]
 
 
-def dilate(r: Intervals, size: int) -> Intervals:
-    """Binary dilation with a centred flat element of `size` (odd) samples; touching runs join."""
+def dilate(r: Intervals, size: int, n: int) -> Intervals:
+    """Binary dilation with a centred flat element of `size` (odd) samples, within [0, n); touching runs join."""
     h = (size - 1) // 2
-    s, e = r[0] - h, r[1] + h
+    s, e = np.maximum(r[0] - h, 0), np.minimum(r[1] + h, n)
     return _join(s, e, s[1:] <= e[:-1])
 
 
@@ -116,33 +126,31 @@ def _join(s: np.ndarray, e: np.ndarray, joins_previous: np.ndarray) -> Intervals
     return s[first], e[last]
 
 
-def opening(r: Intervals, size: int) -> Intervals:
-    """Removes runs shorter than `size`; longer runs are unchanged."""
-    return dilate(erode(r, size), size)
+def opening(r: Intervals, size: int, n: int) -> Intervals:
+    return dilate(erode(r, size, n), size, n)
 
 
-def closing(r: Intervals, size: int) -> Intervals:
-    """Fills gaps shorter than `size` between runs; nothing else changes."""
-    return erode(dilate(r, size), size)
+def closing(r: Intervals, size: int, n: int) -> Intervals:
+    return erode(dilate(r, size, n), size, n)
 
 
-def filter_duration(r: Intervals, fs: float, min_s: float, max_s: float) -> Intervals:
-    d = (r[1] - r[0]) / fs
-    keep = (d >= min_s) & (d <= max_s)
+def filter_duration(r: Intervals, fs: float, min_s: float) -> Intervals:
+    keep = (r[1] - r[0]) / fs >= min_s
     return r[0][keep], r[1][keep]
 
 
 def merge_close(r: Intervals, fs: float, gap_s: float) -> Intervals:
     s, e = r
-    return _join(s, e, (s[1:] - e[:-1]) / fs < gap_s)
+    return _join(s, e, (s[1:] - e[:-1]) / fs <= gap_s)
 
 
 def postprocess_intervals(p: np.ndarray, params: PostprocessParams) -> Intervals:
     """The whole chain on sample intervals (p already checked by as_probabilities)."""
-    r = hysteresis(p, params.on_threshold, params.off_threshold)
-    r = opening(r, params.opening_samples)
-    r = closing(r, params.closing_samples)
-    r = filter_duration(r, params.fs, params.min_duration_s, params.max_duration_s)
+    n = len(p)
+    r = hysteresis(p, params.on_threshold, params.off_threshold, params.min_onset_samples, params.min_offset_samples)
+    r = opening(r, params.opening_samples, n)
+    r = closing(r, params.closing_samples, n)
+    r = filter_duration(r, params.fs, params.min_duration_s)
     return merge_close(r, params.fs, params.merge_gap_s)
 
 

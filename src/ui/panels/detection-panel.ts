@@ -36,8 +36,8 @@ export function mountDetectionPanel(host: HTMLElement, store: RecordingLabStore,
       h('h2', { id: 'detection-title' }, 'Detection'),
       h('p', { class: 'muted' },
         `The model runs over windows of its own input length with the chosen stride, in batches in the engine worker. Each sample's probability is the mean, `,
-        `over the windows covering it, of sigmoid(logit). Events: on at p ≥ ${PP.onThreshold}, off below ${PP.offThreshold}, opening (${PP.openingSamples} samples) and closing `,
-        `(${PP.closingSamples}), kept at ${PP.minDurationS}-${PP.maxDurationS} s, merged across gaps under ${PP.mergeGapS} s.`),
+        `over the windows covering it, of sigmoid(logit). Events: on after ${PP.minOnsetSamples} samples at p ≥ ${PP.onThreshold}, off after ${PP.minOffsetSamples} below ${PP.offThreshold}, `,
+        `opening (${PP.openingSamples} samples) and closing (${PP.closingSamples}), kept from ${PP.minDurationS} s, merged across gaps of up to ${PP.mergeGapS} s.`),
       h('div', { class: 'model-row' },
         preset, h('label', {}, ' or a graph .json + weights .safetensors: ', files)),
       m.running && h('p', { class: 'muted', role: 'status' }, 'Loading the model…'),
@@ -83,6 +83,6 @@ function result(p: Prediction, s: RecordingLabState): HTMLElement {
           h('td', { class: 'num' }, o.targetPer24h), h('td', { class: 'num' }, o.threshold?.toFixed(3) ?? '-'),
           h('td', { class: 'num' }, o.sensitivity === null ? '-' : `${(100 * o.sensitivity).toFixed(1)}%`),
           h('td', { class: 'num' }, o.falseAlarmsPer24h?.toFixed(1) ?? '-'))))),
-      h('p', { class: 'muted' }, 'Sensitivity at each false-alarm rate: the best point of a threshold sweep over the same post-processing (docs/data.md).')),
+      h('p', { class: 'muted' }, 'Sensitivity at each false-alarm rate: the lowest threshold of a bisection search that meets it, over the same post-processing (docs/data.md); "-" where none does.')),
   );
 }
