@@ -8,6 +8,8 @@ import { GraphError } from './errors.ts';
 
 /** Elements per batch item beyond this are refused as absurd. */
 export const MAX_ELEMENTS = 2 ** 40;
+/** Nesting of free-form values (config) beyond this is refused; real documents nest 3 deep. */
+export const MAX_DEPTH = 64;
 const PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
 
 type Obj = Record<string, unknown>;
@@ -103,19 +105,29 @@ function buffer(v: unknown, where: string): IrBuffer {
   return { shape: s, dtype: 'F32', values };
 }
 
+/** Every number in a free-form value is finite and it nests at most MAX_DEPTH deep; walked without
+ *  recursion, so a hostile document cannot overflow the stack here or in structuredClone later. */
 function checkFinite(v: unknown, where: string): void {
-  if (typeof v === 'number' && !Number.isFinite(v)) throw new GraphError(`${where}: ${v} is not finite`);
-  if (Array.isArray(v)) v.forEach((x, i) => checkFinite(x, `${where}[${i}]`));
-  else if (isObj(v)) for (const [k, x] of Object.entries(v)) checkFinite(x, `${where}.${k}`);
+  const stack: [unknown, string, number][] = [[v, where, 0]];
+  while (stack.length > 0) {
+    const [x, at, depth] = stack.pop()!;
+    if (typeof x === 'number' && !Number.isFinite(x)) throw new GraphError(`${at}: ${x} is not finite`);
+    if (x === null || typeof x !== 'object') continue;
+    if (depth >= MAX_DEPTH) throw new GraphError(`${at}: nested more than ${MAX_DEPTH} levels deep`);
+    if (Array.isArray(x)) x.forEach((y, i) => stack.push([y, `${at}[${i}]`, depth + 1]));
+    else for (const [k, y] of Object.entries(x)) stack.push([y, `${at}.${k}`, depth + 1]);
+  }
 }
 
-/** Parses and validates an IR document (JSON text or an already-parsed value). */
+/** Parses and validates an IR document (JSON text or an already-parsed value); anything it cannot read is a
+ *  GraphError. */
 export function parseIr(input: string | unknown): IrDocument {
   let doc: unknown = input;
   if (typeof input === 'string') {
     try {
       doc = JSON.parse(input);
     } catch (e) {
+      // SyntaxError for bad text; RangeError where the engine runs out of stack on deep nesting
       throw new GraphError(`IR is not valid JSON: ${(e as Error).message}`);
     }
   }
