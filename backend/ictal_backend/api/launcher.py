@@ -8,18 +8,28 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import ictal_backend
 
 from .run_files import RunDir
 
 
+class WorkerUnreachable(Exception):
+    """Raised by `RunHandle.exit_code` when the launcher cannot tell right now whether the worker runs (a
+    Modal RPC that failed): the run stays `running` and is asked again at the next poll, never `failed`."""
+
+
 class RunHandle(Protocol):
     ref: str  # persisted, so that a restarted server can find the worker again
 
     def exit_code(self) -> int | None:
-        """None while the worker runs; its exit status once it has ended (0 = completed or stopped cleanly)."""
+        """None while the worker runs; its exit status once it has ended (0 = completed or stopped cleanly).
+        Raises WorkerUnreachable when that cannot be known now."""
+
+    def outcome(self) -> dict[str, Any] | None:
+        """Once ended: the outcome the worker returned (as in RUN_DIR/result.json), when the launcher received
+        it directly (a Modal call's return value); None means: read RUN_DIR/result.json."""
 
     def stop(self) -> None:
         """Asks the worker to stop at its next step (the trainer's should_stop)."""
@@ -34,8 +44,9 @@ class Launcher(Protocol):
     def reattach(self, ref: str, run_dir: RunDir) -> RunHandle | None:
         """The worker a previous server started, if it can still be followed; None makes the run `interrupted`."""
 
-    def sync(self) -> None:
-        """Called before the server reads run folders (Modal reloads its Volume); nothing to do locally."""
+    def sync(self, now: bool = False) -> None:
+        """Called before the server reads run folders (Modal reloads its Volume, at most every few seconds);
+        `now`: at once, before the server settles an ended run or checks a data path. Nothing to do locally."""
 
 
 class ProcessHandle:
@@ -45,6 +56,9 @@ class ProcessHandle:
 
     def exit_code(self) -> int | None:
         return self.process.poll()
+
+    def outcome(self) -> None:
+        return None  # the worker wrote RUN_DIR/result.json on this machine
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -94,7 +108,7 @@ class LocalProcessLauncher:
                 os.kill(pid, signal.SIGKILL)
         return None
 
-    def sync(self) -> None:
+    def sync(self, now: bool = False) -> None:
         pass
 
 

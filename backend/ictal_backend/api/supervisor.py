@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .launcher import Launcher, RunHandle
+from .launcher import Launcher, RunHandle, WorkerUnreachable
 from .run_files import RunDir
 from .settings import ApiSettings
 from .store import RunStore
 
 log = logging.getLogger("ictal_backend.api")
 POLL_S = 0.2
+UNREACHABLE_LOG_S = 60.0  # while a worker cannot be polled, one warning a minute
 
 
 @dataclass
@@ -29,6 +30,7 @@ class ActiveRun:
     offset: int = 0
     metrics: dict[str, Any] = field(default_factory=dict)
     kill_at: float | None = None
+    unreachable_logged: float | None = None  # when the last "cannot poll" warning was logged
 
 
 class RunSupervisor:
@@ -50,6 +52,7 @@ class RunSupervisor:
     def recover(self) -> None:
         """After a (re)start: runs the previous server left `running` are followed again if their worker can
         be, and become `interrupted` otherwise. Queued runs simply wait their turn again."""
+        self.launcher.sync(now=True)
         for run in self.store.list(status="running", limit=1_000_000):
             run_dir = self.run_dir(run.id)
             handle = self.launcher.reattach(run.worker_ref, run_dir) if run.worker_ref else None
@@ -112,8 +115,9 @@ class RunSupervisor:
             return False
         try:
             handle = self.launcher.start(run_id, run_dir, resume)
-        except Exception as e:  # noqa: BLE001
-            self.store.transition(run_id, "failed", error=f"could not start the run's worker: {e}")
+        except Exception as e:  # noqa: BLE001 - the launcher's fault (a process or an RPC), not the run's
+            self.store.transition(run_id, "interrupted", error=f"could not start the run's worker ({e}); "
+                                  "POST /api/runs/{id}/resume tries again")
             return True
         self.store.update(run_id, worker_ref=handle.ref, resume_next=0)
         _, offset = run_dir.read_events(0)  # a resumed run's earlier events are already folded in
@@ -122,7 +126,17 @@ class RunSupervisor:
         return True
 
     def _follow(self, run_id: str, active: ActiveRun) -> None:
-        code = active.handle.exit_code()
+        try:
+            code = active.handle.exit_code()
+        except WorkerUnreachable as e:
+            # Not the run's failure: the launcher could not ask (a transient RPC error). Ask again next tick.
+            now = time.monotonic()
+            if active.unreachable_logged is None or now - active.unreachable_logged > UNREACHABLE_LOG_S:
+                log.warning("run %s: cannot poll its worker now (%s); still following it", run_id, e)
+                active.unreachable_logged = now
+            code = None
+        else:
+            active.unreachable_logged = None
         self._ingest(run_id, active)
         if code is None:
             if active.kill_at is not None and time.monotonic() > active.kill_at:
@@ -130,6 +144,8 @@ class RunSupervisor:
                             self.settings.cancel_grace_s)
                 active.handle.kill()
             return
+        # The worker's last events and result were published as it ended: see them before settling.
+        self.launcher.sync(now=True)
         self._ingest(run_id, active)
         del self.active[run_id]
         self._settle(run_id, active, code)
@@ -147,7 +163,9 @@ class RunSupervisor:
 
     def _settle(self, run_id: str, active: ActiveRun, code: int) -> None:
         run = self.store.get(run_id)
-        outcome = _read_json(active.run_dir.result.read_text) or {}
+        # The call's own return value where the launcher has one (Modal), so a result file not yet visible
+        # on this side of a Volume cannot turn a completed run into a failed one.
+        outcome = active.handle.outcome() or _read_json(active.run_dir.result.read_text) or {}
         result = outcome.get("result") if isinstance(outcome.get("result"), dict) else {}
         if isinstance(result.get("val"), dict) and result["val"]:
             active.metrics["val"] = {**active.metrics.get("val", {}), **result["val"]}
