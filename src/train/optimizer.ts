@@ -5,6 +5,8 @@
  * overflow flag and one multiplier (unscale x clip), and adamw.wgsl applies it while updating the f32 master
  * weights and moments, or changes nothing when the flag is set (the step is skipped, as GradScaler does).
  * The flag, the norm and the loss land in one f32 [4] `stats` tensor: the trainer's one read back per step.
+ * The optimizer also holds the f32 [1] loss-scale tensor the loss kernel reads (so the training plan counts it
+ * with the optimizer's workspace).
  *
  * Parameter groups as `make_optimizer` in backend/ictal_backend/trainer.py: the IR's weight_decay flag puts a
  * parameter in the decay group (weightDecay) or the no-decay group (0); lr and betas are shared.
@@ -41,10 +43,10 @@ export function optimizerStateBytes(ir: Pick<IrDocument, 'params'>): number {
   return Object.values(ir.params).reduce((a, p) => a + 2 * tensorBytes(p.shape, 'f32'), 0);
 }
 
-/** Bytes of the optimizer's own workspace: the stats tensor and the norm's partial sums. */
+/** Bytes of the optimizer's own workspace: the loss scale, the stats tensor and the norm's partial sums. */
 export function optimizerWorkspaceBytes(ir: Pick<IrDocument, 'params'>): number {
   const partials = Object.values(ir.params).reduce((a, p) => a + Math.ceil(numel(p.shape) / NORM_BLOCK), 0);
-  return tensorBytes([4], 'f32') + tensorBytes([partials], 'f32');
+  return tensorBytes([1], 'f32') + tensorBytes([4], 'f32') + tensorBytes([Math.max(1, partials)], 'f32');
 }
 
 /** What one read of `stats` says about a step. */
@@ -88,6 +90,8 @@ export class AdamW {
     /** f32 [4]: norm, overflow flag, gradient multiplier, loss (see grad_norm.wgsl). */
     readonly stats: GpuTensor,
     private readonly partial: GpuTensor,
+    /** f32 [1]: the loss scale the loss kernel multiplies dlogits by and the optimizer divides out (starts at 1). */
+    readonly lossScale: GpuTensor,
   ) {}
 
   /**
@@ -124,24 +128,31 @@ export class AdamW {
       made.push(stats);
       const partial = await s.arena.tensor([Math.max(1, offset)], 'f32', 'grad norm partials');
       made.push(partial);
-      return new AdamW(s, config, slots, stats, partial);
+      const lossScale = await s.arena.upload([1], [1], 'f32', 'loss scale');
+      made.push(lossScale);
+      return new AdamW(s, config, slots, stats, partial, lossScale);
     } catch (e) {
       for (const t of made) s.arena.release(t);
       throw e;
     }
   }
 
+  /** Sets the loss scale for the next steps (queue.writeBuffer: no sync). */
+  setLossScale(scale: number): void {
+    if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`AdamW: the loss scale must be a finite number > 0, got ${scale}`);
+    this.s.device.queue.writeBuffer(this.lossScale.buffer, 0, Float32Array.of(scale));
+  }
+
   /**
-   * Records unscale + clip + AdamW at learning rate `lr` for the gradients now in the buffers (scaled by the
-   * f32 [1] `lossScale`), and copies the f32 [1] `lossSum` into stats. Nothing is read back.
+   * Records unscale + clip + AdamW at learning rate `lr` for the gradients now in the buffers (scaled by
+   * `lossScale`), and copies the f32 [1] `lossSum` into stats. Nothing is read back.
    */
-  async record(lossScale: GpuTensor, lossSum: GpuTensor, lr: number): Promise<void> {
+  async record(lossSum: GpuTensor, lr: number): Promise<void> {
     const s = this.s;
+    const lossScale = this.lossScale;
     if (!(lr >= 0 && Number.isFinite(lr))) throw new Error(`AdamW: lr must be a finite number >= 0, got ${lr}`);
-    for (const t of [lossScale, lossSum]) {
-      expectF32('AdamW.record', t);
-      expectShape('AdamW.record', t, [1]);
-    }
+    expectF32('AdamW.record', lossSum);
+    expectShape('AdamW.record', lossSum, [1]);
     for (const sl of this.slots) {
       const n = numel(sl.param.shape);
       await s.dispatch({
@@ -183,9 +194,9 @@ export class AdamW {
     return { m: sl.m, v: sl.v };
   }
 
-  /** Bytes this optimizer allocated: moments, stats and partials. */
+  /** Bytes this optimizer allocated: moments, loss scale, stats and partials. */
   get bytes(): number {
-    return this.slots.reduce((a, sl) => a + sl.m.bytes + sl.v.bytes, 0) + this.stats.bytes + this.partial.bytes;
+    return this.slots.reduce((a, sl) => a + sl.m.bytes + sl.v.bytes, 0) + this.lossScale.bytes + this.stats.bytes + this.partial.bytes;
   }
 
   release(): void {
@@ -195,6 +206,7 @@ export class AdamW {
     }
     this.s.arena.release(this.stats);
     this.s.arena.release(this.partial);
+    this.s.arena.release(this.lossScale);
   }
 }
 

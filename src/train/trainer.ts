@@ -147,11 +147,10 @@ export async function trainModel(
   const loss: FocalLossParams = { ...FOCAL_RECIPE, alpha: c.focalAlpha, gamma: c.focalGamma, posWeight };
   const stepper = await createStepper(s, ir, weights, c.batch, { precision: c.precision, microBatch: c.microBatch, loss });
   let optimizer: AdamW | undefined;
-  let lossScale: GpuTensor | undefined;
   try {
     optimizer = await AdamW.create(s, ir, stepper.params, stepper.grads, { lr: c.lr, weightDecay: c.weightDecay, betas: c.betas, clipNorm: c.clipNorm });
     const scaler = new LossScaler({ enabled: c.precision !== 'f32', initScale: c.initScale, growthInterval: c.growthInterval });
-    lossScale = await s.arena.upload([scaler.scale], [1], 'f32', 'loss scale');
+    optimizer.setLossScale(scaler.scale);
     const history: TrainProgress[] = [];
     let skippedTotal = 0;
     let stopped = false;
@@ -164,16 +163,16 @@ export async function trainModel(
       const { input, labels } = gatherBatch(data, plan.nextBatch());
       const lr = c.lr * lrFactor(k, { totalSteps: c.steps, warmupFraction: c.warmupFraction });
       const scale = scaler.scale;
-      await stepper.step(input, labels, { lossScale, seed: c.seed, step: k, training: true });
+      await stepper.step(input, labels, { lossScale: optimizer.lossScale, seed: c.seed, step: k, training: true });
       await hooks.afterBackward?.(stepper, k);
-      await optimizer.record(lossScale, stepper.lossSum, lr);
+      await optimizer.record(stepper.lossSum, lr);
       const stats = decodeStats(await s.read(optimizer.stats)); // the step's one read back
       if (stats.foundInf && !scaler.enabled) {
         throw new Error(`train: step ${k}: the loss (${stats.loss}) or a gradient (norm ${stats.gradNorm}) is not finite in f32; lower lr or check the data`);
       }
       optimizer.afterStep(stats.foundInf);
       scaler.update(stats.foundInf);
-      if (scaler.scale !== scale) s.device.queue.writeBuffer(lossScale.buffer, 0, Float32Array.of(scaler.scale));
+      if (scaler.scale !== scale) optimizer.setLossScale(scaler.scale);
       if (stats.foundInf) skippedTotal += 1;
       const p: TrainProgress = {
         step: k + 1, steps: c.steps, loss: stats.loss, gradNorm: stats.gradNorm, scale, skipped: stats.foundInf, skippedTotal,
@@ -186,7 +185,6 @@ export async function trainModel(
     return { weights: encodeWeights(ir, trained, c.seed), history, stopped, posWeight, trainingWindows: windows.length };
   } finally {
     optimizer?.release();
-    if (lossScale) s.arena.release(lossScale);
     stepper.release();
   }
 }

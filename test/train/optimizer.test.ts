@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IrDocument, IrParam } from '../../src/graph/ir.ts';
 import type { GpuTensor } from '../../src/gpu/arena.ts';
-import { AdamW, decodeStats, optimizerStateBytes, optimizerStepReference, type AdamWConfig, type AdamWReferenceState } from '../../src/train/optimizer.ts';
+import { AdamW, decodeStats, optimizerStateBytes, optimizerStepReference, optimizerWorkspaceBytes, type AdamWConfig, type AdamWReferenceState } from '../../src/train/optimizer.ts';
 import { freshSeed, makeRng, relativeError, TOLERANCE } from '../harness/kernel-harness.ts';
 import { testGpu } from '../harness/node-gpu-session.ts';
 
@@ -37,9 +37,11 @@ async function run(config: AdamWConfig, lossScale: number, steps: { lr: number; 
     params.set(name, await s.arena.upload(p, shape, 'f32', name));
     grads.set(name, await s.arena.tensor(shape, 'f32', `${name}.grad`));
   }
-  const scale = await s.arena.upload([lossScale], [1], 'f32', 'loss scale');
   const lossSum = await s.arena.upload([0.75], [1], 'f32', 'loss');
+  const liveBefore = s.arena.liveBytes;
   const opt = await AdamW.create(s, graph(), params, grads, config);
+  const arenaBytes = s.arena.liveBytes - liveBefore;
+  opt.setLossScale(lossScale);
   const log: { stats: ReturnType<typeof decodeStats>; refStats: { gradNorm: number; foundInf: boolean }; errors: Record<string, number> }[] = [];
   try {
     for (const step of steps) {
@@ -50,7 +52,7 @@ async function run(config: AdamWConfig, lossScale: number, steps: { lr: number; 
         g.set(name, v);
         s.device.queue.writeBuffer(grads.get(name)!.buffer, 0, Float32Array.from(v));
       }
-      await opt.record(scale, lossSum, step.lr);
+      await opt.record(lossSum, step.lr);
       const stats = decodeStats(await s.read(opt.stats));
       opt.afterStep(stats.foundInf);
       const refStats = optimizerStepReference(ref, g, decays, config, step.lr, lossScale);
@@ -63,10 +65,10 @@ async function run(config: AdamWConfig, lossScale: number, steps: { lr: number; 
       }
       log.push({ stats, refStats, errors });
     }
-    return { log, seed, steps: opt.steps, stateBytes: opt.bytes };
+    return { log, seed, steps: opt.steps, stateBytes: opt.bytes, arenaBytes };
   } finally {
     opt.release();
-    for (const t of [...params.values(), ...grads.values(), scale, lossSum]) s.arena.release(t);
+    for (const t of [...params.values(), ...grads.values(), lossSum]) s.arena.release(t);
   }
 }
 
@@ -102,10 +104,14 @@ describe.skipIf(!gpu.session)('AdamW with global-norm clipping and loss scaling 
     }
   });
 
-  it('counts its state as optimizerStateBytes says (two f32 moments per parameter)', async () => {
+  it('allocates what optimizerStateBytes and optimizerWorkspaceBytes say', async () => {
+    const before = gpu.session!.arena.liveBytes;
     const r = await run(BACKEND, 1, [{ lr: 1e-3 }]);
     const partialBlocks = SHAPES.reduce((a, [, shape]) => a + Math.ceil(shape.reduce((x, y) => x * y, 1) / 1024), 0);
-    expect(r.stateBytes).toBe(optimizerStateBytes(graph()) + 16 + 4 * (partialBlocks + (partialBlocks & 1)));
+    expect(optimizerWorkspaceBytes(graph())).toBe(8 + 16 + 4 * (partialBlocks + (partialBlocks & 1)));
+    expect(r.stateBytes).toBe(optimizerStateBytes(graph()) + optimizerWorkspaceBytes(graph()));
+    expect(r.arenaBytes).toBe(r.stateBytes);
+    expect(gpu.session!.arena.liveBytes).toBe(before); // all released
   });
 });
 
