@@ -33,6 +33,7 @@ from .model import GraphModel
 from .runtime import autocast, build_model, load_graph, pick_device
 from .safetensors_io import load_weights, save_weights
 from .sampling import batches, epoch_plan, positive_share, training_windows
+from .step_policy import choose_step
 
 Event = dict[str, Any]
 
@@ -58,8 +59,8 @@ DEFAULTS: dict[str, Any] = {
     "heartbeat_s": 120.0,
     "log_every": 10,             # steps between training metrics events
     "device": "auto",
-    "scan": "auto",              # auto | chunked | sequential | mamba_ssm
-    "checkpoint_mamba": None,    # none | scan | block: what Mamba2 blocks recompute in backward; default block on CUDA
+    "scan": "auto",              # auto | chunked | sequential | mamba_ssm (auto: step_policy.choose_step)
+    "checkpoint_mamba": None,    # none | scan | block: what Mamba2 blocks recompute in backward; null: step_policy
     "num_workers": None,         # DataLoader workers; default 0 on CPU, 4 on CUDA
     "wandb": None,               # {"project": ..., "entity"?: ..., "name"?: ...} to log to Weights & Biases
 }
@@ -304,9 +305,10 @@ def run_training(ir: dict[str, Any] | IrGraph, config: dict[str, Any], data: dic
     train_src, val_src = open_data(data, window)
     torch.manual_seed(c["seed"] + dist.rank)
     model = build_model(graph, weights, seed=c["seed"], device=device, scan_impl=c["scan"])
-    # Measured on an H200, full v3, f16, batch 16: 75 GiB keeping everything, 31 GiB recomputing the scan, 18 GiB
-    # recomputing whole blocks (+30% step time); batch 48 then needs 54 GiB, within an A100-80GB.
-    model.set_scan_impl(c["scan"], c["checkpoint_mamba"] or ("block" if device.type == "cuda" else "none"))
+    # The fastest measured scan + recomputation whose memory fits this card at this batch (step_policy.py).
+    step = choose_step(device, c["batch_size"], c["scan"], c["checkpoint_mamba"])
+    model.set_scan_impl(step.scan, step.checkpoint)
+    log(f"scan {step.scan}, recomputed in backward: {step.checkpoint} ({step.reason})")
     precision, warning = resolve_precision(c["precision"], device)
     if warning:
         log(warning, "warning")
