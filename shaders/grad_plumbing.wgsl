@@ -1,6 +1,7 @@
 // Training plumbing over [rows, cols] views (rows = every dimension but the last). Each entry is selected by a
 // define of the same name, which also picks its bindings:
-//   CAST         y(act)[r, c] = src(f32)[r * cols + c]               f32 master weight -> working copy
+//   CAST         y(act)[r, c] = src(f32)[offset + r * cols + c]      f32 master weight (or a micro-batch of the
+//                                                                    step's f32 input) -> run precision
 //   ACCUMULATE   dst(f32)[r * cols + c] = keep * dst + scale * src(act)[r, c]   gradient -> f32 sum
 //   ADD_INTO     y[r, c] += src[r, c]                                 a tensor's second gradient contribution
 //   SLICE        y[r, c] = src[r * src_stride + offset + c]           concat's backward (columns of one input)
@@ -15,7 +16,7 @@ struct Params {
   y_stride: u32,   // physical row length of the output (y or dst)
   src_stride: u32, // physical row length of src (and aux)
   pairs: u32,      // ceil(cols / 2)
-  offset: u32,     // SLICE: first source column
+  offset: u32,     // SLICE: first source column; CAST: first source element
   keep: f32,       // ACCUMULATE: 0 overwrites, 1 adds
   scale: f32,      // ACCUMULATE: multiplies the gradient (1 / loss scale)
 }
@@ -60,7 +61,7 @@ fn pair_of(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> Pair {
 @compute @workgroup_size(WG) fn cast_f32(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let q = pair_of(lid, wid, nwg);
   if (!q.ok) { return; }
-  let i = q.row * P.cols + q.c;
+  let i = P.offset + q.row * P.cols + q.c;
   var v1 = 0.0;
   if (q.second) { v1 = src_ld(i + 1u); }
   y_st2(q.row * P.y_stride + q.c, act(src_ld(i)), act(v1), q.second);

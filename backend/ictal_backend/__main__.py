@@ -11,6 +11,7 @@ import sys
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "forward": ("ictal_backend.commands.forward", "run the graph on an input .npy and write the logits"),
+    "grad": ("ictal_backend.commands.grad", "autograd's gradient of the training loss for every parameter on one batch"),
     "train": ("ictal_backend.commands.train", "train the graph with the v3 recipe"),
     "serve": ("ictal_backend.api.serve", "serve the run API (docs/api.md)"),
     "cache": ("ictal_backend.data.cli", "build the fast window cache from EDF + .csv_bi recordings (docs/data.md)"),

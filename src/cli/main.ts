@@ -10,9 +10,11 @@ import { submit } from './commands/submit.ts';
 import { forward } from './commands/forward.ts';
 import { profile } from './commands/profile.ts';
 import { headroom } from './commands/headroom.ts';
+import { train } from './commands/train.ts';
+import { grad } from './commands/grad.ts';
 
 /** Every command, in the order `ictal help` lists them. */
-const COMMANDS: Command[] = [gpuInfo, calibrate, bench, graph, forward, profile, headroom, submit, edfInfo, synth];
+const COMMANDS: Command[] = [gpuInfo, calibrate, bench, graph, forward, grad, profile, headroom, submit, edfInfo, synth];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

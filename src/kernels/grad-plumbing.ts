@@ -47,11 +47,16 @@ async function run(s: ComputeSession, r: Run): Promise<void> {
   });
 }
 
-/** y (run precision) = the f32 tensor `master`, element for element (shapes may differ; rows must match). */
-export async function castFromF32(s: ComputeSession, master: GpuTensor, y: GpuTensor, label = 'cast'): Promise<void> {
-  expectF32('castFromF32', master);
-  if (numel(master.shape) !== numel(y.shape)) throw new Error(`castFromF32: ${master.label} [${master.shape}] and ${y.label} [${y.shape}] hold different element counts`);
-  await run(s, { entry: 'cast_f32', define: 'CAST', y, src: master, cols: innermost(y), yStride: physicalRow(y), srcStride: innermost(master), precision: y.precision, label });
+/**
+ * y (run precision) = the f32 tensor `src` read flat from element `offset`, in y's logical order (shapes may
+ * differ: a master weight [Cout, 1, 1] into [Cout], or one micro-batch of the step's input).
+ */
+export async function castFromF32(s: ComputeSession, src: GpuTensor, y: GpuTensor, label = 'cast', offset = 0): Promise<void> {
+  expectF32('castFromF32', src);
+  if (!Number.isInteger(offset) || offset < 0 || offset + numel(y.shape) > numel(src.shape)) {
+    throw new Error(`castFromF32: ${numel(y.shape)} values of ${y.label} [${y.shape}] from element ${offset} do not fit ${src.label} [${src.shape}]`);
+  }
+  await run(s, { entry: 'cast_f32', define: 'CAST', y, src, cols: innermost(y), yStride: physicalRow(y), srcStride: innermost(y), offset, precision: y.precision, label });
 }
 
 /** dst (f32) = keep * dst + scale * g, where g is a gradient in the run precision (keep 0 or 1). */

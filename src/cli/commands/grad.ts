@@ -1,0 +1,70 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from '../command.ts';
+import { parseOptions } from '../command.ts';
+import { cliGpu } from '../node-session.ts';
+import { parseIr } from '../../graph/validate.ts';
+import { loadWeights } from '../../graph/weights.ts';
+import { writeSafetensors } from '../../graph/safetensors.ts';
+import { decodeNpy, type NpyArray } from '../../data/npy.ts';
+import { ComputeSession } from '../../gpu/session.ts';
+import { isPrecision, PRECISIONS } from '../../gpu/precision.ts';
+import { FOCAL_RECIPE } from '../../kernels/focal-loss.ts';
+import { TrainingExecutor } from '../../train/training-executor.ts';
+
+const HELP = `ictal grad --ir FILE --weights FILE --input X.npy --labels Y.npy --output GRADS.safetensors [--precision P]
+           [--pos-weight W] [--micro-batch M]
+  The focal loss's gradient (the backend's recipe: alpha ${FOCAL_RECIPE.alpha}, gamma ${FOCAL_RECIPE.gamma}, its clamps) for every
+  parameter, dropout off, no optimizer step: one safetensors file, F32, keyed by IR parameter name. X is
+  [B, ...graph input], Y [B, ...graph output] in [0, 1]. --precision: ${PRECISIONS.join(', ')} (default f32); --pos-weight
+  (default 1); --micro-batch divides B (default: what fits). The twin: npm run backend -- grad, same arguments.`;
+
+function floatArray(a: NpyArray, path: string, want: readonly (number | string)[], what: string): Float32Array {
+  if (a.dtype !== 'f4' && a.dtype !== 'f8') throw new Error(`${path}: dtype ${a.dtype}; ${what} must be float32 or float64`);
+  const per = want.slice(1);
+  if (a.shape.length !== want.length || a.shape.slice(1).some((d, i) => d !== per[i])) {
+    throw new Error(`${path}: shape (${a.shape}) does not match the graph's ${what} [${want.join(', ')}]`);
+  }
+  return Float32Array.from(a.data as ArrayLike<number>);
+}
+
+export const grad: Command = {
+  name: 'grad',
+  summary: "the focal loss's gradient for every parameter of a graph on one batch (WebGPU)",
+  async run(argv) {
+    const { values } = parseOptions('grad', argv, {
+      ir: { type: 'string' }, weights: { type: 'string' }, input: { type: 'string' }, labels: { type: 'string' }, output: { type: 'string' },
+      precision: { type: 'string', default: 'f32' }, 'pos-weight': { type: 'string', default: '1' }, 'micro-batch': { type: 'string' }, help: { type: 'boolean' },
+    });
+    if (values.help) return console.log(HELP), 0;
+    for (const k of ['ir', 'weights', 'input', 'labels', 'output'] as const) if (!values[k]) throw new Error(`--${k} is required\n${HELP}`);
+    const precision = values.precision!;
+    if (!isPrecision(precision)) throw new Error(`--precision "${precision}" is not one of ${PRECISIONS.join(', ')}`);
+    const posWeight = Number(values['pos-weight']);
+    if (!(posWeight >= 0 && Number.isFinite(posWeight))) throw new Error(`--pos-weight "${values['pos-weight']}" is not a finite number >= 0`);
+    const micro = values['micro-batch'] === undefined ? undefined : Number(values['micro-batch']);
+    if (micro !== undefined && !(Number.isInteger(micro) && micro >= 1)) throw new Error(`--micro-batch "${values['micro-batch']}" is not a positive integer`);
+    const ir = parseIr(readFileSync(values.ir!, 'utf8'));
+    const weights = loadWeights(ir, readFileSync(values.weights!));
+    const xa = decodeNpy(readFileSync(values.input!), values.input!);
+    const x = floatArray(xa, values.input!, ir.tensors[ir.inputs[0]!]!.shape, 'input');
+    const batch = xa.shape[0]!;
+    const ya = decodeNpy(readFileSync(values.labels!), values.labels!);
+    const y = floatArray(ya, values.labels!, ir.tensors[ir.outputs[0]!]!.shape, 'output (labels)');
+    if (ya.shape[0] !== batch) throw new Error(`${values.labels}: ${ya.shape[0]} label rows for ${batch} input windows`);
+    if (y.some((v) => !(v >= 0 && v <= 1))) throw new Error(`${values.labels}: labels must lie in [0, 1]`);
+
+    const s = new ComputeSession(await cliGpu());
+    try {
+      const exec = await TrainingExecutor.create(s, ir, weights, batch, { precision, microBatch: micro, loss: { ...FOCAL_RECIPE, posWeight } });
+      const one = await s.arena.upload([1], [1], 'f32', 'loss scale');
+      await exec.step(x, y, { lossScale: one, seed: 0, step: 0, training: false });
+      const loss = (await s.read(exec.lossSum))[0]!;
+      const grads = await exec.downloadGrads();
+      writeFileSync(values.output!, writeSafetensors(grads, { format: 'ictal-grads', graph: ir.name, loss: String(loss), precision }));
+      console.log(`grad: ${ir.name} on ${batch} window(s), ${precision}, micro-batch ${exec.plan.batch}: loss ${loss} -> ${values.output} (${grads.size} gradients)`);
+    } finally {
+      s.device.destroy();
+    }
+    return 0;
+  },
+};
