@@ -14,7 +14,7 @@ import { train } from './commands/train.ts';
 import { grad } from './commands/grad.ts';
 
 /** Every command, in the order `ictal help` lists them. */
-const COMMANDS: Command[] = [gpuInfo, calibrate, bench, graph, forward, grad, profile, headroom, submit, edfInfo, synth];
+const COMMANDS: Command[] = [gpuInfo, calibrate, bench, graph, forward, grad, train, profile, headroom, submit, edfInfo, synth];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

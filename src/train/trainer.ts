@@ -11,7 +11,6 @@
  * Host-agnostic: Engine.train (the lab's worker) and `ictal train` (Node) both call trainModel.
  */
 import type { ComputeSession } from '../gpu/session.ts';
-import type { GpuTensor } from '../gpu/arena.ts';
 import type { Precision } from '../gpu/precision.ts';
 import type { IrDocument } from '../graph/ir.ts';
 import type { WeightMap } from '../graph/init.ts';
@@ -20,6 +19,7 @@ import { FOCAL_RECIPE, type FocalLossParams } from '../kernels/focal-loss.ts';
 import { AdamW, decodeStats } from './optimizer.ts';
 import { LossScaler } from './loss-scale.ts';
 import { lrFactor } from './schedule.ts';
+import { TrainingExecutor } from './training-executor.ts';
 import { BatchPlan, gatherBatch, positiveShare, posWeightForRate, seizureFractions, trainingWindows, type TrainWindows } from './data.ts';
 
 /** The backend's training settings (trainer.py DEFAULTS), under the lab's names; steps, batch and precision are required. */
@@ -109,30 +109,16 @@ export interface TrainResult {
   trainingWindows: number;
 }
 
-/** What the loop needs of the training executor (src/train/training-executor.ts). */
-export interface TrainingStepper {
-  readonly params: Map<string, GpuTensor>;
-  readonly grads: Map<string, GpuTensor>;
-  readonly lossSum: GpuTensor;
-  step(input: Float32Array, labels: Float32Array, o: { lossScale: GpuTensor; seed: number; step: number; training: boolean }): Promise<void>;
-  /** The f32 master weights (parameters and buffers) as a WeightMap. */
-  downloadWeights(): Promise<WeightMap>;
-  release(): void;
-}
-
-export type CreateStepper = (s: ComputeSession, ir: IrDocument, weights: WeightMap, batch: number,
-  o: { precision: Precision; microBatch?: number; loss: FocalLossParams }) => Promise<TrainingStepper>;
-
 export interface TrainHooks {
   onProgress?: (p: TrainProgress) => void;
   /** Checked before every step: true ends the run after the current step, keeping what was learnt. */
   shouldStop?: () => boolean;
   /** Test seam: inspect or alter the gradients after backward (e.g. inject an inf) before the optimizer records. */
-  afterBackward?: (stepper: TrainingStepper, step: number) => void | Promise<void>;
+  afterBackward?: (executor: TrainingExecutor, step: number) => void | Promise<void>;
 }
 
 export async function trainModel(
-  s: ComputeSession, ir: IrDocument, weights: WeightMap, data: TrainWindows, config: TrainConfig, createStepper: CreateStepper, hooks: TrainHooks = {},
+  s: ComputeSession, ir: IrDocument, weights: WeightMap, data: TrainWindows, config: TrainConfig, hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const c = resolveTrainConfig(config);
   const window = ir.tensors[ir.inputs[0]!]!.shape;
@@ -145,10 +131,10 @@ export async function trainModel(
   const posWeight = c.posWeight ?? posWeightForRate(positiveShare(fractions, windows));
   const plan = new BatchPlan(windows, c.batch, c.seed);
   const loss: FocalLossParams = { ...FOCAL_RECIPE, alpha: c.focalAlpha, gamma: c.focalGamma, posWeight };
-  const stepper = await createStepper(s, ir, weights, c.batch, { precision: c.precision, microBatch: c.microBatch, loss });
+  const executor = await TrainingExecutor.create(s, ir, weights, c.batch, { precision: c.precision, microBatch: c.microBatch, loss });
   let optimizer: AdamW | undefined;
   try {
-    optimizer = await AdamW.create(s, ir, stepper.params, stepper.grads, { lr: c.lr, weightDecay: c.weightDecay, betas: c.betas, clipNorm: c.clipNorm });
+    optimizer = await AdamW.create(s, ir, executor.params, executor.grads, { lr: c.lr, weightDecay: c.weightDecay, betas: c.betas, clipNorm: c.clipNorm });
     const scaler = new LossScaler({ enabled: c.precision !== 'f32', initScale: c.initScale, growthInterval: c.growthInterval });
     optimizer.setLossScale(scaler.scale);
     const history: TrainProgress[] = [];
@@ -163,9 +149,9 @@ export async function trainModel(
       const { input, labels } = gatherBatch(data, plan.nextBatch());
       const lr = c.lr * lrFactor(k, { totalSteps: c.steps, warmupFraction: c.warmupFraction });
       const scale = scaler.scale;
-      await stepper.step(input, labels, { lossScale: optimizer.lossScale, seed: c.seed, step: k, training: true });
-      await hooks.afterBackward?.(stepper, k);
-      await optimizer.record(stepper.lossSum, lr);
+      await executor.step(input, labels, { lossScale: optimizer.lossScale, seed: c.seed, step: k, training: true });
+      await hooks.afterBackward?.(executor, k);
+      await optimizer.record(executor.lossSum, lr);
       const stats = decodeStats(await s.read(optimizer.stats)); // the step's one read back
       if (stats.foundInf && !scaler.enabled) {
         throw new Error(`train: step ${k}: the loss (${stats.loss}) or a gradient (norm ${stats.gradNorm}) is not finite in f32; lower lr or check the data`);
@@ -181,10 +167,10 @@ export async function trainModel(
       history.push(p);
       hooks.onProgress?.(p);
     }
-    const trained = await stepper.downloadWeights();
+    const trained = await executor.downloadWeights();
     return { weights: encodeWeights(ir, trained, c.seed), history, stopped, posWeight, trainingWindows: windows.length };
   } finally {
     optimizer?.release();
-    stepper.release();
+    executor.release();
   }
 }
