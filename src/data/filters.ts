@@ -1,6 +1,6 @@
-// IIR filter design and zero-phase filtering, float64. The same maths as backend/ictal_backend/dsp/filters.py
-// and as scipy.signal's butter / iirnotch / sosfilt / sosfiltfilt (its defaults), so that TypeScript,
-// Python and scipy agree: see docs/data.md, "Preprocessing, post-processing and metrics".
+// IIR filter design and causal filtering, float64: the maths of scipy.signal's butter / iirnotch (designs) and
+// lfilter (the recursion), which the original and backend/ictal_backend/dsp/preprocess.py call; see docs/data.md,
+// "Preprocessing, post-processing and metrics".
 
 /** One second-order section [b0, b1, b2, a0, a1, a2] with a0 = 1, as scipy's `sos` rows. */
 export type Section = readonly [number, number, number, number, number, number];
@@ -110,63 +110,46 @@ export function iirNotch(f0Hz: number, q: number, fs: number): SecondOrderSectio
   return [[gain, -2 * cosw * gain, gain, 1, -2 * gain * cosw, 2 * gain - 1]];
 }
 
-/** Initial state of each section for a unit step in steady state (scipy.signal.sosfilt_zi). */
-export function sosfiltZi(sos: SecondOrderSections): [number, number][] {
-  let scale = 1;
-  return sos.map(([b0, b1, b2, a0, a1, a2]) => {
-    if (a0 !== 1) throw new Error(`sosfiltZi: section has a0 = ${a0}, expected 1`);
-    // Solve (I - companion(a)^T) zi = b[1:] - a[1:] * b0 in closed form.
-    const r0 = b1 - a1 * b0, r1 = b2 - a2 * b0;
-    const z0 = (r0 + r1) / (1 + a1 + a2);
-    const zi: [number, number] = [scale * z0, scale * (r1 - a2 * z0)];
-    scale *= (b0 + b1 + b2) / (a0 + a1 + a2);
-    return zi;
-  });
+/** A filter in transfer-function form: b(z^-1) / a(z^-1), a[0] = 1 (scipy's (b, a)). */
+export interface TransferFunction {
+  b: Float64Array;
+  a: Float64Array;
 }
 
-/** Runs the cascade in place over x (direct form II transposed, as scipy), starting from state zi (consumed). */
-export function sosfiltInPlace(sos: SecondOrderSections, x: Float64Array, zi: [number, number][]): void {
-  for (let s = 0; s < sos.length; s++) {
-    const [b0, b1, b2, , a1, a2] = sos[s]!;
-    let z0 = zi[s]![0], z1 = zi[s]![1];
-    for (let i = 0; i < x.length; i++) {
-      const xi = x[i]!;
-      const yi = b0 * xi + z0;
-      z0 = b1 * xi - a1 * yi + z1;
-      z1 = b2 * xi - a2 * yi;
-      x[i] = yi;
-    }
+/** The cascade's transfer function: the product of its sections' numerator and denominator polynomials. */
+export function sosToBa(sos: SecondOrderSections): TransferFunction {
+  let b: Float64Array = Float64Array.of(1), a: Float64Array = Float64Array.of(1);
+  for (const [b0, b1, b2, a0, a1, a2] of sos) {
+    b = polyMultiply(b, [b0, b1, b2]);
+    a = polyMultiply(a, [a0, a1, a2]);
   }
+  return { b, a };
 }
 
-/** scipy's default pad length for sosfiltfilt: 3 * (2 * sections + 1 - sections with b2 = 0 and a2 = 0). */
-export function defaultPadLength(sos: SecondOrderSections): number {
-  const b2zero = sos.filter((s) => s[2] === 0).length;
-  const a2zero = sos.filter((s) => s[5] === 0).length;
-  return 3 * (2 * sos.length + 1 - Math.min(b2zero, a2zero));
+function polyMultiply(p: Float64Array, q: readonly number[]): Float64Array {
+  const out = new Float64Array(p.length + q.length - 1);
+  for (let i = 0; i < p.length; i++) for (let j = 0; j < q.length; j++) out[i + j] += p[i]! * q[j]!;
+  return out;
 }
 
 /**
- * Zero-phase filtering (scipy.signal.sosfiltfilt with padtype 'odd' and its default pad length): extend both
- * ends by the odd reflection 2*x[edge] - x[edge -+ k], run the cascade forward from the steady state of the
- * first extended sample, backward from the steady state of the last output, and drop the extension.
+ * Causal filtering from a zero initial state (scipy.signal.lfilter semantics), direct form II transposed as
+ * scipy runs it (in its order of operations): y[i] = b0 x[i] + z0; z_k = z_{k+1} + b_{k+1} x[i] - a_{k+1} y[i].
  */
-export function sosfiltfilt(sos: SecondOrderSections, x: ArrayLike<number>): Float64Array {
-  const n = x.length;
-  const edge = defaultPadLength(sos);
-  if (n <= edge) throw new Error(`sosfiltfilt: signal of ${n} samples is too short; it must be longer than the pad length ${edge}`);
-  const ext = new Float64Array(n + 2 * edge);
-  const first = x[0]!, last = x[n - 1]!;
-  for (let k = 0; k < edge; k++) ext[k] = 2 * first - x[edge - k]!;
-  for (let i = 0; i < n; i++) ext[edge + i] = x[i]!;
-  for (let k = 0; k < edge; k++) ext[edge + n + k] = 2 * last - x[n - 2 - k]!;
-  const zi = sosfiltZi(sos);
-  const scaled = (v: number) => zi.map(([a, b]) => [a * v, b * v] as [number, number]);
-  sosfiltInPlace(sos, ext, scaled(ext[0]!));
-  ext.reverse();
-  sosfiltInPlace(sos, ext, scaled(ext[0]!));
-  ext.reverse();
-  return ext.slice(edge, edge + n);
+export function lfilter(tf: TransferFunction, x: ArrayLike<number>): Float64Array {
+  const { b, a } = tf;
+  if (a[0] !== 1) throw new Error(`lfilter: a[0] is ${a[0]}, expected 1`);
+  if (b.length !== a.length) throw new Error(`lfilter: b has ${b.length} coefficients and a ${a.length}; give both the same length`);
+  const order = a.length - 1;
+  const z = new Float64Array(order + 1); // z[order] stays 0
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const xi = x[i]!;
+    const yi = xi * b[0]! + z[0]!;
+    for (let k = 0; k < order; k++) z[k] = z[k + 1]! + xi * b[k + 1]! - yi * a[k + 1]!;
+    y[i] = yi;
+  }
+  return y;
 }
 
 /** |H(e^{i 2 pi f / fs})| of a cascade, for tests and docs. */

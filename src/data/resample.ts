@@ -1,126 +1,133 @@
-// Polyphase rational resampling, float64: the method of scipy.signal.resample_poly with its defaults (Kaiser
-// window beta 5, half length 10 * max(up, down), zero padding), as backend/ictal_backend/dsp/resample.py.
+// FFT resampling of a whole channel, float64, with scipy.signal.resample's semantics (the original's resampler;
+// backend/ictal_backend/dsp/preprocess.py calls scipy itself). The transforms are fft.js (radix-4, powers of two);
+// other lengths go through Bluestein's chirp-z transform on top of it, so any length costs O(n log n).
+import FFT from 'fft.js';
 
-/** Window parameters fixed by the design (scipy's defaults). */
-const KAISER_BETA = 5;
-const HALF_LENGTH_PER_RATE = 10;
-/** Largest up or down factor accepted: the FIR has 20 * max + 1 taps. */
-export const MAX_RESAMPLE_FACTOR = 4096;
-
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
+/** Python's round(): halves go to the even neighbour. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/**
- * The rational factor up/down taking `fromHz` to `toHz`, both read to the millihertz
- * (round(f * 1000), halves rounded up) and reduced by their gcd.
- */
-export function resampleFactors(fromHz: number, toHz: number): { up: number; down: number } {
+/** The original's output length at the new rate: round(n * toHz / fromHz), Python's round. */
+export function resampledLength(n: number, fromHz: number, toHz: number): number {
   if (!(Number.isFinite(fromHz) && fromHz > 0)) throw new Error(`resample: input rate ${fromHz} Hz is not a positive finite number`);
   if (!(Number.isFinite(toHz) && toHz > 0)) throw new Error(`resample: output rate ${toHz} Hz is not a positive finite number`);
-  const from = Math.floor(fromHz * 1000 + 0.5), to = Math.floor(toHz * 1000 + 0.5);
-  if (from < 1) throw new Error(`resample: input rate ${fromHz} Hz is below 1 mHz`);
-  const g = gcd(to, from);
-  const up = to / g, down = from / g;
-  if (Math.max(up, down) > MAX_RESAMPLE_FACTOR) {
-    throw new Error(`resample: ${fromHz} Hz -> ${toHz} Hz reduces to ${up}/${down}; factors above ${MAX_RESAMPLE_FACTOR} are not supported`);
-  }
-  return { up, down };
+  return roundHalfEven((n * toHz) / fromHz);
 }
 
-/** Modified Bessel function of the first kind, order 0, by its power series (converges for all x). */
-export function besselI0(x: number): number {
-  const q = (x * x) / 4;
-  let term = 1, sum = 1;
-  for (let k = 1; k < 500; k++) {
-    term *= q / (k * k);
-    sum += term;
-    if (term < 1e-17 * sum) break;
+const isPowerOfTwo = (n: number) => n > 1 && (n & (n - 1)) === 0;
+
+/**
+ * A forward DFT of one length, X[k] = sum_j x[j] exp(-2 pi i j k / n), on separate real and imaginary arrays
+ * (transformed in place). Powers of two go straight to fft.js; any other length uses Bluestein: with the chirp
+ * c[j] = exp(-i pi j^2 / n), X[k] = c[k] * sum_j (x[j] c[j]) conj(c[k - j]), a convolution done with fft.js at a
+ * power of two >= 2n - 1.
+ */
+export class Dft {
+  readonly n: number;
+  private readonly fft: FFT;
+  private readonly work: Float64Array;
+  private readonly spectrum: Float64Array;
+  /** Bluestein only: the chirp and the transformed conjugate-chirp kernel (interleaved complex). */
+  private readonly chirp?: { re: Float64Array; im: Float64Array; kernel: Float64Array };
+
+  constructor(n: number) {
+    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`Dft: length ${n} is not a positive integer`);
+    this.n = n;
+    const size = isPowerOfTwo(n) ? n : 2 ** Math.ceil(Math.log2(2 * n - 1));
+    this.fft = new FFT(Math.max(2, size));
+    this.work = new Float64Array(2 * this.fft.size);
+    this.spectrum = new Float64Array(2 * this.fft.size);
+    if (isPowerOfTwo(n) || n === 1) return;
+    const re = new Float64Array(n), im = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      // j^2 mod 2n keeps the angle exact for long signals (j^2 itself is exact below 2^53).
+      const angle = (Math.PI * ((j * j) % (2 * n))) / n;
+      re[j] = Math.cos(angle); im[j] = -Math.sin(angle);
+    }
+    const b = this.work;
+    b.fill(0);
+    for (let j = 0; j < n; j++) {
+      b[2 * j] = re[j]!; b[2 * j + 1] = -im[j]!;
+      if (j > 0) { b[2 * (this.fft.size - j)] = re[j]!; b[2 * (this.fft.size - j) + 1] = -im[j]!; }
+    }
+    const kernel = new Float64Array(2 * this.fft.size);
+    this.fft.transform(kernel, b);
+    this.chirp = { re, im, kernel };
   }
-  return sum;
+
+  /** Forward transform in place. */
+  forward(re: Float64Array, im: Float64Array): void {
+    const { n } = this;
+    if (re.length !== n || im.length !== n) throw new Error(`Dft: made for length ${n}, got ${re.length} and ${im.length}`);
+    if (n === 1) return;
+    const a = this.work, out = this.spectrum;
+    if (!this.chirp) {
+      for (let j = 0; j < n; j++) { a[2 * j] = re[j]!; a[2 * j + 1] = im[j]!; }
+      this.fft.transform(out, a);
+      for (let k = 0; k < n; k++) { re[k] = out[2 * k]!; im[k] = out[2 * k + 1]!; }
+      return;
+    }
+    const { re: cr, im: ci, kernel } = this.chirp;
+    a.fill(0);
+    for (let j = 0; j < n; j++) {
+      a[2 * j] = re[j]! * cr[j]! - im[j]! * ci[j]!;
+      a[2 * j + 1] = re[j]! * ci[j]! + im[j]! * cr[j]!;
+    }
+    this.fft.transform(out, a);
+    for (let k = 0; k < this.fft.size; k++) {
+      const xr = out[2 * k]!, xi = out[2 * k + 1]!, kr = kernel[2 * k]!, ki = kernel[2 * k + 1]!;
+      out[2 * k] = xr * kr - xi * ki;
+      out[2 * k + 1] = xr * ki + xi * kr;
+    }
+    this.fft.inverseTransform(a, out);
+    for (let k = 0; k < n; k++) {
+      const yr = a[2 * k]!, yi = a[2 * k + 1]!;
+      re[k] = yr * cr[k]! - yi * ci[k]!;
+      im[k] = yr * ci[k]! + yi * cr[k]!;
+    }
+  }
+
+  /** Inverse transform in place, x[j] = (1/n) sum_k X[k] exp(2 pi i j k / n), as conj(DFT(conj X)) / n. */
+  inverse(re: Float64Array, im: Float64Array): void {
+    for (let k = 0; k < im.length; k++) im[k] = -im[k]!;
+    this.forward(re, im);
+    const n = this.n;
+    for (let j = 0; j < n; j++) { re[j] = re[j]! / n; im[j] = -im[j]! / n; }
+  }
 }
 
 /**
- * Low-pass FIR of 2 * half + 1 taps with cutoff 1/maxRate of Nyquist (scipy.signal.firwin with a symmetric
- * Kaiser window, scaled to unit DC gain), times `up`.
+ * Resamples one channel to `num` samples as scipy.signal.resample(x, num) does for real input: X = rfft(x); keep
+ * the bins below min(n, num) / 2 (+ 1); where that count m is even and num != n, the bin m/2 is doubled when
+ * downsampling (it stands for the pair +-m/2) or halved when upsampling (split between +-m/2); divide by n / num
+ * and take irfft(., num), whose DC bin and (num even) Nyquist bin count by their real parts only.
+ * `forward` / `backward` may be passed in to reuse their tables across channels.
  */
-export function resampleFilter(up: number, down: number): Float64Array {
-  const maxRate = Math.max(up, down);
-  const cutoff = 1 / maxRate;
-  const half = HALF_LENGTH_PER_RATE * maxRate;
-  const taps = 2 * half + 1;
-  const alpha = 0.5 * (taps - 1);
-  const h = new Float64Array(taps);
-  const i0beta = besselI0(KAISER_BETA);
-  let sum = 0;
-  for (let n = 0; n < taps; n++) {
-    const m = n - alpha;
-    const arg = cutoff * m;
-    const sinc = arg === 0 ? 1 : Math.sin(Math.PI * arg) / (Math.PI * arg);
-    const r = (n - alpha) / alpha;
-    const w = besselI0(KAISER_BETA * Math.sqrt(1 - r * r)) / i0beta;
-    h[n] = cutoff * sinc * w;
+export function resampleFourier(x: ArrayLike<number>, num: number, forward?: Dft, backward?: Dft): Float64Array {
+  const n = x.length;
+  if (n < 1) throw new Error('resample: the signal has no samples');
+  if (!(Number.isInteger(num) && num >= 1)) throw new Error(`resample: output length ${num} is not a positive integer`);
+  forward ??= new Dft(n);
+  backward ??= new Dft(num);
+  if (forward.n !== n || backward.n !== num) throw new Error(`resample: transforms made for ${forward.n} -> ${backward.n}, not ${n} -> ${num}`);
+  const xr = Float64Array.from(x), xi = new Float64Array(n);
+  forward.forward(xr, xi);
+  const m = Math.min(n, num);
+  const bins = Math.floor(m / 2) + 1;
+  const scale = n / num;
+  const yr = new Float64Array(num), yi = new Float64Array(num);
+  for (let k = 0; k < bins; k++) { yr[k] = xr[k]! / scale; yi[k] = xi[k]! / scale; }
+  if (m % 2 === 0 && num !== n) {
+    const f = num < n ? 2 : 0.5;
+    yr[m / 2] = yr[m / 2]! * f; yi[m / 2] = yi[m / 2]! * f;
   }
-  for (let n = 0; n < taps; n++) sum += h[n]!;
-  for (let n = 0; n < taps; n++) h[n] = (h[n]! / sum) * up;
-  return h;
-}
-
-/** Output length of scipy's upfirdn for a filter of hLen taps. */
-function upfirdnLength(hLen: number, nIn: number, up: number, down: number): number {
-  return Math.floor(((nIn - 1) * up + hLen - 1) / down) + 1;
-}
-
-/** A resampler for one (up, down) pair and input length, applied channel by channel. */
-export interface PolyphasePlan {
-  up: number;
-  down: number;
-  inputLength: number;
-  outputLength: number;
-  apply(x: ArrayLike<number>): Float64Array;
-}
-
-export function polyphasePlan(up: number, down: number, inputLength: number): PolyphasePlan {
-  if (!Number.isInteger(inputLength) || inputLength < 1) throw new Error(`resample: input length ${inputLength} is not a positive integer`);
-  const g = gcd(up, down);
-  up /= g; down /= g;
-  const outputLength = Math.floor((inputLength * up) / down) + ((inputLength * up) % down ? 1 : 0);
-  if (up === 1 && down === 1) {
-    return { up, down, inputLength, outputLength: inputLength, apply: (x) => Float64Array.from(x) };
-  }
-  const h0 = resampleFilter(up, down);
-  const half = (h0.length - 1) / 2;
-  // Zero-pad the filter so that output samples sit at its centre, exactly as resample_poly does.
-  const prePad = down - (half % down);
-  let postPad = 0;
-  const preRemove = Math.floor((half + prePad) / down);
-  while (upfirdnLength(h0.length + prePad + postPad, inputLength, up, down) < outputLength + preRemove) postPad++;
-  const h = new Float64Array(prePad + h0.length + postPad);
-  h.set(h0, prePad);
-  const hLen = h.length;
-  return {
-    up, down, inputLength, outputLength,
-    apply(x: ArrayLike<number>): Float64Array {
-      if (x.length !== inputLength) throw new Error(`resample: plan made for ${inputLength} samples, got ${x.length}`);
-      const y = new Float64Array(outputLength);
-      for (let i = 0; i < outputLength; i++) {
-        // Output k of the full upfirdn is sum_n x[n] * h[k*down - n*up].
-        const t = (i + preRemove) * down;
-        let n = Math.floor(t / up);
-        let j = t - n * up;
-        if (n > inputLength - 1) { j += (n - inputLength + 1) * up; n = inputLength - 1; }
-        let acc = 0;
-        for (; j < hLen && n >= 0; j += up, n--) acc += h[j]! * x[n]!;
-        y[i] = acc;
-      }
-      return y;
-    },
-  };
-}
-
-/** Resamples one channel from fromHz to toHz (see resampleFactors and polyphasePlan). */
-export function resample(x: ArrayLike<number>, fromHz: number, toHz: number): Float64Array {
-  const { up, down } = resampleFactors(fromHz, toHz);
-  return polyphasePlan(up, down, x.length).apply(x);
+  // irfft: a Hermitian spectrum of length num from bins 0 .. floor(num / 2).
+  yi[0] = 0;
+  const half = Math.floor(num / 2);
+  if (num % 2 === 0) yi[half] = 0;
+  for (let k = 1; k < num - k; k++) { yr[num - k] = yr[k]!; yi[num - k] = -yi[k]!; }
+  backward.inverse(yr, yi);
+  return yr;
 }

@@ -4,16 +4,13 @@ import { TARGET_FS, type ChannelMatrix } from './preprocess.ts';
 
 export const WINDOW = 15360; // 60 s at 256 Hz
 export const STRIDE = 2560; // 10 s at 256 Hz
-const LABEL_EPSILON = 1e-9;
 
 /** A seizure (or any) event: [start_s, stop_s]. */
 export type EventSeconds = readonly [number, number];
 
 /**
- * Per-sample 0/1 labels: sample i is 1 when start <= i/fs < stop for some event, i.e. samples
- * ceil(start*fs - 1e-9) .. ceil(stop*fs - 1e-9)-1, clipped to the recording (the 1e-9 keeps a time that is a
- * whole number of samples, like 0.1 s at 250 Hz, on its sample despite rounding; csv_bi's seizureMask uses
- * the same rule).
+ * Per-sample 0/1 labels as the original marks them: samples trunc(start*fs) .. trunc(stop*fs) - 1 of each event
+ * (Python's mask[int(start * fs):int(stop * fs)] = 1, both ends truncated), clipped to the recording.
  */
 export function labelsFromEvents(events: readonly EventSeconds[], nSamples: number, fs: number = TARGET_FS): Float32Array {
   if (!Number.isInteger(nSamples) || nSamples < 0) throw new Error(`labelsFromEvents: nSamples ${nSamples} is not a non-negative integer`);
@@ -24,8 +21,8 @@ export function labelsFromEvents(events: readonly EventSeconds[], nSamples: numb
     const [start, stop] = event;
     if (!(Number.isFinite(start) && Number.isFinite(stop))) throw new Error(`labelsFromEvents: event ${k} [${start}, ${stop}] has a non-finite time`);
     if (stop < start) throw new Error(`labelsFromEvents: event ${k} stops at ${stop} s, before its start ${start} s`);
-    const first = Math.min(Math.max(Math.ceil(start * fs - LABEL_EPSILON), 0), nSamples);
-    const end = Math.min(Math.max(Math.ceil(stop * fs - LABEL_EPSILON), 0), nSamples);
+    const first = Math.min(Math.max(Math.trunc(start * fs), 0), nSamples);
+    const end = Math.min(Math.max(Math.trunc(stop * fs), 0), nSamples);
     labels.fill(1, first, end);
   });
   return labels;

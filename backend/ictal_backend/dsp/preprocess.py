@@ -1,15 +1,16 @@
-"""Recording -> model input: resample to 256 Hz, band-pass 0.5-120 Hz (Butterworth, order 3), notch 60 Hz
-(Q 30), per-channel z-score, clip to [-10, 10]; then 60 s windows with a 10 s stride and per-sample labels.
-The same steps as src/data/preprocess.ts and src/data/windows.ts (parity-tested)."""
+"""Recording -> model input, as the original computes it (shared/design/ORIGINAL_PIPELINE.md): FFT-resample the
+whole recording to 256 Hz (scipy.signal.resample), band-pass 0.5-120 Hz (Butterworth order 3 in (b, a) form)
+and notch 60 Hz (Q 30), each applied causally once from a zero state (scipy.signal.lfilter), per-channel
+z-score with std + 1e-8, float32, clip to [-10, 10]; then 60 s windows with a 10 s stride and per-sample labels.
+These are the original's own scipy calls. src/data/preprocess.ts and src/data/windows.ts compute the same
+(parity-tested)."""
 from __future__ import annotations
 
 import math
 from typing import Iterable, Sequence
 
 import numpy as np
-
-from .filters import butterworth_bandpass, default_pad_length, iir_notch, sosfiltfilt
-from .resample import resample
+from scipy.signal import butter, iirnotch, lfilter, resample
 
 TARGET_FS = 256.0
 BANDPASS_ORDER = 3
@@ -17,57 +18,52 @@ BANDPASS_HZ = (0.5, 120.0)
 NOTCH_HZ = 60.0
 NOTCH_Q = 30.0
 CLIP = 10.0
+STD_EPSILON = 1e-8  # added to the std, as the original: a flat channel divides by this instead of by 0
 WINDOW = 15360  # 60 s at 256 Hz
 STRIDE = 2560  # 10 s at 256 Hz
-LABEL_EPSILON = 1e-9
 
 # Designed once: the rate after resampling is always TARGET_FS.
-BANDPASS_SOS = butterworth_bandpass(BANDPASS_ORDER, BANDPASS_HZ[0], BANDPASS_HZ[1], TARGET_FS)
-NOTCH_SOS = iir_notch(NOTCH_HZ, NOTCH_Q, TARGET_FS)
+BANDPASS_BA = butter(BANDPASS_ORDER, BANDPASS_HZ, btype="bandpass", fs=TARGET_FS)
+NOTCH_BA = iirnotch(NOTCH_HZ, NOTCH_Q, fs=TARGET_FS)
+
+
+def resampled_length(n: int, fs: float) -> int:
+    """The original's length at 256 Hz: round(n * 256 / fs) (Python's round, halves to even)."""
+    return n if fs == TARGET_FS else round(n * TARGET_FS / fs)
 
 
 def preprocess_recording(signals: np.ndarray, fs: float) -> np.ndarray:
-    """(channels, n) physical samples at fs Hz -> (channels, m) float32 at 256 Hz, m = ceil(n * 256 / fs).
-
-    A channel whose raw samples are all equal carries no signal and comes out as zeros (z-scoring it would
-    only amplify rounding noise).
-    """
+    """(channels, n) physical samples at fs Hz -> (channels, m) float32 at 256 Hz, m = round(n * 256 / fs)."""
     x = np.asarray(signals)
     if x.ndim != 2 or x.shape[0] < 1:
         raise ValueError(f"preprocess_recording: signals must be a 2-D array (channels, samples), got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
         raise ValueError(f"preprocess_recording: signals must be real numbers, got dtype {x.dtype}")
+    if not (math.isfinite(fs) and fs > 0):
+        raise ValueError(f"preprocess_recording: sampling rate {fs} Hz is not a positive finite number")
+    if x.shape[1] < 1:
+        raise ValueError("preprocess_recording: channels have no samples")
     x = x.astype(np.float64, copy=False)
     bad = np.argwhere(~np.isfinite(x))
     if len(bad):
         ch, i = bad[0]
         raise ValueError(f"preprocess_recording: channel {ch} sample {i} is {x[ch, i]}; signals must be finite")
-    y = resample(x, float(fs), TARGET_FS)
-    minimum = max(default_pad_length(BANDPASS_SOS), default_pad_length(NOTCH_SOS))
-    if y.shape[1] <= minimum:
-        raise ValueError(
-            f"preprocess_recording: {x.shape[1]} samples at {fs} Hz give {y.shape[1]} at 256 Hz; "
-            f"the zero-phase filters need more than {minimum}"
-        )
-    y = sosfiltfilt(BANDPASS_SOS, y)
-    y = sosfiltfilt(NOTCH_SOS, y)
-    out = np.zeros(y.shape, dtype=np.float32)
-    for ch in range(y.shape[0]):
-        if np.all(x[ch] == x[ch, 0]):
-            continue
-        mean = y[ch].mean()
-        centred = y[ch] - mean
-        std = math.sqrt(float(np.mean(centred * centred)))
-        if std == 0:
-            continue
-        out[ch] = np.clip(centred / std, -CLIP, CLIP)
-    return out
+    m = resampled_length(x.shape[1], float(fs))
+    if m < 1:
+        raise ValueError(f"preprocess_recording: {x.shape[1]} samples at {fs} Hz give no sample at 256 Hz")
+    y = x if fs == TARGET_FS else resample(x, m, axis=-1)
+    y = lfilter(*BANDPASS_BA, y, axis=-1)
+    y = lfilter(*NOTCH_BA, y, axis=-1)
+    mean = y.mean(axis=-1, keepdims=True)
+    std = y.std(axis=-1, keepdims=True)
+    z = (y - mean) / (std + STD_EPSILON)
+    z = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    return np.clip(z, -CLIP, CLIP)
 
 
 def labels_from_events(events: Iterable[Sequence[float]], n_samples: int, fs: float = TARGET_FS) -> np.ndarray:
-    """Per-sample 0/1 float32 labels: sample i is 1 when start <= i/fs < stop for some (start_s, stop_s) event,
-    i.e. samples ceil(start*fs - 1e-9) .. ceil(stop*fs - 1e-9)-1, clipped to the recording (the 1e-9 keeps a
-    time that is a whole number of samples on its sample despite rounding)."""
+    """Per-sample 0/1 float32 labels as the original marks them: mask[int(start * fs):int(stop * fs)] = 1 for
+    each (start_s, stop_s) event (both ends truncated), clipped to the recording."""
     if int(n_samples) != n_samples or n_samples < 0:
         raise ValueError(f"labels_from_events: n_samples {n_samples} is not a non-negative integer")
     if not (math.isfinite(fs) and fs > 0):
@@ -81,8 +77,8 @@ def labels_from_events(events: Iterable[Sequence[float]], n_samples: int, fs: fl
             raise ValueError(f"labels_from_events: event {k} [{start}, {stop}] has a non-finite time")
         if stop < start:
             raise ValueError(f"labels_from_events: event {k} stops at {stop} s, before its start {start} s")
-        first = min(max(math.ceil(start * fs - LABEL_EPSILON), 0), n_samples)
-        end = min(max(math.ceil(stop * fs - LABEL_EPSILON), 0), n_samples)
+        first = min(max(int(start * fs), 0), n_samples)
+        end = min(max(int(stop * fs), 0), n_samples)
         labels[first:end] = 1
     return labels
 
