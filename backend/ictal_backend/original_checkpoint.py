@@ -287,7 +287,7 @@ def import_state_dict(state: dict[str, torch.Tensor], samples: int = DEFAULT_SAM
         if not torch.isfinite(t).all():
             raise CheckpointError(f"{original_key(k)} holds non-finite values")
     # The model was trained with this PE, not the lab's deterministic one: the IR carries it as its buffer.
-    doc["buffers"]["pe.value"]["values"] = [float(v) for v in weights["pe.value"].double().flatten()]
+    doc["buffers"]["pe.value"]["values"] = weights["pe.value"].double().flatten().tolist()
     graph = parse_ir(doc)
     check_weights(graph, weights, "imported weights")
     return doc, weights

@@ -170,6 +170,28 @@ def test_wrapped_checkpoint_maps_every_key_and_carries_its_pe(tmp_path):
     assert (c["gnn"]["hidden"], c["head"]["hidden"], c["pe"]["dim"]) == (16, 32, 16)
 
 
+def test_full_size_checkpoint_imports_as_the_full_v3(tmp_path):
+    needs_node()
+    full = {"channels": [64, 128, 256, 512, 64, 128, 256, 512], "kernel": 7, "down": 16, "D": 64, "node_layers": 6,
+            "node_state": 16, "node_headdim": 8, "edge_D": 16, "edge_layers": 2, "edge_state": 8, "edge_headdim": 4,
+            "expand": 2, "d_conv": 4, "pe": 16, "gnn": 64, "head": 512}
+    sd = original_state_dict(full)
+    # The doc's full-size shapes, as a check on this file's builder.
+    for key, shape in [("node_mamba.layers.5.backward_mamba_real.in_proj.weight", (304, 64)),
+                       ("node_mamba.layers.0.forward_mamba_real.conv1d.weight", (160, 1, 4)),
+                       ("edge_mamba.layers.1.forward_mamba_real.in_proj.weight", (88, 16)),
+                       ("edge_mamba.layers.0.backward_mamba_real.out_proj.weight", (16, 32)),
+                       ("gnn.gnn_layers.0.lin.weight", (64, 80)), ("proj_from_electrodes.weight", (512, 1216, 1)),
+                       ("tcn_encoder.downsample.weight", (512, 512, 16)), ("gnn.static_pe", (19, 16))]:
+        assert tuple(sd[key].shape) == shape, key
+    torch.save({"model_state_dict": sd}, tmp_path / "full.pt")
+    doc, _ = import_checkpoint(tmp_path / "full.pt", tmp_path / "g.json", tmp_path / "w.safetensors")
+    assert doc["config"]["samples"] == 15360 and doc["tensors"]["logits"]["shape"] == ["B", 15360]
+    assert sum(int(np.prod(p["shape"])) for p in doc["params"].values()) == 9_040_392   # docs/ir.md's total
+    lab = ts_graph_doc("v3")
+    assert doc["nodes"] == lab["nodes"] and doc["params"] == lab["params"]
+
+
 def test_bare_state_dict_imports_the_same_as_wrapped(tmp_path):
     needs_node()
     sd = original_state_dict(TINY)
