@@ -86,6 +86,11 @@ export class WindowStitcher {
     this.added[k] = 1;
   }
 
+  /** The mean over the windows added so far; NaN where none has arrived yet (for drawing a run in progress). */
+  partial(): Float32Array {
+    return Float32Array.from(this.sum, (s, i) => (this.count[i] ? s / this.count[i]! : NaN));
+  }
+
   /** Per-sample probabilities; every window of the plan must have been added. */
   probabilities(): Float32Array {
     const missing = this.added.indexOf(0);

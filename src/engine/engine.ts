@@ -7,13 +7,13 @@ import { buildReport, markPerformance, toChromeTrace, type ChromeTrace, type Ker
 import { measureProfilerOverhead } from '../gpu/profile-run.ts';
 import type { Precision } from '../gpu/precision.ts';
 import { BENCH_FAMILIES, benchKernels, type BenchFailure } from './kernel-bench.ts';
-import { batchLadder, headroomCurve, predictInference, probeInferenceStep, type HeadroomCurve, type HeadroomLimits, type ProbePoint } from './headroom.ts';
+import { batchLadder, headroomCurve, predictInference, predictTraining, probeStep, type HeadroomCurve, type HeadroomLimits, type HeadroomMode, type ProbePoint } from './headroom.ts';
 import { profileModel, type ModelProfile, type ModelProfileOptions } from './model-profile.ts';
-import { buildModel, RecordingBench, type LoadedModel, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
+import { buildModel, RecordingBench, type LoadedModel, type PredictProgress, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
 
 export type { GpuInfo, Calibration, CalibrateProgress, ProfileReport, KernelRow, ChromeTrace, BenchFailure };
-export type { ModelProfile, ModelProfileOptions, HeadroomCurve, HeadroomLimits, ProbePoint };
-export type { ModelInfo, ModelSpec, Prediction, PredictOptions, RecordingView, SyntheticRecordingOptions };
+export type { ModelProfile, ModelProfileOptions, HeadroomCurve, HeadroomLimits, HeadroomMode, ProbePoint };
+export type { ModelInfo, ModelSpec, Prediction, PredictOptions, PredictProgress, RecordingView, SyntheticRecordingOptions };
 
 export type Progress = (p: { done: number; total: number; message: string }) => void;
 
@@ -43,6 +43,7 @@ export interface Headroom {
   model: string;
   limits: HeadroomLimits;
   inference: HeadroomCurve;
+  training: HeadroomCurve;
 }
 
 /** A long task stopped by cancel(). */
@@ -86,7 +87,7 @@ export class Engine {
   async calibrate(onProgress?: (p: CalibrateProgress) => void, options: Omit<CalibrateOptions, 'onProgress'> = {}): Promise<Calibration> {
     return this.exclusive(async () => {
       const session = await this.current();
-      this.calibration = await calibrate(session, { ...options, onProgress });
+      this.calibration = await calibrate(session, { ...options, onProgress: this.cancellable('calibration', onProgress) });
       return this.calibration;
     });
   }
@@ -96,7 +97,7 @@ export class Engine {
    * puts each dispatch on the host's performance timeline (DevTools, or Node's perf_hooks).
    */
   async profileKernels(onProgress?: Progress, options: { elements?: number; repeats?: number; families?: string[] } = {}): Promise<KernelProfile> {
-    return this.exclusive(() => this.profileKernelsNow(onProgress, options));
+    return this.exclusive(() => this.profileKernelsNow(this.cancellable('kernel profile', onProgress), options));
   }
 
   private async profileKernelsNow(onProgress: Progress | undefined, options: { elements?: number; repeats?: number; families?: string[] }): Promise<KernelProfile> {
@@ -120,12 +121,12 @@ export class Engine {
 
   /** An EDF recording (streamed from the File) and optionally its .csv_bi labels, preprocessed and kept for predict(). */
   async openRecording(edf: File, csvBi?: File, onProgress?: Progress, options?: OpenOptions): Promise<RecordingView> {
-    return this.recordings.openEdf(edf, csvBi, onProgress, options);
+    return this.recordings.openEdf(edf, csvBi, this.cancellable(`reading ${edf.name}`, onProgress), options);
   }
 
   /** The built-in data: a synthetic recording with its labels, through the same EDF path as a user's file. */
   async openSyntheticRecording(synthetic: SyntheticRecordingOptions, onProgress?: Progress, options?: OpenOptions): Promise<RecordingView> {
-    return this.recordings.openSynthetic(synthetic, onProgress, options);
+    return this.recordings.openSynthetic(synthetic, this.cancellable('the synthetic recording', onProgress), options);
   }
 
   /** A preset with seeded weights, or a user's graph.json + weights.safetensors, for predict(). */
@@ -134,8 +135,8 @@ export class Engine {
   }
 
   /** The loaded model over every window of the open recording: probabilities, events, and metrics where labelled. */
-  async predict(options?: PredictOptions, onProgress?: Progress): Promise<Prediction> {
-    return this.exclusive(() => this.recordings.predict(options, onProgress));
+  async predict(options?: PredictOptions, onProgress?: PredictProgress): Promise<Prediction> {
+    return this.exclusive(() => this.recordings.predict(options, this.cancellable('model run', onProgress)));
   }
 
   /**
@@ -152,15 +153,20 @@ export class Engine {
     const limits = await this.headroomLimits(options.budgetBytes);
     const batches = batchLadder(options.maxBatch);
     const inference = batches.map((b) => predictInference(model.ir, model.weights, b, options.precision));
-    return { model: model.ir.name, limits, inference: headroomCurve('inference', options.precision, inference, limits) };
+    const training = batches.map((b) => predictTraining(model.ir, b, options.precision));
+    return {
+      model: model.ir.name, limits,
+      inference: headroomCurve('inference', options.precision, inference, limits),
+      training: headroomCurve('training', options.precision, training, limits),
+    };
   }
 
   /**
-   * Really allocates and runs the model at batch 1, 2, 4, ... until a step fails (out of memory or a limit,
+   * Really allocates and runs the model (a forward pass, or two training steps) at batch 1, 2, 4, ... until a step fails (out of memory or a limit,
    * caught by error scopes) or `maxBatch` is done; each point goes to `onPoint` as it is measured. After a
    * failure the session is dropped (freeing every buffer) and the next task starts on a fresh one.
    */
-  async probeHeadroom(options: HeadroomOptions, onPoint?: (p: ProbePoint) => void): Promise<ProbePoint[]> {
+  async probeHeadroom(options: HeadroomOptions & { mode: HeadroomMode }, onPoint?: (p: ProbePoint) => void): Promise<ProbePoint[]> {
     return this.exclusive(async () => {
       this.cancelRequested = false;
       const model = await this.modelFor(options.model);
@@ -169,7 +175,7 @@ export class Engine {
         if (this.cancelRequested) throw new CancelledError(`headroom probe cancelled after ${points.length} batch sizes`);
         const session = await this.current();
         if (options.precision === 'f16' && !session.gpu.has('shader-f16')) throw new Error('headroom probe: precision f16 needs shader-f16, which this adapter lacks (use f16-storage)');
-        const point = await probeInferenceStep(session, model.ir, model.weights, batch, options.precision);
+        const point = await probeStep(session, options.mode, model.ir, model.weights, batch, options.precision);
         points.push(point);
         onPoint?.(point);
         if (!point.ok) {
@@ -182,9 +188,25 @@ export class Engine {
     });
   }
 
-  /** Asks the running long task (a headroom probe, a detection run) to stop at its next step. */
+  /** Asks the running long task (calibration, a profile, reading a recording, a model run, a probe) to stop at its next step. */
   async cancel(): Promise<void> {
     this.cancelRequested = true;
+  }
+
+  /**
+   * A task's progress callback that throws CancelledError once cancel() was asked: every long task reports
+   * progress between its steps, so this stops it there (its finally blocks free what it held). Clears any
+   * earlier request: a cancel is for the task running when it was asked.
+   */
+  private cancellable<P>(what: string, onProgress: ((p: P) => void) | undefined): (p: P) => void {
+    this.cancelRequested = false;
+    return (p) => {
+      if (this.cancelRequested) {
+        this.cancelRequested = false;
+        throw new CancelledError(`${what} cancelled`);
+      }
+      onProgress?.(p);
+    };
   }
 
   private async headroomLimits(budgetBytes: number | undefined): Promise<HeadroomLimits> {

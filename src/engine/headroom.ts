@@ -10,6 +10,9 @@ import { mambaDims } from '../graph/ops.ts';
 import { planForward, type ForwardPlan } from '../executor/plan.ts';
 import { ForwardExecutor } from '../executor/forward-executor.ts';
 import { numel } from '../graph/ir.ts';
+import { planTraining } from '../train/plan.ts';
+import { trainModel } from '../train/trainer.ts';
+import { syntheticWindows } from '../train/data.ts';
 
 export type HeadroomMode = 'inference' | 'training';
 
@@ -119,6 +122,16 @@ export function predictInference(ir: IrDocument, weights: WeightMap, batch: numb
   };
 }
 
+/** One training step of the whole batch in one pass (no micro-batching), from the training plan (src/train/plan.ts). */
+export function predictTraining(ir: IrDocument, batch: number, precision: Precision): HeadroomPoint {
+  const plan = planTraining(ir, batch, precision, batch);
+  const b = plan.bytes;
+  return {
+    batch, weights: b.weights, activations: b.activationsKept, workspace: b.workspace, gradients: b.gradients, optimizerState: b.optimizerState,
+    total: b.total, largestBinding: plan.largestBinding,
+  };
+}
+
 /** Why a point does not fit, or undefined when it does. */
 export function overLimit(p: HeadroomPoint, limits: HeadroomLimits): string | undefined {
   if (p.largestBinding > limits.maxStorageBufferBindingSize) return `its largest binding (${p.largestBinding} bytes) exceeds maxStorageBufferBindingSize (${limits.maxStorageBufferBindingSize})`;
@@ -156,12 +169,12 @@ export interface ProbePoint {
 }
 
 /**
- * Allocates and runs one inference pass at this batch inside error scopes; a failure (out of memory, a
+ * Allocates and runs one inference pass, or two training steps, at this batch inside error scopes; a failure (out of memory, a
  * binding over the limit) is returned, not thrown. On success everything is freed; after a failure the caller
  * must drop the session (buffers of a half-built executor are still on its arena).
  */
-export async function probeInferenceStep(session: ComputeSession, ir: IrDocument, weights: WeightMap, batch: number, precision: Precision): Promise<ProbePoint> {
-  const predictedBytes = predictInference(ir, weights, batch, precision).total;
+export async function probeStep(session: ComputeSession, mode: HeadroomMode, ir: IrDocument, weights: WeightMap, batch: number, precision: Precision): Promise<ProbePoint> {
+  const predictedBytes = (mode === 'inference' ? predictInference(ir, weights, batch, precision) : predictTraining(ir, batch, precision)).total;
   const device = session.device;
   session.arena.peakBytes = session.arena.liveBytes;
   const base = session.arena.liveBytes;
@@ -172,9 +185,16 @@ export async function probeInferenceStep(session: ComputeSession, ir: IrDocument
   device.pushErrorScope('out-of-memory');
   let error: string | undefined;
   try {
-    exec = await ForwardExecutor.create(session, ir, weights, batch, { precision, microBatch: batch });
-    const input = new Float32Array(numel(exec.plan.tensors.get(ir.inputs[0]!)!.shape));
-    await exec.run(input, batch);
+    if (mode === 'inference') {
+      exec = await ForwardExecutor.create(session, ir, weights, batch, { precision, microBatch: batch });
+      const input = new Float32Array(numel(exec.plan.tensors.get(ir.inputs[0]!)!.shape));
+      await exec.run(input, batch);
+    } else {
+      // Two real steps (the second reuses what the first allocated) on synthetic windows, enough for the batch.
+      const window = numel(ir.tensors[ir.inputs[0]!]!.shape.slice(2) as number[]);
+      const minutes = Math.ceil((batch * window) / 256 / 60) + 1;
+      await trainModel(session, ir, weights, syntheticWindows(1, window, minutes), { steps: 2, batch, precision, microBatch: batch });
+    }
   } catch (e) {
     error = (e as Error).message;
   } finally {

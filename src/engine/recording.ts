@@ -6,6 +6,7 @@
 import { blobSource, bytesSource, type ByteSource } from '../data/byte-source.ts';
 import { parseCsvBi, seizureIntervals } from '../data/csv-bi.ts';
 import { EdfReader } from '../data/edf.ts';
+import { DataFormatError } from '../data/errors.ts';
 import { minMaxEnvelope, type Envelope } from '../data/envelope.ts';
 import { evaluate, type OperatingPoint } from '../data/metrics.ts';
 import { MONTAGE_CHANNELS } from '../data/montage.ts';
@@ -29,6 +30,8 @@ import type { ComputeSession } from '../gpu/session.ts';
 export type { Envelope, DetectedEvent, PostprocessParams, OperatingPoint };
 
 export type RecordingProgress = (p: { done: number; total: number; message: string }) => void;
+/** Progress of a model run, with the probability so far (NaN where no window has arrived yet). */
+export type PredictProgress = (p: { done: number; total: number; message: string; probability?: Envelope }) => void;
 
 /** What the EDF header and the channel mapping say about a recording. */
 export interface RecordingFacts {
@@ -65,6 +68,29 @@ export interface RecordingView {
 export interface OpenOptions {
   /** Pixel columns the channel plot has (default 800). */
   columns?: number;
+  /** Read a truncated EDF's whole records and ignore the rest, instead of refusing it. */
+  wholeRecords?: boolean;
+}
+
+/** An EDF whose header announces more records than the file holds; `wholeRecords: true` opens what is there. */
+export class TruncatedEdfError extends Error {
+  override name = 'TruncatedEdfError';
+}
+
+/** The source with its header's record count read as -1 (unknown): the reader then takes the whole records present. */
+function wholeRecordsSource(source: ByteSource): ByteSource {
+  const FIELD = 236, WIDTH = 8;
+  const unknown = new TextEncoder().encode('-1'.padEnd(WIDTH, ' '));
+  return {
+    size: source.size,
+    async read(offset, length) {
+      const bytes = await source.read(offset, length);
+      if (offset >= FIELD + WIDTH || offset + length <= FIELD) return bytes;
+      const out = bytes.slice();
+      for (let i = Math.max(offset, FIELD); i < Math.min(offset + length, FIELD + WIDTH); i++) out[i - offset] = unknown[i - FIELD]!;
+      return out;
+    },
+  };
 }
 
 export interface SyntheticRecordingOptions {
@@ -86,6 +112,17 @@ export interface ModelInfo {
   /** Seeded initial weights (a preset): untrained, its output is chance level. */
   seeded: boolean;
 }
+
+/** An operating point, and whether its events are too broad to mean anything. */
+export interface ScoredOperatingPoint extends OperatingPoint {
+  /** Share of the recording inside the events detected at this point's threshold; null when not reached. */
+  coverage: number | null;
+  /** Why the point is degenerate (its events cover most of the recording, so every seizure is "detected"), or null. */
+  degenerate: string | null;
+}
+
+/** Events covering more than this share of a recording detect every seizure by covering everything. */
+export const DEGENERATE_COVERAGE = 0.5;
 
 export interface PredictOptions {
   /** Windows covering each sample: the stride is window / overlap (default 6). */
@@ -109,7 +146,7 @@ export interface Prediction {
   events: DetectedEvent[];
   postprocess: PostprocessParams;
   /** Scored against the recording's labels; null without labels. */
-  evaluation: { auroc: number | null; referenceEvents: number; hours: number; operatingPoints: OperatingPoint[] } | null;
+  evaluation: { auroc: number | null; referenceEvents: number; hours: number; operatingPoints: ScoredOperatingPoint[] } | null;
   /** Wall time of the model run (all windows, stitching included), measured in the worker. */
   seconds: number;
 }
@@ -138,7 +175,15 @@ export class RecordingBench {
   /** An EDF File (read range by range, never whole) and optionally its .csv_bi labels. */
   async openEdf(edf: File, csvBi?: File, onProgress?: RecordingProgress, options: OpenOptions = {}): Promise<RecordingView> {
     const labels = csvBi && { name: csvBi.name, text: await csvBi.text() };
-    return this.open(blobSource(edf), edf.name, labels, onProgress, options);
+    const source = options.wholeRecords ? wholeRecordsSource(blobSource(edf)) : blobSource(edf);
+    try {
+      return await this.open(source, edf.name, labels, onProgress, options);
+    } catch (e) {
+      if (e instanceof DataFormatError && e.format === 'edf' && e.code === 'truncated' && /but the file holds [1-9]/.test(e.message)) {
+        throw new TruncatedEdfError(e.message);
+      }
+      throw e;
+    }
   }
 
   /** The synthetic EEG generator's recording, written as EDF + .csv_bi bytes and read back like a user's files. */
@@ -155,10 +200,10 @@ export class RecordingBench {
     const steps = C + 2;
     const progress = (done: number, message: string) => onProgress?.({ done, total: steps, message });
     progress(0, `${name}: reading the header`);
-    const edf = await EdfReader.open(source);
-    const seizures = csv ? seizureIntervals(parseCsvBi(csv.text, csv.name)) : null;
+    const edf = await named(name, () => EdfReader.open(source));
+    const seizures = csv ? await named(csv.name, () => seizureIntervals(parseCsvBi(csv.text, csv.name))) : null;
     progress(1, `${name}: reading the ${C} montage channels`);
-    const montage = await readMontageRecording(edf);
+    const montage = await named(name, () => readMontageRecording(edf));
     // One channel at a time (every step is per channel): the same result as all at once, with progress.
     let matrix: ChannelMatrix | undefined;
     for (let c = 0; c < C; c++) {
@@ -199,7 +244,7 @@ export class RecordingBench {
   }
 
   /** Runs the loaded model over every window of the open recording, in batches, reporting each batch. */
-  async predict(options: PredictOptions = {}, onProgress?: RecordingProgress): Promise<Prediction> {
+  async predict(options: PredictOptions = {}, onProgress?: PredictProgress): Promise<Prediction> {
     const rec = this.recording, model = this.model;
     if (!rec) throw new Error('open a recording first');
     if (!model) throw new Error('load a model first');
@@ -221,7 +266,8 @@ export class RecordingBench {
         const starts = plan.starts.slice(k0, k0 + batch);
         const logits = await exec.run(gatherWindows(rec.matrix, starts, window, input), starts.length);
         starts.forEach((_, j) => stitcher.add(k0 + j, logits.subarray(j * window, (j + 1) * window)));
-        onProgress?.({ done: k0 + starts.length, total, message: `window ${k0 + starts.length} of ${total}` });
+        const columns = options.columns ?? DEFAULT_COLUMNS;
+        onProgress?.({ done: k0 + starts.length, total, message: `window ${k0 + starts.length} of ${total}`, probability: minMaxEnvelope(stitcher.partial(), columns) });
       }
     } finally {
       exec.destroy();
@@ -234,9 +280,35 @@ export class RecordingBench {
       probability: minMaxEnvelope(probabilities, options.columns ?? DEFAULT_COLUMNS),
       events: postprocess(probabilities),
       postprocess: { ...DEFAULT_POSTPROCESS },
-      evaluation: evaluation && { auroc: evaluation.auroc, referenceEvents: evaluation.referenceEvents, hours: evaluation.hours, operatingPoints: evaluation.operatingPoints },
+      evaluation: evaluation && {
+        auroc: evaluation.auroc, referenceEvents: evaluation.referenceEvents, hours: evaluation.hours,
+        operatingPoints: evaluation.operatingPoints.map((o) => scorePoint(o, probabilities)),
+      },
       seconds,
     };
+  }
+}
+
+/** How much of the recording the point's events cover; degenerate above DEGENERATE_COVERAGE. */
+export function scorePoint(o: OperatingPoint, probabilities: Float32Array): ScoredOperatingPoint {
+  if (o.threshold === null) return { ...o, coverage: null, degenerate: null };
+  const events = postprocess(probabilities, { onThreshold: o.threshold, offThreshold: o.offThreshold ?? undefined });
+  const seconds = probabilities.length / DEFAULT_POSTPROCESS.fs;
+  const covered = events.reduce((a, [s, e]) => a + (e - s), 0);
+  const coverage = seconds > 0 ? covered / seconds : 0;
+  const degenerate = coverage > DEGENERATE_COVERAGE
+    ? `${events.length} event${events.length === 1 ? '' : 's'} cover${events.length === 1 ? 's' : ''} ${(100 * coverage).toFixed(0)} % of the recording: the sensitivity counts seizures found by covering everything`
+    : null;
+  return { ...o, coverage, degenerate };
+}
+
+/** Every error names its file: the parsers' messages say what is wrong, not in which file. */
+async function named<T>(file: string, work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof Error && !e.message.startsWith(`${file}: `)) e.message = `${file}: ${e.message}`;
+    throw e;
   }
 }
 
@@ -244,9 +316,9 @@ export class RecordingBench {
 export async function buildModel(spec: ModelSpec): Promise<LoadedModel> {
   const fromPreset = 'preset' in spec;
   const overrides = fromPreset ? spec.overrides ?? [] : [];
-  const ir = fromPreset ? buildV3(spec.preset, applyOverrides(preset(spec.preset), overrides)) : parseIr(await spec.graph.text());
+  const ir = fromPreset ? buildV3(spec.preset, applyOverrides(preset(spec.preset), overrides)) : await named(spec.graph.name, async () => parseIr(await spec.graph.text()));
   const window = checkDetector(ir, fromPreset ? `preset ${spec.preset}` : spec.graph.name);
-  const weights = fromPreset ? initWeights(ir, spec.seed) : loadWeights(ir, new Uint8Array(await spec.weights.arrayBuffer()));
+  const weights = fromPreset ? initWeights(ir, spec.seed) : await named(spec.weights.name, async () => loadWeights(ir, new Uint8Array(await spec.weights.arrayBuffer())));
   const set = overrides.length ? ` with ${overrides.join(' ')}` : '';
   const source = fromPreset ? `preset ${spec.preset}${set}, seeded initial weights (seed ${spec.seed})` : `${spec.graph.name} + ${spec.weights.name}`;
   const parameters = Object.values(ir.params).reduce((a, p) => a + numel(p.shape), 0);

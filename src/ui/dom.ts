@@ -1,4 +1,7 @@
-// A tiny element builder: text always goes in as text (never parsed as HTML).
+// A tiny element builder: text always goes in as text (never parsed as HTML); and the lines of a running task.
+import type { GpuQueue } from './gpu-queue.ts';
+import { etaSeconds, formatSeconds, type Progress, type Task } from './task.ts';
+
 type Child = Node | string | number | null | undefined | false;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -23,9 +26,34 @@ export function show(host: HTMLElement, ...children: (Child | Child[])[]): void 
   host.replaceChildren(...children.flat().filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'object' ? c : String(c))));
 }
 
-/** A <progress> with its message, for a running task. */
-export function progressLine(p: { done: number; total: number; message: string } | undefined): HTMLElement {
+/**
+ * A running task's line: queued behind what while it waits for the GPU; then its progress, the ETA once there
+ * is a rate, and a Cancel button when `onCancel` is given.
+ */
+export function taskLine(task: Task<unknown, Progress>, queue: GpuQueue | undefined, onCancel?: () => void): HTMLElement | null {
+  if (!task.running) return null;
+  const ahead = queue?.ahead(task.job) ?? [];
+  if (ahead.length) {
+    return h('div', { class: 'progress queued', role: 'status', 'data-testid': 'queued' },
+      `Queued: waiting for the GPU behind ${ahead.join(', then ')}.`);
+  }
+  const eta = etaSeconds(task);
+  const cancel = onCancel && h('button', { type: 'button', class: 'secondary', 'data-testid': 'cancel' }, 'Cancel');
+  cancel?.addEventListener('click', () => {
+    cancel.disabled = true;
+    cancel.textContent = 'Cancelling…';
+    onCancel!();
+  });
   return h('div', { class: 'progress', role: 'status' },
-    h('progress', { max: String(p?.total ?? 1), value: String(p?.done ?? 0) }),
-    h('span', {}, p?.message ?? 'starting'));
+    h('progress', { max: String(task.progress?.total ?? 1), value: String(task.progress?.done ?? 0) }),
+    h('span', {}, task.progress?.message ?? 'starting'),
+    h('span', { class: 'eta', 'data-testid': 'eta' }, eta === undefined ? '' : `about ${formatSeconds(eta)} left`),
+    cancel);
+}
+
+/** An error notice, or a plain "cancelled" note when the user asked for it. */
+export function taskError(task: Task<unknown, Progress>, testid: string): HTMLElement | null {
+  if (!task.error) return null;
+  if (task.cancelled) return h('p', { class: 'muted', role: 'status', 'data-testid': `${testid}-cancelled` }, `Cancelled: ${task.error}.`);
+  return h('div', { class: 'notice error', role: 'alert', 'data-testid': testid }, task.error);
 }

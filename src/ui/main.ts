@@ -1,4 +1,4 @@
-// The lab page: starts the engine worker, asks it for the adapter, and mounts the panels.
+// The lab page: starts the engine worker, asks it for the adapter, and mounts the tabs and their panels.
 import './lab.css';
 import { startEngine } from './engine-client.ts';
 import { createLabStore, type LabOptions } from './store.ts';
@@ -6,6 +6,11 @@ import { mountAdapterPanel } from './panels/adapter-panel.ts';
 import { mountCalibrationPanel } from './panels/calibration-panel.ts';
 import { mountProfilePanel } from './panels/profile-panel.ts';
 import { createRecordingStore } from './recording-store.ts';
+import { GpuQueue } from './gpu-queue.ts';
+import { mountTabs } from './tabs.ts';
+import { mountModelBar } from './panels/model-bar.ts';
+import { mountModelProfilePanel } from './panels/model-profile-panel.ts';
+import { mountHeadroomPanel } from './panels/headroom-panel.ts';
 import { mountRecordingPanel } from './panels/recording-panel.ts';
 import { mountDetectionPanel } from './panels/detection-panel.ts';
 import { PLOT_COLUMNS } from './charts/time-axis.ts';
@@ -40,17 +45,22 @@ try {
 } catch (e) {
   badOptions = (e as Error).message;
 }
-const store = createLabStore(engine, options);
+const queue = new GpuQueue();
+const store = createLabStore(engine, queue, options);
 crashed = store.getState().fail;
+const recordings = createRecordingStore(engine, queue, { columns: PLOT_COLUMNS });
 
+mountTabs(section('tabs'), section('start-here'));
+mountModelBar(section('model-bar'), recordings, store);
 mountAdapterPanel(section('adapter'), store);
-mountCalibrationPanel(section('calibration'), store);
-mountProfilePanel(section('profile'), store);
-const recordings = createRecordingStore(engine, { columns: PLOT_COLUMNS });
+mountCalibrationPanel(section('calibration'), store, queue);
+mountModelProfilePanel(section('model-profile'), store, recordings, queue);
+mountHeadroomPanel(section('headroom'), store, recordings, queue);
 mountRecordingPanel(section('recording'), recordings);
-mountDetectionPanel(section('detection'), recordings, store);
+mountDetectionPanel(section('detection'), recordings, store, queue);
+mountProfilePanel(section('profile'), store, queue);
 if (badOptions) store.getState().fail(badOptions);
 else void store.getState().connect();
 
-// For the DevTools console: the engine (e.g. `await ictal.engine.performanceMeasures()`) and the store.
-Object.assign(globalThis, { ictal: { engine, store, recordings } });
+// For the DevTools console: the engine (e.g. `await ictal.engine.performanceMeasures()`) and the stores.
+Object.assign(globalThis, { ictal: { engine, store, recordings, queue } });

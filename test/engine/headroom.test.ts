@@ -44,7 +44,7 @@ describe.skipIf(!gpu.session)('Engine headroom on this adapter', () => {
       for (const precision of ['f32', 'f16-storage'] as const) {
         const h = await engine.headroom({ precision, maxBatch: 2 });
         expect(h.inference.points.map((p) => p.batch)).toEqual([1, 2]);
-        const probe = await engine.probeHeadroom({ precision, maxBatch: 2 });
+        const probe = await engine.probeHeadroom({ precision, maxBatch: 2, mode: 'inference' });
         expect(probe.map((p) => p.ok)).toEqual([true, true]);
         for (const [i, p] of probe.entries()) {
           expect(p.predictedBytes).toBe(h.inference.points[i]!.total);
@@ -62,7 +62,7 @@ describe.skipIf(!gpu.session)('Engine headroom on this adapter', () => {
     const engine = new Engine();
     try {
       const seen: number[] = [];
-      const probe = engine.probeHeadroom({ model: { preset: 'v3-tiny', seed: 1, overrides: ['samples=512'] }, precision: 'f32', maxBatch: 64 }, (p) => {
+      const probe = engine.probeHeadroom({ model: { preset: 'v3-tiny', seed: 1, overrides: ['samples=512'] }, precision: 'f32', maxBatch: 64, mode: 'inference' }, (p) => {
         seen.push(p.batch);
         void engine.cancel();
       });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { testGpu } from '../harness/node-gpu-session.ts';
 import { edfWithout, syntheticFiles, truncated } from './recording-fixtures.ts';
-import { RecordingBench } from '../../src/engine/recording.ts';
+import { RecordingBench, scorePoint } from '../../src/engine/recording.ts';
 import { bytesSource } from '../../src/data/byte-source.ts';
 import { EdfReader } from '../../src/data/edf.ts';
 import { readMontageRecording } from '../../src/data/recording.ts';
@@ -60,9 +60,20 @@ describe(`EEG bench in the engine (seed ${seed})`, () => {
     const cut = truncated(files.edf);
     const why = await EdfReader.open(bytesSource(cut)).then(() => 'opened', (e: Error) => e.message);
     expect(why).toMatch(/^header says 10 data records/);
-    await expect(bench.openEdf(file(cut, 'cut.edf'))).rejects.toThrow(why);
-    await expect(bench.openEdf(file(edfWithout(files.rec, ['Cz', 'O2']), 'partial.edf'))).rejects.toThrow(/^missing 2 of the 19 montage channels: Cz, O2 \(signals present: "EEG FP1-REF"/);
+    // Every error names its file; a truncated EDF says so by its error's name, so that the lab can offer the rest.
+    await expect(bench.openEdf(file(cut, 'cut.edf'))).rejects.toMatchObject({ name: 'TruncatedEdfError', message: `cut.edf: ${why}` });
+    await expect(bench.openEdf(file(edfWithout(files.rec, ['Cz', 'O2']), 'partial.edf'))).rejects.toThrow(/^partial\.edf: missing 2 of the 19 montage channels: Cz, O2 \(signals present: "EEG FP1-REF"/);
+    await expect(bench.openEdf(file(files.edf, 'good.edf'), file(new TextEncoder().encode('not,a,label,file'), 'bad.csv_bi'))).rejects.toThrow(/^bad\.csv_bi: /);
     await expect(bench.predict()).rejects.toThrow('open a recording first');
+  });
+
+  it('opens a truncated EDF up to its last whole record when asked', async () => {
+    const bench = new RecordingBench(noSession);
+    const whole = await bench.openEdf(file(truncated(files.edf), 'cut.edf'), undefined, undefined, { columns: 50, wholeRecords: true });
+    const full = await bench.openEdf(file(files.edf, 'full.edf'), undefined, undefined, { columns: 50 });
+    // 1000 bytes cut from the last record: that record goes, the others are read as they are.
+    expect(whole.facts.records).toBe(full.facts.records - 1);
+    expect(whole.samples).toBe(full.samples - full.samples / full.facts.records);
   });
 
   it('refuses a graph that is not a detector, and weights of another graph', async () => {
@@ -70,7 +81,9 @@ describe(`EEG bench in the engine (seed ${seed})`, () => {
     const ir = buildV3('v3-tiny', preset('v3-tiny'));
     const other = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['node.layers=3']));
     await expect(bench.loadModel({ graph: file(serializeIr(ir), 'graph.json'), weights: file(encodeWeights(other, initWeights(other, 1)), 'w.safetensors') }))
-      .rejects.toThrow(/^weights: tensor "node\.layers\.2\..*" is not a parameter or buffer of graph "v3-tiny"/);
+      .rejects.toThrow(/^w\.safetensors: weights: tensor "node\.layers\.2\..*" is not a parameter or buffer of graph "v3-tiny"/);
+    await expect(bench.loadModel({ graph: file(new TextEncoder().encode('{"not": "an IR"'), 'broken.json'), weights: file(new Uint8Array(0), 'w.safetensors') }))
+      .rejects.toThrow(/^broken\.json: /);
     const at128 = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['sample_rate=128']));
     await expect(bench.loadModel({ graph: file(serializeIr(at128), 'slow.json'), weights: file(new Uint8Array(0), 'w.safetensors') }))
       .rejects.toThrow('slow.json ("v3-tiny") was built for 128 Hz; recordings are preprocessed to 256 Hz');
@@ -110,4 +123,23 @@ describe(`EEG bench in the engine (seed ${seed})`, () => {
     expect(p.evaluation).toMatchObject({ referenceEvents: files.rec.seizures.length });
     expect(p.evaluation!.operatingPoints.map((o) => o.targetPer24h)).toEqual([10, 5, 2.5, 1]);
   }, 300_000); // a software adapter shared with other work can take minutes
+});
+
+describe('operating points', () => {
+  const point = { targetPer24h: 1, reached: true, threshold: 0.5, offThreshold: 0.42, sensitivity: 1, falseAlarmsPer24h: 0 };
+  it('flags a point whose events cover most of the recording: its sensitivity counts seizures found by covering everything', () => {
+    const flat = new Float32Array(256 * 120).fill(0.6); // an untrained model's flat output above the threshold
+    const s = scorePoint(point, flat);
+    expect(s.coverage).toBeGreaterThan(0.99);
+    expect(s.degenerate).toMatch(/^1 event covers 100 % of the recording/);
+  });
+  it('leaves a point with short events alone, and one not reached', () => {
+    const p = new Float32Array(256 * 120).fill(0.1);
+    p.fill(0.9, 256 * 30, 256 * 50); // one 20 s event in 120 s
+    const s = scorePoint(point, p);
+    expect(s.coverage).toBeGreaterThan(0.1);
+    expect(s.coverage).toBeLessThan(0.25);
+    expect(s.degenerate).toBeNull();
+    expect(scorePoint({ ...point, reached: false, threshold: null, offThreshold: null, sensitivity: 0, falseAlarmsPer24h: null }, p)).toMatchObject({ coverage: null, degenerate: null });
+  });
 });

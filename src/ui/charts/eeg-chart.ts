@@ -38,6 +38,14 @@ export function eegChart(view: RecordingView, plan: WindowPlan | null): SVGSVGEl
     channels.append('path').attr('class', 'channel').attr('d', envelopeArea(e, x, y));
   });
 
+  // The amplitude scale: a bar of ROW_Z standard deviations (channels are z-scored), the half-height of a row.
+  const barX = x.range()[1]! - 3, barBottom = TOP + ROW * (view.channels.length - 0.5);
+  const scale = svg.append('g').attr('class', 'amplitude-scale').attr('data-testid', 'amplitude-scale');
+  scale.append('line').attr('x1', barX).attr('x2', barX).attr('y1', barBottom - ROW / 2).attr('y2', barBottom);
+  scale.append('text').attr('class', 'note').attr('x', barX - 4).attr('y', barBottom - ROW / 4).attr('dy', '0.35em').attr('text-anchor', 'end')
+    .text(`${ROW_Z} SD`);
+  scale.append('title').text(`amplitude scale: ${ROW_Z} standard deviations of the z-scored channel; each row shows ±${ROW_Z}, clipped beyond`);
+
   if (plan) {
     const t = (sample: number) => x(sample / view.sampleRate);
     svg.append('g').attr('class', 'window-grid').selectAll('rect').data(plan.starts).join('rect')

@@ -2,14 +2,23 @@
 // thresholds of the post-processing, and two strips under it: the detected events and, when the recording came
 // with labels, the labelled seizures.
 import * as d3 from 'd3';
-import type { Prediction } from '../../engine/engine.ts';
+import type { Envelope } from '../../data/envelope.ts';
+import type { DetectedEvent, PostprocessParams } from '../../data/postprocess.ts';
 import { WIDTH, drawTimeAxis, envelopeArea, timeScale } from './time-axis.ts';
 
 const TOP = 10;
 const PLOT = 120;
 const STRIP = 12;
 
-export function probabilityChart(p: Prediction, seizures: readonly [number, number][] | null): SVGSVGElement {
+/** What the chart draws: a finished prediction, or a run in progress (NaN columns not drawn, no events yet). */
+export interface ProbabilityView {
+  probability: Envelope;
+  samples: number;
+  postprocess: PostprocessParams;
+  events: readonly DetectedEvent[];
+}
+
+export function probabilityChart(p: ProbabilityView, seizures: readonly [number, number][] | null): SVGSVGElement {
   const seconds = p.samples / p.postprocess.fs;
   const x = timeScale(seconds);
   const y = d3.scaleLinear().domain([0, 1]).range([TOP + PLOT, TOP]);
@@ -20,9 +29,13 @@ export function probabilityChart(p: Prediction, seizures: readonly [number, numb
     .attr('aria-label', `seizure probability over ${seconds.toFixed(0)} s, ${p.events.length} events`);
 
   svg.append('g').attr('class', 'axis').attr('transform', `translate(${x.range()[0]},0)`).call(d3.axisLeft(y).ticks(4));
+  svg.append('text').attr('class', 'axis-title').attr('transform', `translate(12,${TOP + PLOT / 2}) rotate(-90)`).attr('text-anchor', 'middle').text('P(seizure)');
   for (const [value, name] of [[p.postprocess.onThreshold, 'on'], [p.postprocess.offThreshold, 'off']] as const) {
     svg.append('line').attr('class', 'threshold').attr('x1', x.range()[0]!).attr('x2', x.range()[1]!).attr('y1', y(value)).attr('y2', y(value))
       .append('title').text(`${name} threshold ${value}`);
+    // "on" above its line, "off" below its own: the two thresholds are 0.08 apart, too close for both above.
+    svg.append('text').attr('class', 'threshold-label').attr('x', x.range()[1]! - 4).attr('y', y(value) + (name === 'on' ? -3 : 10))
+      .attr('text-anchor', 'end').text(`${name} ${value}`);
   }
   svg.append('path').attr('class', 'probability').attr('d', envelopeArea(p.probability, x, y));
 

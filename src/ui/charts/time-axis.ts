@@ -30,5 +30,6 @@ export function drawTimeAxis(svg: d3.Selection<SVGSVGElement, undefined, null, u
 export function envelopeArea(e: Envelope, x: TimeScale, y: (v: number) => number): string {
   const seconds = x.domain()[1]!;
   const at = (c: number) => x(((c + 0.5) / e.columns) * seconds);
-  return d3.area<number>().x((c) => at(c)).y0((c) => y(e.min[c]!)).y1((c) => y(e.max[c]!))(d3.range(e.columns)) ?? '';
+  // Columns with no value yet (a run in progress: min Infinity, max -Infinity) leave a gap.
+  return d3.area<number>().defined((c) => e.min[c]! <= e.max[c]!).x((c) => at(c)).y0((c) => y(e.min[c]!)).y1((c) => y(e.max[c]!))(d3.range(e.columns)) ?? '';
 }

@@ -16,7 +16,11 @@ function body(a: AdapterState): HTMLElement {
       return h('p', { class: 'muted', role: 'status' }, 'Asking the engine worker for a WebGPU adapter…');
     case 'unavailable':
       return h('div', { class: 'notice', role: 'alert', 'data-testid': 'no-webgpu' },
-        h('strong', {}, 'No WebGPU here. '), a.message);
+        h('strong', {}, 'No WebGPU here. '), a.message,
+        h('p', { 'data-testid': 'enable-webgpu' }, 'To enable WebGPU: use Chrome or Edge 113 or later (on Linux, start Chromium with ',
+          h('code', {}, '--enable-unsafe-webgpu --enable-features=Vulkan'), ', or turn on "Unsafe WebGPU Support" in ', h('code', {}, 'chrome://flags'),
+          '), Firefox 141 or later on Windows, or Safari 26 or later; serve the lab from localhost or https (WebGPU needs a secure context), and check that ',
+          h('code', {}, 'chrome://gpu'), ' does not list WebGPU as disabled (a blocklisted driver). Recordings still open without it.'));
     case 'failed':
       return h('div', { class: 'notice error', role: 'alert', 'data-testid': 'engine-error' }, a.message);
     case 'ready':

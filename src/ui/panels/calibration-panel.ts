@@ -1,9 +1,10 @@
 // Calibration: a button, its progress, and the measured roofline (with the last kernel profile placed on it).
 import type { LabState, LabStore } from '../store.ts';
-import { h, progressLine, show } from '../dom.ts';
+import { h, show, taskError, taskLine } from '../dom.ts';
+import type { GpuQueue } from '../gpu-queue.ts';
 import { rooflineChart, type RooflinePoint } from '../charts/roofline-chart.ts';
 
-export function mountCalibrationPanel(host: HTMLElement, store: LabStore): void {
+export function mountCalibrationPanel(host: HTMLElement, store: LabStore, queue: GpuQueue): void {
   const render = (s: LabState) => {
     const c = s.calibration;
     const button = h('button', { type: 'button', 'data-testid': 'calibrate', disabled: s.adapter.status !== 'ready' || c.running }, c.running ? 'Calibrating…' : 'Calibrate');
@@ -12,8 +13,8 @@ export function mountCalibrationPanel(host: HTMLElement, store: LabStore): void 
       h('h2', { id: 'calibration-title' }, 'Roofline'),
       h('p', { class: 'muted' }, 'Copy bandwidth (a large buffer read and written with vec4 loads) and FMA rate (long dependent f32 FMA chains in many invocations), timed on the GPU.'),
       button,
-      c.running && progressLine(c.progress),
-      c.error && h('div', { class: 'notice error', role: 'alert', 'data-testid': 'calibration-error' }, c.error),
+      taskLine(c, queue, () => void s.cancel()),
+      taskError(c, 'calibration-error'),
       c.result && h('div', { 'data-testid': 'calibration-result' },
         h('dl', { class: 'facts' },
           h('dt', {}, 'copy'), h('dd', { 'data-testid': 'copy-gbps' }, `${c.result.copyGBps.toFixed(2)} GB/s`),
@@ -24,6 +25,7 @@ export function mountCalibrationPanel(host: HTMLElement, store: LabStore): void 
     );
   };
   render(store.getState());
+  queue.subscribe(() => render(store.getState()));
   store.subscribe((s, prev) => (s.calibration !== prev.calibration || s.adapter !== prev.adapter || s.profile.result !== prev.profile.result) && render(s));
 }
 

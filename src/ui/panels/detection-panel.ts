@@ -5,54 +5,80 @@ import '../recording.css';
 import type { Prediction } from '../../engine/engine.ts';
 import { DEFAULT_POSTPROCESS as PP } from '../../data/postprocess.ts';
 import type { LabStore } from '../store.ts';
-import { DEFAULT_MODEL, type RecordingLabState, type RecordingLabStore } from '../recording-store.ts';
+import type { RecordingLabState, RecordingLabStore } from '../recording-store.ts';
+import type { GpuQueue } from '../gpu-queue.ts';
+import { PRECISIONS, type Precision } from '../../gpu/precision.ts';
 import { probabilityChart } from '../charts/probability-chart.ts';
-import { h, progressLine, show } from '../dom.ts';
+import { h, show, taskError, taskLine } from '../dom.ts';
 
 const OVERLAPS: [number, string][] = [[6, '1/6 window (each sample seen by 6 windows)'], [2, '1/2 window'], [1, 'whole window (no overlap, fastest)']];
 
-export function mountDetectionPanel(host: HTMLElement, store: RecordingLabStore, lab: LabStore): void {
-  const render = () => {
+export function mountDetectionPanel(host: HTMLElement, store: RecordingLabStore, lab: LabStore, queue: GpuQueue): void {
+  // Controls built once (a redraw would drop a choice being made); what they show is set in render().
+  const overlap = h('select', { 'data-testid': 'overlap', id: 'detection-overlap' },
+    OVERLAPS.map(([n, label]) => h('option', { value: String(n) }, `stride ${label}`)));
+  overlap.addEventListener('change', () => store.getState().setOverlap(Number(overlap.value)));
+  const batch = h('input', { type: 'number', min: '1', max: '64', step: '1', id: 'detection-batch', 'data-testid': 'detection-batch' });
+  const batchError = h('span', { class: 'field-error', role: 'alert' });
+  batch.addEventListener('input', () => {
+    const n = Number(batch.value);
+    const ok = batch.value.trim() !== '' && Number.isInteger(n) && n >= 1 && n <= 64;
+    batchError.textContent = ok ? '' : `Batch: "${batch.value}" is not a whole number from 1 to 64`;
+    if (ok) store.getState().setRun({ batch: n });
+    render();
+  });
+  const precision = h('select', { id: 'detection-precision', 'data-testid': 'detection-precision' }, PRECISIONS.map((p) => h('option', { value: p }, p)));
+  precision.addEventListener('change', () => store.getState().setRun({ precision: precision.value as Precision }));
+  const run = h('button', { type: 'button', 'data-testid': 'run-model' }, 'Run model');
+  run.addEventListener('click', () => void store.getState().predict());
+  const why = h('span', { class: 'muted', 'data-testid': 'run-why' });
+  const status = h('div', {});
+  show(host,
+    h('h2', { id: 'detection-title' }, 'Detection'),
+    h('p', { class: 'muted' },
+      `The model runs over windows of its own input length with the chosen stride, in batches in the engine worker. Each sample's probability is the mean, `,
+      `over the windows covering it, of sigmoid(logit). Events: on after ${PP.minOnsetSamples} samples at p ≥ ${PP.onThreshold}, off after ${PP.minOffsetSamples} below ${PP.offThreshold}, `,
+      `opening (${PP.openingSamples} samples) and closing (${PP.closingSamples}), kept from ${PP.minDurationS} s, merged across gaps of up to ${PP.mergeGapS} s.`),
+    h('div', { class: 'model-row' },
+      h('label', { for: 'detection-overlap' }, 'Stride'), overlap,
+      h('label', { for: 'detection-batch' }, 'Batch'), batch,
+      h('label', { for: 'detection-precision' }, 'Precision'), precision,
+      run, batchError),
+    h('p', {}, why),
+    status);
+
+  function render() {
     const s = store.getState();
     const l = lab.getState();
     const gpuReady = l.adapter.status === 'ready';
-    // One GPU session in the engine: a model run waits while a calibration or a kernel profile uses it.
-    const gpuBusy = l.calibration.running || l.profile.running;
     const busy = s.recording.running || s.model.running || s.prediction.running;
-    const m = s.model, p = s.prediction;
-    const preset = h('button', { type: 'button', 'data-testid': 'load-preset', disabled: busy }, `Load ${DEFAULT_MODEL.preset} (seeded weights)`);
-    preset.addEventListener('click', () => void s.loadModel());
-    const files = h('input', { type: 'file', multiple: true, accept: '.json,.safetensors', 'data-testid': 'model-files', disabled: busy });
-    files.addEventListener('change', () => files.files && files.files.length > 0 && void s.loadModelFiles([...files.files]));
-    const overlap = h('select', { 'data-testid': 'overlap', disabled: busy },
-      OVERLAPS.map(([n, label]) => h('option', { value: String(n), selected: n === s.overlap }, `stride ${label}`)));
-    overlap.addEventListener('change', () => s.setOverlap(Number(overlap.value)));
-    const run = h('button', { type: 'button', 'data-testid': 'run-model', disabled: busy || !gpuReady || gpuBusy || !s.recording.result }, p.running ? 'Running…' : 'Run model');
-    run.addEventListener('click', () => void s.predict());
-    const why = !gpuReady ? 'The model runs on WebGPU in the engine worker: no adapter yet (see Adapter above).'
-      : gpuBusy ? 'The GPU is busy with a calibration or a kernel profile.'
-      : !s.recording.result ? 'Open a recording first.' : undefined;
-    show(host,
-      h('h2', { id: 'detection-title' }, 'Detection'),
-      h('p', { class: 'muted' },
-        `The model runs over windows of its own input length with the chosen stride, in batches in the engine worker. Each sample's probability is the mean, `,
-        `over the windows covering it, of sigmoid(logit). Events: on after ${PP.minOnsetSamples} samples at p ≥ ${PP.onThreshold}, off after ${PP.minOffsetSamples} below ${PP.offThreshold}, `,
-        `opening (${PP.openingSamples} samples) and closing (${PP.closingSamples}), kept from ${PP.minDurationS} s, merged across gaps of up to ${PP.mergeGapS} s.`),
-      h('div', { class: 'model-row' },
-        preset, h('label', {}, ' or a graph .json + weights .safetensors: ', files)),
-      m.running && h('p', { class: 'muted', role: 'status' }, 'Loading the model…'),
-      m.error && h('div', { class: 'notice error', role: 'alert', 'data-testid': 'model-error' }, m.error),
-      m.result && h('p', { 'data-testid': 'model-info' },
-        h('strong', {}, m.result.name), ` (${m.result.source}): ${m.result.parameters.toLocaleString('en')} parameters, windows of ${m.result.window} samples (${m.result.windowSeconds} s)`),
-      h('div', { class: 'model-row' }, overlap, ' ', run, why && h('span', { class: 'muted' }, ` ${why}`)),
-      p.running && progressLine(p.progress),
-      p.error && h('div', { class: 'notice error', role: 'alert', 'data-testid': 'prediction-error' }, p.error),
-      p.result && result(p.result, s),
+    const p = s.prediction;
+    const info = l.adapter.status === 'ready' ? l.adapter.info : undefined;
+    for (const el of [overlap, batch, precision]) el.disabled = busy;
+    overlap.value = String(s.overlap);
+    if (document.activeElement !== batch && !batchError.textContent) batch.value = String(s.batch);
+    precision.value = s.precision;
+    for (const o of precision.options) o.disabled = o.value === 'f16' && !info?.features.includes('shader-f16');
+    const reason = !gpuReady ? 'The model runs on WebGPU in the engine worker: no adapter yet (see the Device tab).'
+      : !s.model.result ? 'Load a model first (above).'
+      : !s.recording.result ? 'Open a recording first.'
+      : batchError.textContent ? 'Fix the batch first.' : '';
+    run.disabled = busy || reason !== '';
+    run.textContent = p.running ? 'Running…' : 'Run model';
+    why.textContent = reason;
+    const seizures = s.recording.result?.labels?.seizures ?? null;
+    const partial = p.running && p.progress?.probability && s.recording.result;
+    show(status,
+      taskLine(p, queue, () => void s.cancel()),
+      partial && probabilityChart({ probability: p.progress!.probability!, samples: s.recording.result!.samples, postprocess: { ...PP }, events: [] }, seizures),
+      taskError(p, 'prediction-error'),
+      !p.running && p.result && result(p.result, s),
     );
-  };
+  }
   render();
   store.subscribe(render);
-  lab.subscribe((now, prev) => (now.adapter !== prev.adapter || now.calibration.running !== prev.calibration.running || now.profile.running !== prev.profile.running) && render());
+  queue.subscribe(render);
+  lab.subscribe((now, prev) => now.adapter !== prev.adapter && render());
 }
 
 function result(p: Prediction, s: RecordingLabState): HTMLElement {
@@ -81,8 +107,13 @@ function result(p: Prediction, s: RecordingLabState): HTMLElement {
         h('thead', {}, h('tr', {}, ['FA / 24 h target', 'threshold', 'sensitivity', 'FA / 24 h'].map((c) => h('th', {}, c)))),
         h('tbody', {}, ev.operatingPoints.map((o) => h('tr', {},
           h('td', { class: 'num' }, o.targetPer24h), h('td', { class: 'num' }, o.threshold?.toFixed(3) ?? '-'),
-          h('td', { class: 'num' }, o.sensitivity === null ? '-' : `${(100 * o.sensitivity).toFixed(1)}%`),
+          o.degenerate
+            ? h('td', { class: 'num degenerate', 'data-testid': 'degenerate', title: o.degenerate }, `${o.sensitivity === null ? '-' : `${(100 * o.sensitivity).toFixed(1)}%`} degenerate`)
+            : h('td', { class: 'num' }, o.sensitivity === null ? '-' : `${(100 * o.sensitivity).toFixed(1)}%`),
           h('td', { class: 'num' }, o.falseAlarmsPer24h?.toFixed(1) ?? '-'))))),
+      ev.operatingPoints.some((o) => o.degenerate) && h('div', { class: 'notice', role: 'note', 'data-testid': 'degenerate-notice' },
+        h('strong', {}, 'Degenerate operating points: '),
+        ev.operatingPoints.filter((o) => o.degenerate).map((o) => `at ${o.targetPer24h} FA/24 h, ${o.degenerate}`).join('; '), '.'),
       h('p', { class: 'muted' }, 'Sensitivity at each false-alarm rate: the lowest threshold of a bisection search that meets it, over the same post-processing (docs/data.md); "-" where none does.')),
   );
 }

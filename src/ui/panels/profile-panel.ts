@@ -2,9 +2,10 @@
 // overhead, and the report and Chrome trace to download.
 import type { KernelRow } from '../../engine/engine.ts';
 import type { LabState, LabStore } from '../store.ts';
-import { h, progressLine, show } from '../dom.ts';
+import { h, show, taskError, taskLine } from '../dom.ts';
+import type { GpuQueue } from '../gpu-queue.ts';
 
-export function mountProfilePanel(host: HTMLElement, store: LabStore): void {
+export function mountProfilePanel(host: HTMLElement, store: LabStore, queue: GpuQueue): void {
   let urls: string[] = [];
   const render = (s: LabState) => {
     const p = s.profile;
@@ -23,8 +24,8 @@ export function mountProfilePanel(host: HTMLElement, store: LabStore): void {
       h('h2', { id: 'profile-title' }, 'Kernels'),
       h('p', { class: 'muted' }, 'Every kernel family in every precision this device runs, each dispatch timed with timestamp queries. Calibrate first to see each kernel against the roofline.'),
       button,
-      p.running && progressLine(p.progress),
-      p.error && h('div', { class: 'notice error', role: 'alert', 'data-testid': 'profile-error' }, p.error),
+      taskLine(p, queue, () => void s.cancel()),
+      taskError(p, 'profile-error'),
       p.result && p.result.failures.length > 0 && h('div', { class: 'notice error', role: 'alert', 'data-testid': 'profile-failures' },
         h('strong', {}, 'Some kernel families did not run on this adapter:'),
         h('ul', {}, p.result.failures.map((f) => h('li', {}, `${f.family} (${f.precision}): ${f.message}`)))),
@@ -36,6 +37,7 @@ export function mountProfilePanel(host: HTMLElement, store: LabStore): void {
     );
   };
   render(store.getState());
+  queue.subscribe(() => render(store.getState()));
   store.subscribe((s, prev) => (s.profile !== prev.profile || s.adapter !== prev.adapter) && render(s));
 }
 

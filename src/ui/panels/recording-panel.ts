@@ -3,41 +3,70 @@
 import '../recording.css';
 import type { RecordingView } from '../../engine/engine.ts';
 import { planWindows, strideFor, type WindowPlan } from '../../data/window-stitch.ts';
-import { DEFAULT_SYNTHETIC, type RecordingLabState, type RecordingLabStore } from '../recording-store.ts';
+import { DEFAULT_SYNTHETIC, SYNTHETIC_MINUTES, syntheticMinutes, type RecordingLabState, type RecordingLabStore } from '../recording-store.ts';
 import { eegChart } from '../charts/eeg-chart.ts';
-import { h, progressLine, show } from '../dom.ts';
+import { h, show, taskError, taskLine } from '../dom.ts';
 
 export function mountRecordingPanel(host: HTMLElement, store: RecordingLabStore): void {
+  // The picker is built once: redrawing it would empty the file input and the minutes typed.
+  const pick = picker(store);
+  const status = h('div', {});
+  show(host,
+    h('h2', { id: 'recording-title' }, 'Recording'),
+    h('p', { class: 'muted' }, 'An EDF recording with TUSZ-style channel labels (EEG FP1-REF, …) and, if you have it, its .csv_bi seizure labels. ',
+      'The engine worker reads the file piece by piece, maps the 19 montage channels and preprocesses them (256 Hz, band-pass 0.5-120 Hz, notch 60 Hz, z-score, clip ±10); nothing leaves this page.'),
+    pick.element, status);
   const render = (s: RecordingLabState) => {
     const r = s.recording;
-    show(host,
-      h('h2', { id: 'recording-title' }, 'Recording'),
-      h('p', { class: 'muted' }, 'An EDF recording with TUSZ-style channel labels (EEG FP1-REF, …) and, if you have it, its .csv_bi seizure labels. ',
-        'The engine worker reads the file piece by piece, maps the 19 montage channels and preprocesses them (256 Hz, band-pass 0.5-120 Hz, notch 60 Hz, z-score, clip ±10); nothing leaves this page.'),
-      picker(s),
-      r.running && progressLine(r.progress),
-      r.error && h('div', { class: 'notice error', role: 'alert', 'data-testid': 'recording-error' }, r.error),
+    pick.setBusy(s.recording.running || s.model.running || s.prediction.running);
+    const whole = s.truncated && h('button', { type: 'button', class: 'secondary', 'data-testid': 'open-whole-records' }, `Open ${s.truncated.edf.name} up to its last whole record`);
+    whole?.addEventListener('click', () => void s.openWholeRecords());
+    show(status,
+      taskLine(r, undefined, () => void s.cancel()),
+      taskError(r, 'recording-error'),
+      whole && h('p', {}, whole, h('span', { class: 'muted' }, ' (the samples after it are missing from the file)')),
+      r.error && r.result && !r.cancelled && h('p', { class: 'muted', 'data-testid': 'recording-kept' }, `Still showing ${r.result.facts.name}.`),
       r.result && details(r.result, s),
     );
   };
   render(store.getState());
-  store.subscribe((s, prev) => (s.recording !== prev.recording || s.window !== prev.window || s.overlap !== prev.overlap) && render(s));
+  store.subscribe((s, prev) => (s.recording !== prev.recording || s.window !== prev.window || s.overlap !== prev.overlap || s.truncated !== prev.truncated
+    || s.model.running !== prev.model.running || s.prediction.running !== prev.prediction.running) && render(s));
 }
 
-function picker(s: RecordingLabState): HTMLElement {
-  const busy = s.recording.running || s.model.running || s.prediction.running;
-  const input = h('input', { type: 'file', multiple: true, accept: '.edf,.csv_bi', 'data-testid': 'recording-files', disabled: busy });
-  input.addEventListener('change', () => input.files && input.files.length > 0 && void s.openFiles([...input.files]));
-  const minutes = h('input', { type: 'number', min: '1', max: '120', step: '1', value: String(DEFAULT_SYNTHETIC.minutes), 'data-testid': 'synthetic-minutes', 'aria-label': 'minutes of synthetic EEG' });
-  const synthetic = h('button', { type: 'button', 'data-testid': 'load-synthetic', disabled: busy }, 'Load synthetic recording');
+function picker(store: RecordingLabStore): { element: HTMLElement; setBusy(busy: boolean): void } {
+  let busy = false;
+  const input = h('input', { type: 'file', multiple: true, accept: '.edf,.csv_bi', 'data-testid': 'recording-files', id: 'recording-files' });
+  input.addEventListener('change', () => input.files && input.files.length > 0 && void store.getState().openFiles([...input.files]));
+  const minutes = h('input', {
+    type: 'number', min: String(SYNTHETIC_MINUTES.min), max: String(SYNTHETIC_MINUTES.max), step: '1', value: String(DEFAULT_SYNTHETIC.minutes),
+    'data-testid': 'synthetic-minutes', id: 'synthetic-minutes',
+  });
+  const minutesError = h('span', { class: 'field-error', role: 'alert', 'data-testid': 'minutes-error' });
+  const synthetic = h('button', { type: 'button', 'data-testid': 'load-synthetic' }, 'Load synthetic recording');
+  const checkMinutes = (): number | undefined => {
+    try {
+      const m = syntheticMinutes(minutes.value);
+      minutes.setCustomValidity('');
+      minutesError.textContent = '';
+      return m;
+    } catch (e) {
+      minutes.setCustomValidity((e as Error).message);
+      minutesError.textContent = (e as Error).message;
+      return undefined;
+    }
+  };
+  minutes.addEventListener('input', () => {
+    synthetic.disabled = busy || checkMinutes() === undefined;
+  });
   synthetic.addEventListener('click', () => {
-    const m = Number(minutes.value);
-    void s.openSynthetic({ minutes: Number.isFinite(m) && m > 0 ? m : DEFAULT_SYNTHETIC.minutes, seed: DEFAULT_SYNTHETIC.seed });
+    const m = checkMinutes();
+    if (m !== undefined) void store.getState().openSynthetic({ minutes: m, seed: DEFAULT_SYNTHETIC.seed });
   });
   const zone = h('div', { class: 'drop-zone', 'data-testid': 'drop-zone' },
-    h('label', {}, 'Drop an .edf (+ .csv_bi) here, or pick: ', input),
+    h('label', { for: 'recording-files' }, 'Drop an .edf (+ .csv_bi) here, or pick:'), input,
     h('span', { class: 'or' }, 'or'),
-    h('span', { class: 'synthetic' }, synthetic, ' ', minutes, h('span', { class: 'muted' }, ' min')));
+    h('span', { class: 'synthetic' }, synthetic, ' ', minutes, h('label', { for: 'synthetic-minutes', class: 'muted' }, ' minutes of synthetic EEG'), ' ', minutesError));
   zone.addEventListener('dragover', (e) => {
     e.preventDefault();
     zone.classList.add('over');
@@ -47,9 +76,16 @@ function picker(s: RecordingLabState): HTMLElement {
     e.preventDefault();
     zone.classList.remove('over');
     const files = e.dataTransfer?.files;
-    if (files && files.length > 0 && !busy) void s.openFiles([...files]);
+    if (files && files.length > 0 && !busy) void store.getState().openFiles([...files]);
   });
-  return zone;
+  return {
+    element: zone,
+    setBusy(b) {
+      busy = b;
+      input.disabled = b;
+      synthetic.disabled = b || checkMinutes() === undefined;
+    },
+  };
 }
 
 function details(v: RecordingView, s: RecordingLabState): HTMLElement {
