@@ -3,14 +3,27 @@
 # and the PyTorch backend's training step on CUDA, in one run that prints a short table last.
 #
 # Here (after npm install):   node scripts/bundle-node.mjs && bash ../shared/tools/devkit.sh
-# There (repository root, carrying .devkit and out/node-bundle):
+#                             bash scripts/gpu-mamba-check.sh --prepare && bash scripts/gpu-bench.sh --prepare-torch
+# There (repository root, carrying .devkit, out/node-bundle and .gpu-pkgs):
 #   source .devkit/bootstrap.sh; bash scripts/gpu-bench.sh OUTDIR [BATCHES] [TORCH_BATCHES]
+#   SKIP_WEBGPU=1 bash scripts/gpu-bench.sh OUTDIR      # the backend step only (needs no Node; carry .gpu-pkgs)
+# The backend part runs the full v3 training step (f16 autocast) at each TORCH_BATCHES (default 16 48 64) with the
+# chunked scan and with mamba_ssm (from .gpu-pkgs/ on PYTHONPATH, the machine's own python3), each with the
+# recomputation the trainer's policy picks; the first mamba_ssm run starts from an empty Triton cache (cold) and
+# is repeated on the filled one (warm); with BENCH_COMPILE=1 (default) batch 16 runs once more under torch.compile.
 # Results (JSON reports, logs, summary.md) go to OUTDIR. Numbers published in docs/PERFORMANCE.md come from here.
 set -uo pipefail
-out=${1:?usage: gpu-bench.sh OUTDIR [BATCHES] [TORCH_BATCHES]}
+if [[ "${1:-}" == "--prepare-torch" ]]; then
+  # The GPU machine has no Node: the v3 graph the backend step runs is written here.
+  mkdir -p .gpu-pkgs && npx ictal graph --preset v3 --ir .gpu-pkgs/v3.json > /dev/null && echo "wrote .gpu-pkgs/v3.json"
+  exit $?
+fi
+out=${1:?usage: gpu-bench.sh OUTDIR [BATCHES] [TORCH_BATCHES]  (or --prepare-torch)}
 batches=${2:-1 4 16}
-torch_batches=${3:-4 16}
-mkdir -p "$out" out/node-bundle/dist/linux-x64
+torch_batches=${3:-16 48 64}
+mkdir -p "$out"
+if [[ -z "${SKIP_WEBGPU:-}" ]]; then
+mkdir -p out/node-bundle/dist/linux-x64
 [[ -f out/node-bundle/dist/linux-x64/dawn.node ]] || xz -dc .devkit/dawn.node.xz > out/node-bundle/dist/linux-x64/dawn.node
 ictal() { node out/node-bundle/ictal.mjs "$@"; }
 
@@ -24,26 +37,76 @@ for p in f32 f16-storage; do
       || tail -5 "$out/profile-b$b-$p.txt"
   done
 done
-for b in $torch_batches; do
-  echo "== torch v3 training step batch $b f16"
-  python3 backend/benchmarks/model_step.py --ir "$out/v3.json" --weights "$out/v3.safetensors" --batch "$b" --device cuda \
-    --precision f16 --repeats 3 > "$out/torch-step-b$b.txt" 2>&1 || tail -5 "$out/torch-step-b$b.txt"
-done
+fi
 
-python3 - "$out" <<'PY' | tee "$out/summary.md"
+# -- the backend's training step ---------------------------------------------------------------------------------
+ir=${BENCH_IR:-$out/v3.json}   # BENCH_IR and BENCH_DEVICE=cpu: a dry run of this part on any machine
+[[ -s "$ir" ]] || ir=.gpu-pkgs/v3.json
+[[ -s "$ir" ]] || { echo "gpu-bench: no v3 graph ($out/v3.json or .gpu-pkgs/v3.json): run --prepare-torch here" >&2; exit 2; }
+export PYTHONPATH=.gpu-pkgs:backend${PYTHONPATH:+:$PYTHONPATH}
+export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True   # as the Modal image: batch 64 ran out of memory without
+export TRITON_CACHE_AUTOTUNING=1                           # autotune results kept in the cache too
+export TRITON_CACHE_DIR="$out/triton-cache"
+rm -rf "$TRITON_CACHE_DIR"                                 # the first mamba_ssm run starts cold
+py=${PYTHON:-python3}
+scans=chunked
+$py -c "from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined" 2>"$out/mamba-import.log" \
+  && scans="mamba_ssm chunked" || echo "== mamba_ssm does not import (see $out/mamba-import.log): chunked scan only"
+step() {  # step NAME ARGS...: one model_step.py run, its table row in NAME.txt and numbers in NAME.json
+  local name=$1; shift
+  echo "== torch v3 training step: $name"
+  timeout "${STEP_TIMEOUT_S:-420}" $py backend/benchmarks/model_step.py --ir "$ir" --device "${BENCH_DEVICE:-cuda}" --precision f16 \
+    --checkpoint policy --repeats 3 --json "$out/$name.json" "$@" > "$out/$name.txt" 2>&1 || tail -5 "$out/$name.txt"
+}
+first=1
+for b in $torch_batches; do
+  for s in $scans; do
+    step "torch-$s-b$b" --batch "$b" --scan "$s"
+    if [[ $s == mamba_ssm && $first == 1 ]]; then  # the same step again, its kernels now in the cache
+      first=0
+      mv "$out/torch-$s-b$b.json" "$out/torch-$s-b$b-cold.json"; mv "$out/torch-$s-b$b.txt" "$out/torch-$s-b$b-cold.txt"
+      step "torch-$s-b$b-warm" --batch "$b" --scan "$s"
+    fi
+  done
+done
+if [[ "${BENCH_COMPILE:-1}" == 1 ]]; then
+  b=${torch_batches%% *}
+  for s in $scans; do step "torch-$s-b$b-compiled" --batch "$b" --scan "$s" --compile; done
+fi
+
+$py - "$out" <<'PY' | tee "$out/summary.md"
 import glob, json, os, re, sys
 out = sys.argv[1]
-info = json.load(open(f"{out}/gpu-info.json")) if os.path.getsize(f"{out}/gpu-info.json") else {}
-print(f"adapter: {info.get('description') or info.get('device')} ({info.get('vendor')}), features {', '.join(info.get('features', []))}")
-try:
-    c = json.load(open(f"{out}/calibrate.json")); print(f"roofline: copy {c['copyGBps']:.0f} GB/s, FMA f32 {c['fmaGflops']:.0f} GFLOP/s")
-except Exception as e: print(f"roofline: not measured ({e})")
-print("\n| WebGPU v3 forward | batch | GPU ms (sum of dispatches) | dispatches | ms per window |\n|---|---|---|---|---|")
+webgpu = os.path.exists(f"{out}/gpu-info.json")
+info = json.load(open(f"{out}/gpu-info.json")) if webgpu and os.path.getsize(f"{out}/gpu-info.json") else {}
+if webgpu:
+    print(f"adapter: {info.get('description') or info.get('device')} ({info.get('vendor')}), features {', '.join(info.get('features', []))}")
+    try:
+        c = json.load(open(f"{out}/calibrate.json")); print(f"roofline: copy {c['copyGBps']:.0f} GB/s, FMA f32 {c['fmaGflops']:.0f} GFLOP/s")
+    except Exception as e: print(f"roofline: not measured ({e})")
+    print("\n| WebGPU v3 forward | batch | GPU ms (sum of dispatches) | dispatches | ms per window |\n|---|---|---|---|---|")
 for f in sorted(glob.glob(f"{out}/profile-b*.json"), key=lambda f: (f.split('-')[-1], int(re.search(r'-b(\d+)-', f).group(1)))):
     r = json.load(open(f)); ms = r["gpuNs"] / 1e6
     print(f"| {r['precision']} | {r['batch']} | {ms:.2f} | {r['dispatches']} | {ms / r['batch']:.2f} |")
-print("\n| torch v3 training step (f16 autocast) | step s (median) | forward s | peak GiB |\n|---|---|---|---|")
-for f in sorted(glob.glob(f"{out}/torch-step-b*.txt")):
-    rows = [l for l in open(f) if l.startswith("| ") and not l.startswith("| batch")]
-    print(rows[-1].strip() if rows else f"| {f}: no result |")
+rows = []
+for f in glob.glob(f"{out}/torch-*.json"):
+    r = json.load(open(f)); r["name"] = os.path.basename(f)[:-5]; rows.append(r)
+if rows:
+    import torch
+    try:
+        import mamba_ssm; mv = mamba_ssm.__version__
+    except Exception as e:  # noqa: BLE001
+        mv = f"not importable ({type(e).__name__})"
+    print(f"\ntorch v3 training step, f16 autocast: {rows[0]['card']}, torch {torch.__version__}, mamba_ssm {mv}, "
+          f"PYTORCH_CUDA_ALLOC_CONF={os.environ.get('PYTORCH_CUDA_ALLOC_CONF', '')}")
+    print("| batch | scan | recomputed | compiled | first step s | step s (median) | peak GiB | GiB per window | note |\n"
+          "|---|---|---|---|---|---|---|---|---|")
+    for r in sorted(rows, key=lambda r: (r["batch"], r["scan"], r["compiled"], r["name"])):
+        note = "cold Triton cache" if r["name"].endswith("-cold") else "warm Triton cache" if r["name"].endswith("-warm") else ""
+        note = "; ".join(x for x in (note, r.get("error") or "") if x)
+        print(f"| {r['batch']} | {r['scan']} | {r['checkpoint']} | {'yes' if r['compiled'] else 'no'} | {r['first_step_s']:.1f} | "
+              f"{r['step_s']:.3f} | {r['peak_gib']:.1f} | {r['gib_per_window']:.2f} | {note} |")
+for f in sorted(glob.glob(f"{out}/torch-*.txt")):
+    if not os.path.exists(f[:-4] + ".json"):
+        print(f"| {os.path.basename(f)[:-4]}: no result (see {f}) |")
 PY

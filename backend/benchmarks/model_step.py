@@ -1,14 +1,19 @@
 """Times one training step (forward + focal loss + backward) of a graph, per op type, on CPU or CUDA.
 
     python backend/benchmarks/model_step.py --ir graph.json [--weights W] --batch 4 [--device cuda]
-        [--precision f16] [--scan chunked] [--chunk 16] [--repeats 3] [--threads N]
+        [--precision f16] [--scan auto|chunked|mamba_ssm] [--checkpoint none|scan|block|policy] [--compile]
+        [--chunk 16] [--repeats 3] [--threads N] [--by-op] [--json FILE]
 
-Prints a short table last: the median step time, peak memory on CUDA, and where the time goes by op type
-(forward hooks with device synchronisation, so per-op numbers include launch latency).
+Prints a short table last: the first step's time (Triton compiling and autotuning happen there, so it is the
+cold or warm start of a container, depending on TRITON_CACHE_DIR), the median of the later steps, peak memory
+on CUDA in all and per window. `--checkpoint policy` (and `--scan auto`) take what the trainer would
+(ictal_backend.step_policy). `--json FILE` writes the same numbers for scripts/gpu-bench.sh's summary. A step
+that runs out of memory is reported as such, not raised.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -21,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ictal_backend import scan as scan_module  # noqa: E402
 from ictal_backend.losses import focal_loss  # noqa: E402
+from ictal_backend.model import compile_non_scan  # noqa: E402
 from ictal_backend.runtime import autocast, build_model  # noqa: E402
+from ictal_backend.step_policy import choose_step  # noqa: E402
 
 
 def main() -> int:
@@ -31,26 +38,31 @@ def main() -> int:
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--device", default="cpu")
     p.add_argument("--precision", default="f32", choices=["f32", "f16", "bf16"])
-    p.add_argument("--scan", default="chunked", choices=["chunked", "sequential", "mamba_ssm"])
+    p.add_argument("--scan", default="chunked", choices=["auto", "chunked", "sequential", "mamba_ssm"])
     p.add_argument("--chunk", type=int, default=0, help="chunk of the pure-PyTorch scan (default: per device)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--by-op", action="store_true", help="also time each op type (adds synchronisation)")
-    p.add_argument("--checkpoint", default="none", choices=["none", "scan", "block"],
-                   help="what each Mamba2 block recomputes in backward (less memory)")
+    p.add_argument("--checkpoint", default="none", choices=["none", "scan", "block", "policy"],
+                   help="what each Mamba2 block recomputes in backward (less memory); policy: the trainer's choice")
+    p.add_argument("--compile", action="store_true", help="torch.compile everything but the Mamba2 scans")
+    p.add_argument("--json", help="also write the result as JSON to this file")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.chunk:
         scan_module.DEFAULT_CHUNK = scan_module.CUDA_CHUNK = a.chunk
     device = torch.device(a.device)
-    model = build_model(a.ir, a.weights, device=device, scan_impl=a.scan)
+    choice = choose_step(device, a.batch, a.scan, None if a.checkpoint == "policy" else a.checkpoint)
+    model = build_model(a.ir, a.weights, device=device, scan_impl=choice.scan)
     model.train()
-    model.set_scan_impl(a.scan, a.checkpoint)
+    model.set_scan_impl(choice.scan, choice.checkpoint)
+    run = compile_non_scan(model) if a.compile else model
     samples = model.graph.tensors[model.graph.inputs[0]][-1]
     x = torch.randn(a.batch, 19, samples, device=device)
     y = (torch.rand(a.batch, samples, device=device) > 0.8).float()
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    card = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
 
     op_time: dict[str, float] = defaultdict(float)
     starts: dict[int, float] = {}
@@ -66,36 +78,52 @@ def main() -> int:
             module.register_forward_pre_hook(pre)
             module.register_forward_hook(post)
 
-    times, fwd_times = [], []
-    for r in range(a.repeats + 1):
-        op_time.clear()
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats()
-        sync()
-        t0 = time.perf_counter()
-        with autocast(device, a.precision):
-            logits = model(x)
-        loss = focal_loss(logits, y, pos_weight=3.0)
-        sync()
-        t1 = time.perf_counter()
-        loss.backward()
-        sync()
-        t2 = time.perf_counter()
-        model.zero_grad(set_to_none=True)
-        if r:  # the first pass warms up allocators and kernels
-            times.append(t2 - t0)
-            fwd_times.append(t1 - t0)
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
-    print(f"graph {model.graph.name}, batch {a.batch}, {a.device} ({torch.get_num_threads()} threads), {a.precision}, "
-          f"scan {a.scan} chunk {a.chunk or 'per device'}, checkpoint {a.checkpoint}")
-    if a.by_op:
+    times, fwd_times, error = [], [], None
+    first = float("nan")
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    try:
+        for r in range(a.repeats + 1):
+            op_time.clear()
+            sync()
+            t0 = time.perf_counter()
+            with autocast(device, a.precision):
+                logits = run(x)
+            loss = focal_loss(logits, y, pos_weight=3.0)
+            sync()
+            t1 = time.perf_counter()
+            loss.backward()
+            sync()
+            t2 = time.perf_counter()
+            model.zero_grad(set_to_none=True)
+            if r == 0:  # compiling, autotuning and allocator warm-up land here: reported on its own
+                first = t2 - t0
+            else:
+                times.append(t2 - t0)
+                fwd_times.append(t1 - t0)
+    except torch.cuda.OutOfMemoryError as e:
+        error = "out of memory: " + str(e).splitlines()[0][:160]
+    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
+    step = statistics.median(times) if times else float("nan")
+    fwd = statistics.median(fwd_times) if fwd_times else float("nan")
+    print(f"graph {model.graph.name}, batch {a.batch}, {card}, {a.precision}, scan {choice.scan} chunk "
+          f"{a.chunk or 'per device'}, recomputed {choice.checkpoint}{', compiled' if a.compile else ''} ({choice.reason})")
+    if a.by_op and not error:
         total = sum(op_time.values())
         print("forward time by op (last repeat):")
         for op, t in sorted(op_time.items(), key=lambda kv: -kv[1]):
             print(f"  {op:18s} {t * 1e3:9.1f} ms  {100 * t / total:5.1f}%")
-    print(f"| batch | step s (median) | forward s | peak GiB |\n|---|---|---|---|\n"
-          f"| {a.batch} | {statistics.median(times):.3f} | {statistics.median(fwd_times):.3f} | {peak:.2f} |")
-    return 0
+    print("| batch | scan | recomputed | first step s | step s (median) | forward s | peak GiB | GiB per window |\n"
+          "|---|---|---|---|---|---|---|---|")
+    print(f"| {a.batch} | {choice.scan} | {choice.checkpoint} | {first:.2f} | {step:.3f} | {fwd:.3f} | {peak:.1f} | "
+          f"{peak / a.batch:.2f} |" + (f" {error} |" if error else ""))
+    if a.json:
+        Path(a.json).write_text(json.dumps({
+            "card": card, "batch": a.batch, "precision": a.precision, "scan": choice.scan,
+            "checkpoint": choice.checkpoint, "compiled": a.compile, "first_step_s": first, "step_s": step,
+            "forward_s": fwd, "peak_gib": peak, "gib_per_window": peak / a.batch, "error": error,
+            "repeats": len(times)}, indent=1))
+    return 1 if error else 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ state_dict keys differ only because ModuleDict keys cannot hold dots.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -33,6 +35,7 @@ class GraphModel(nn.Module):
                 last_use[t] = k
         self._free_after = [[t for t in n.inputs if last_use[t] == k and t not in graph.outputs]
                             for k, n in enumerate(graph.nodes)]
+        self._segments: list[_Segment] | None = None  # set by compile_non_scan
         with torch.no_grad():
             for name, buf in graph.buffers.items():
                 self.ir_tensors()[name].copy_(torch.tensor(buf.values, dtype=torch.float64).reshape(buf.shape))
@@ -73,12 +76,62 @@ class GraphModel(nn.Module):
             if len(got) != len(want) or any(d != "B" and d != s for d, s in zip(want, got)):
                 raise ValueError(f'input "{name}" has shape {got}, the graph expects {want}')
             env[name] = x
-        for k, n in enumerate(g.nodes):
-            env[n.output] = self.ops[_key(n.id)](*(env[t] for t in n.inputs))
-            for t in self._free_after[k]:
-                del env[t]
+        if self._segments is None:
+            for k, n in enumerate(g.nodes):
+                env[n.output] = self.ops[_key(n.id)](*(env[t] for t in n.inputs))
+                for t in self._free_after[k]:
+                    del env[t]
+        else:
+            for seg in self._segments:
+                env.update(zip(seg.writes, seg.run(*(env[t] for t in seg.reads))))
+                for t in seg.frees:
+                    del env[t]
         outs = tuple(env[t] for t in g.outputs)
         return outs[0] if len(outs) == 1 else outs  # type: ignore[return-value]
+
+
+@dataclass
+class _Segment:
+    run: Callable[..., tuple[torch.Tensor, ...]]
+    reads: list[str]    # tensors it takes from outside
+    writes: list[str]   # tensors it produces that later nodes (or the graph's outputs) read
+    frees: list[str]    # tensors of the environment no later node reads
+
+
+def compile_non_scan(model: GraphModel) -> GraphModel:
+    """Runs `model` as segments from now on: each maximal run of nodes between Mamba2 blocks is one torch.compile
+    graph (the TCN's conv -> ReLU -> dropout chains, the edge and node streams' linear/add/norm/dropout, the graph
+    ops fuse), and the Mamba2 blocks stay eager (mamba_ssm's kernels are Triton already; the chunked scan's
+    loop over chunks would only unroll). One graph per segment, not per module: compiling the whole model
+    instead breaks its graph at every scan inside the node loop, which leaves torch compiling each module by
+    itself. Parameters stay the model's own."""
+    g = model.graph
+    groups: list[list[int]] = []
+    for k, n in enumerate(g.nodes):
+        alone = n.op == "mamba2"
+        if alone or not groups or g.nodes[groups[-1][-1]].op == "mamba2":
+            groups.append([k])
+        else:
+            groups[-1].append(k)
+    segments = []
+    for idx in groups:
+        nodes = [g.nodes[k] for k in idx]
+        made = {n.output for n in nodes}
+        reads = list(dict.fromkeys(t for n in nodes for t in n.inputs if t not in made))
+        later = {t for n in g.nodes[idx[-1] + 1:] for t in n.inputs} | set(g.outputs)
+        writes = [n.output for n in nodes if n.output in later]
+        frees = [t for k in idx for t in model._free_after[k] if t not in made]
+        steps = [(model.ops[_key(n.id)], tuple(n.inputs), n.output) for n in nodes]
+
+        def run(*args: torch.Tensor, steps=steps, reads=reads, writes=writes) -> tuple[torch.Tensor, ...]:
+            env = dict(zip(reads, args))
+            for module, inputs, output in steps:
+                env[output] = module(*(env[t] for t in inputs))
+            return tuple(env[t] for t in writes)
+
+        segments.append(_Segment(run if nodes[0].op == "mamba2" else torch.compile(run), reads, writes, frees))
+    model._segments = segments
+    return model
 
 
 def init_parameters(model: GraphModel, seed: int) -> None:

@@ -16,6 +16,10 @@ from torch import nn
 from ..ir import mamba_dims
 from ..scan import mamba_ssm_available, scan
 
+# torch.compile (model.compile_non_scan) traces around the scan, not into it: mamba_ssm's kernels are Triton
+# already, and the chunked scan's Python loop over chunks would only unroll.
+_eager_scan = torch.compiler.disable(scan)
+
 
 class GatedRMSNorm(nn.Module):
     """y = g / sqrt(mean(g^2) + eps) * weight with g = y * silu(z), over the last axis."""
@@ -77,8 +81,8 @@ class Mamba2(nn.Module):
             impl = "mamba_ssm" if x.is_cuda and mamba_ssm_available() else "chunked"
         args = (xs.reshape(n, length, self.heads, self.headdim), dt, a, b, c, self.D, self.reverse, impl)
         if self.checkpoint == "scan" and impl == "chunked" and torch.is_grad_enabled():
-            y = torch.utils.checkpoint.checkpoint(scan, *args, use_reentrant=False)
+            y = torch.utils.checkpoint.checkpoint(_eager_scan, *args, use_reentrant=False)
         else:
-            y = scan(*args)
+            y = _eager_scan(*args)
         y = self.norm(y.reshape(n, length, self.d_inner), z)
         return self.out_proj(y).reshape(*lead, length, d_model)
