@@ -8,6 +8,10 @@ import { measureProfilerOverhead } from '../gpu/profile-run.ts';
 import type { Precision } from '../gpu/precision.ts';
 import { BENCH_FAMILIES, benchKernels, type BenchFailure } from './kernel-bench.ts';
 import { batchLadder, headroomCurve, predictInference, predictTraining, probeStep, type HeadroomCurve, type HeadroomLimits, type HeadroomMode, type ProbePoint } from './headroom.ts';
+import { serializeIr } from '../graph/serialize.ts';
+import { encodeWeights, loadWeights } from '../graph/weights.ts';
+import { parseIr } from '../graph/validate.ts';
+import { ForwardExecutor } from '../executor/forward-executor.ts';
 import { profileModel, type ModelProfile, type ModelProfileOptions } from './model-profile.ts';
 import { buildModel, RecordingBench, type LoadedModel, type PredictProgress, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
 
@@ -213,6 +217,32 @@ export class Engine {
     if (budgetBytes !== undefined && !(Number.isFinite(budgetBytes) && budgetBytes > 0)) throw new Error(`headroom: the memory budget wants a number of bytes > 0, got ${budgetBytes}`);
     const l = (await this.gpuInfo()).limits;
     return { maxBufferSize: l.maxBufferSize!, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize!, budgetBytes };
+  }
+
+  /**
+   * Any graph (not only a detector) on a host input [batch, ...]: the WebGPU forward at a precision, batched
+   * under the binding limit. `graph` is IR JSON and `weights` safetensors bytes, as files hold them.
+   */
+  async forward(options: { graph: string; weights: Uint8Array; input: Float32Array; batch: number; precision: Precision }): Promise<{ output: Float64Array; shape: number[] }> {
+    const ir = parseIr(options.graph);
+    const weights = loadWeights(ir, options.weights);
+    return this.exclusive(async () => {
+      const s = await this.current();
+      if (options.precision === 'f16' && !s.gpu.has('shader-f16')) throw new Error(`precision f16 needs shader-f16, which adapter "${s.gpu.info.description}" lacks (use f16-storage)`);
+      const exec = await ForwardExecutor.create(s, ir, weights, options.batch, { precision: options.precision });
+      try {
+        const output = await exec.run(options.input, options.batch);
+        return { output, shape: [options.batch, ...exec.plan.tensors.get(ir.outputs[0]!)!.shape.slice(1)] };
+      } finally {
+        exec.destroy();
+      }
+    });
+  }
+
+  /** The loaded model as files: its graph (IR JSON) and its current weights (safetensors), to submit or save. */
+  async exportModel(): Promise<{ name: string; graph: string; weights: Uint8Array }> {
+    const m = await this.modelFor(undefined);
+    return { name: m.ir.name, graph: serializeIr(m.ir), weights: encodeWeights(m.ir, m.weights) };
   }
 
   private async modelFor(spec: ModelSpec | undefined): Promise<LoadedModel> {

@@ -11,6 +11,8 @@ import { mountTabs } from './tabs.ts';
 import { mountModelBar } from './panels/model-bar.ts';
 import { mountModelProfilePanel } from './panels/model-profile-panel.ts';
 import { mountHeadroomPanel } from './panels/headroom-panel.ts';
+import { createRemoteStore } from './remote-store.ts';
+import { mountRemotePanel } from './panels/remote-panel.ts';
 import { mountRecordingPanel } from './panels/recording-panel.ts';
 import { mountDetectionPanel } from './panels/detection-panel.ts';
 import { PLOT_COLUMNS } from './charts/time-axis.ts';
@@ -49,6 +51,7 @@ const queue = new GpuQueue();
 const store = createLabStore(engine, queue, options);
 crashed = store.getState().fail;
 const recordings = createRecordingStore(engine, queue, { columns: PLOT_COLUMNS });
+const remote = createRemoteStore(engine, recordings);
 
 mountTabs(section('tabs'), section('start-here'));
 mountModelBar(section('model-bar'), recordings, store);
@@ -56,6 +59,7 @@ mountAdapterPanel(section('adapter'), store);
 mountCalibrationPanel(section('calibration'), store, queue);
 mountModelProfilePanel(section('model-profile'), store, recordings, queue);
 mountHeadroomPanel(section('headroom'), store, recordings, queue);
+mountRemotePanel(section('remote'), remote, recordings);
 mountRecordingPanel(section('recording'), recordings);
 mountDetectionPanel(section('detection'), recordings, store, queue);
 mountProfilePanel(section('profile'), store, queue);
@@ -63,4 +67,4 @@ if (badOptions) store.getState().fail(badOptions);
 else void store.getState().connect();
 
 // For the DevTools console: the engine (e.g. `await ictal.engine.performanceMeasures()`) and the stores.
-Object.assign(globalThis, { ictal: { engine, store, recordings, queue } });
+Object.assign(globalThis, { ictal: { engine, store, recordings, remote, queue } });

@@ -36,7 +36,8 @@ export interface ApiServer {
   stop(): Promise<void>;
 }
 
-export async function startApiServer(python: string): Promise<ApiServer> {
+/** `corsOrigins`: browser origins allowed to call (the lab's test server runs on a free port, not the default). */
+export async function startApiServer(python: string, options: { corsOrigins?: string[] } = {}): Promise<ApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'ictal-api-'));
   const home = join(dir, 'home');
   const log = join(dir, 'server.log');
@@ -45,7 +46,8 @@ export async function startApiServer(python: string): Promise<ApiServer> {
   const env = { ...process.env, PYTHONPATH: [process.env.PYTHONPATH, join(ROOT, 'backend')].filter(Boolean).join(delimiter) };
   const out = openSync(log, 'a');
   const child: ChildProcess = spawn(python, ['-m', 'ictal_backend', 'serve', '--host', '127.0.0.1', '--port', String(port),
-    '--token', token, '--home', home, '--heartbeat-s', '0.5'], { cwd: ROOT, env, stdio: ['ignore', out, out] });
+    '--token', token, '--home', home, '--heartbeat-s', '0.5', ...(options.corsOrigins ?? []).flatMap((o) => ['--cors-origin', o])],
+    { cwd: ROOT, env, stdio: ['ignore', out, out] });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null) {

@@ -10,6 +10,15 @@ const COLORS: Record<HeadroomMode, string> = { inference: '#1d3557', training: '
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MiB`;
 
+/** Powers of two (bytes) across the domain, at most about six of them. */
+function powerTicks([lo, hi]: [number, number]): number[] {
+  const a = Math.ceil(Math.log2(lo)), b = Math.floor(Math.log2(hi));
+  const step = Math.max(1, Math.ceil((b - a + 1) / 6));
+  const out: number[] = [];
+  for (let k = a; k <= b; k += step) out.push(2 ** k);
+  return out;
+}
+
 export function headroomChart(h: Headroom, probe?: { mode: HeadroomMode; points: ProbePoint[] }): SVGSVGElement {
   const curves = [h.inference, h.training];
   const batches = h.inference.points.map((p) => p.batch);
@@ -25,15 +34,18 @@ export function headroomChart(h: Headroom, probe?: { mode: HeadroomMode; points:
   const svg = d3.create('svg').attr('viewBox', `0 0 ${WIDTH} ${HEIGHT}`).attr('class', 'headroom').attr('role', 'img')
     .attr('aria-label', `predicted memory against batch size: inference fits up to batch ${h.inference.largestFitting}, training up to ${h.training.largestFitting}`);
   svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${HEIGHT - MARGIN.bottom})`).call(d3.axisBottom(x).tickValues(batches).tickFormat(d3.format('d')));
-  svg.append('g').attr('class', 'axis').attr('transform', `translate(${MARGIN.left},0)`).call(d3.axisLeft(y).ticks(6).tickFormat((v) => mib(Number(v))));
+  svg.append('g').attr('class', 'axis').attr('transform', `translate(${MARGIN.left},0)`).call(d3.axisLeft(y).tickValues(powerTicks(y.domain() as [number, number])).tickFormat((v) => mib(Number(v))));
   svg.append('text').attr('class', 'axis-label').attr('x', (MARGIN.left + WIDTH - MARGIN.right) / 2).attr('y', HEIGHT - 8).attr('text-anchor', 'middle').text('batch size (windows)');
   svg.append('text').attr('class', 'axis-label').attr('transform', `translate(14,${(MARGIN.top + HEIGHT - MARGIN.bottom) / 2}) rotate(-90)`).attr('text-anchor', 'middle').text('bytes');
 
-  for (const [name, bytes, what] of limits) {
-    if (bytes < y.domain()[0]! || bytes > y.domain()[1]!) continue;
+  let lastLabelY = -Infinity;
+  for (const [name, bytes, what] of [...limits].sort((a, b) => b[1] - a[1])) {
     svg.append('line').attr('class', `limit limit-${name}`).attr('x1', MARGIN.left).attr('x2', WIDTH - MARGIN.right).attr('y1', y(bytes)).attr('y2', y(bytes))
       .append('title').text(`${name}: ${mib(bytes)}, ${what}`);
-    svg.append('text').attr('class', 'note').attr('x', WIDTH - MARGIN.right + 4).attr('y', y(bytes)).attr('dy', '0.35em').text(`${name} ${mib(bytes)}`);
+    // Labels of equal or close limits are stacked instead of drawn over each other.
+    const labelY = Math.max(y(bytes), lastLabelY + 13);
+    lastLabelY = labelY;
+    svg.append('text').attr('class', 'note').attr('x', WIDTH - MARGIN.right + 4).attr('y', labelY).attr('dy', '0.35em').text(`${name} ${mib(bytes)}`);
   }
   const line = d3.line<{ batch: number; v: number }>().x((d) => x(d.batch)).y((d) => y(d.v));
   for (const c of curves) {
