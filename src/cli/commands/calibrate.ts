@@ -1,8 +1,8 @@
 import type { Command } from '../command.ts';
 import { parseOptions } from '../command.ts';
-import { cliGpu } from '../node-session.ts';
-import { ComputeSession } from '../../gpu/session.ts';
-import { calibrate as runCalibration, type Calibration } from '../../gpu/calibrate.ts';
+import { useNodeGpu } from '../../gpu/device.ts';
+import { nodeGpu } from '../../gpu/node-gpu.ts';
+import { Engine, type Calibration } from '../../engine/engine.ts';
 
 const HELP = `ictal calibrate [--json] [--copy-mib N] [--repeats N] [--target-ms N]
   Measures this adapter's roofline: copy bandwidth (GB/s, bytes read + written) and FMA rate (GFLOP/s, f32).
@@ -46,19 +46,17 @@ export const calibrate: Command = {
     const repeats = positive('repeats', values.repeats, undefined);
     if (repeats !== undefined && !Number.isInteger(repeats)) throw new Error(`--repeats wants a whole number, got "${values.repeats}"`);
     const targetMs = positive('target-ms', values['target-ms'], undefined);
-    const gpu = await cliGpu();
-    const session = new ComputeSession(gpu);
+    useNodeGpu(nodeGpu);
+    const engine = new Engine();
     try {
-      const result = await runCalibration(session, {
+      const result = await engine.calibrate(values.json ? undefined : (p) => console.error(`[${p.done}/${p.total}] ${p.message}`), {
         copyBytes: copyMib === undefined ? undefined : Math.round(copyMib * 2 ** 20),
         repeats,
         targetMs,
-        onProgress: values.json ? undefined : (p) => console.error(`[${p.done}/${p.total}] ${p.message}`),
       });
       console.log(values.json ? JSON.stringify(result, null, 2) : formatCalibration(result));
     } finally {
-      session.destroy();
-      gpu.device.destroy();
+      await engine.dispose();
     }
     return 0;
   },

@@ -1,13 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from '../command.ts';
 import { parseOptions } from '../command.ts';
-import { cliGpu } from '../node-session.ts';
+import { useNodeGpu } from '../../gpu/device.ts';
+import { nodeGpu } from '../../gpu/node-gpu.ts';
+import { Engine } from '../../engine/engine.ts';
 import { parseIr } from '../../graph/validate.ts';
 import { loadWeights } from '../../graph/weights.ts';
 import { decodeNpy, encodeNpy } from '../../data/npy.ts';
-import { ComputeSession } from '../../gpu/session.ts';
 import { isPrecision, PRECISIONS } from '../../gpu/precision.ts';
-import { ForwardExecutor } from '../../executor/forward-executor.ts';
 import { referenceForward } from '../../graph/reference-forward.ts';
 
 const HELP = `ictal forward --ir FILE --weights FILE --input X.npy --output Y.npy [--precision P] [--executor webgpu|cpu]
@@ -27,8 +27,9 @@ export const forward: Command = {
     const precision = values.precision!;
     if (!isPrecision(precision)) throw new Error(`--precision "${precision}" is not one of ${PRECISIONS.join(', ')}`);
     if (values.executor !== 'webgpu' && values.executor !== 'cpu') throw new Error(`--executor "${values.executor}" is not webgpu or cpu`);
-    const ir = parseIr(readFileSync(values.ir!, 'utf8'));
-    const weights = loadWeights(ir, readFileSync(values.weights!));
+    const graph = readFileSync(values.ir!, 'utf8');
+    const weightBytes = readFileSync(values.weights!);
+    const ir = parseIr(graph);
     const x = decodeNpy(readFileSync(values.input!), values.input!);
     if (x.dtype !== 'f4' && x.dtype !== 'f8') throw new Error(`${values.input}: dtype ${x.dtype}; the input must be float32 or float64`);
     const inShape = ir.tensors[ir.inputs[0]!]!.shape;
@@ -40,16 +41,21 @@ export const forward: Command = {
     let y: Float64Array;
     let outShape: number[];
     if (values.executor === 'cpu') {
-      const out = referenceForward(ir, weights, { shape: x.shape, data: Float64Array.from(x.data as Float32Array) }).get(ir.outputs[0]!)!;
+      const weights = loadWeights(ir, weightBytes);
+      const out = referenceForward(ir, weights, { shape: x.shape, data: Float64Array.from(x.data as ArrayLike<number>) }).get(ir.outputs[0]!)!;
       y = out.data;
       outShape = out.shape;
     } else {
-      const s = new ComputeSession(await cliGpu());
-      if (precision === 'f16' && !s.gpu.has('shader-f16')) throw new Error(`--precision f16 needs shader-f16, which adapter "${s.gpu.info.description}" lacks (use f16-storage)`);
-      const exec = await ForwardExecutor.create(s, ir, weights, batch, { precision });
-      y = await exec.run(x.data as Float32Array, batch);
-      outShape = [batch, ...exec.plan.tensors.get(ir.outputs[0]!)!.shape.slice(1)];
-      s.device.destroy();
+      // The lab's engine, as in the browser: the CLI only reads and writes the files.
+      useNodeGpu(nodeGpu);
+      const engine = new Engine();
+      try {
+        const out = await engine.forward({ graph, weights: weightBytes, input: Float32Array.from(x.data as ArrayLike<number>), batch, precision });
+        y = out.output;
+        outShape = out.shape;
+      } finally {
+        await engine.dispose();
+      }
     }
     writeFileSync(values.output!, encodeNpy({ dtype: 'f4', shape: outShape, data: Float32Array.from(y) }));
     return 0;

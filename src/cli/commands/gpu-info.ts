@@ -1,7 +1,8 @@
 import type { Command } from '../command.ts';
 import { parseOptions } from '../command.ts';
-import { cliGpu } from '../node-session.ts';
-import { f16Hint } from '../../gpu/device.ts';
+import { f16Hint, useNodeGpu } from '../../gpu/device.ts';
+import { nodeGpu } from '../../gpu/node-gpu.ts';
+import { Engine } from '../../engine/engine.ts';
 
 const HELP = `ictal gpu-info [--json]
   The WebGPU adapter Dawn finds here: name, driver, the Dawn toggles Ictal sets (and why), features, limits.`;
@@ -12,11 +13,12 @@ export const gpuInfo: Command = {
   async run(argv) {
     const { values } = parseOptions('gpu-info', argv, { json: { type: 'boolean' }, help: { type: 'boolean' } });
     if (values.help) return console.log(HELP), 0;
-    const gpu = await cliGpu();
+    useNodeGpu(nodeGpu);
+    const engine = new Engine();
+    const i = await engine.gpuInfo().finally(() => engine.dispose());
     if (values.json) {
-      console.log(JSON.stringify(gpu.info, null, 2));
+      console.log(JSON.stringify(i, null, 2));
     } else {
-      const i = gpu.info;
       console.log(`adapter   ${[i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' / ')}`);
       console.log(`driver    ${i.driver}`);
       console.log(`features  ${i.adapterFeatures.join(', ')}`);
@@ -28,7 +30,6 @@ export const gpuInfo: Command = {
       console.log('limits');
       for (const [k, v] of Object.entries(i.limits)) console.log(`  ${k.padEnd(44)} ${v}`);
     }
-    gpu.device.destroy();
     return 0;
   },
 };
