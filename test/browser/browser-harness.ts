@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'vite';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type ElementHandle, type Page } from 'puppeteer-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -102,4 +102,43 @@ export function logBrowserRun(run: BrowserRun): void {
   if (!file) return;
   mkdirSync(dirname(file), { recursive: true });
   appendFileSync(file, JSON.stringify(run) + '\n');
+}
+
+/** The tab's screenshot for the README (docs/screenshots/NAME.png), the whole page at a fixed width. */
+export async function saveScreenshot(page: Page, name: string): Promise<void> {
+  const dir = join(ROOT, 'docs/screenshots');
+  mkdirSync(dir, { recursive: true });
+  // The start-here path shows on a fresh profile's first visit; the tab is what the picture is for.
+  await page.evaluate(() => (document.querySelector('[data-testid=close-start-here]') as HTMLButtonElement | null)?.click());
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky tab bar stays at the top of the picture
+  await page.setViewport({ width: 1200, height: 900 });
+  await page.screenshot({ path: join(dir, `${name}.png`) as `${string}.png`, fullPage: true });
+}
+
+/** Shows a tab of the lab by its button, as a user would, and waits until its panel is visible. */
+export async function openTab(page: Page, name: string): Promise<void> {
+  const buttons = await page.$$('[role=tab]');
+  for (const b of buttons) {
+    if ((await b.evaluate((el) => el.textContent)) === name) {
+      await b.click();
+      const panel = await b.evaluate((el) => el.getAttribute('aria-controls'));
+      await page.waitForFunction((id: string) => !document.getElementById(id)?.hidden, { timeout: 5_000 }, panel!);
+      return;
+    }
+  }
+  throw new Error(`the lab has no tab named "${name}"`);
+}
+
+/** Waits until `selector` exists and its text satisfies `pattern` (a stale element from an earlier step does not count). */
+export async function waitForText(page: Page, selector: string, pattern: RegExp | string, timeout: number): Promise<string> {
+  const source = typeof pattern === 'string' ? pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : pattern.source;
+  await page.waitForFunction((sel: string, re: string) => new RegExp(re).test(document.querySelector(sel)?.textContent ?? ''), { timeout, polling: 100 }, selector, source);
+  return page.$eval(selector, (el) => el.textContent ?? '');
+}
+
+/** Picks files with the file input of this test id. */
+export async function pickFiles(page: Page, testid: string, ...paths: string[]): Promise<void> {
+  const input = await page.$(`[data-testid=${testid}]`);
+  if (!input) throw new Error(`the page has no ${testid} file input`);
+  await (input as ElementHandle<HTMLInputElement>).uploadFile(...paths);
 }

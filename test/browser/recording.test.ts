@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, collectErrors, launchChromium, startLabServer, type Chromium, type LabServer } from './browser-harness.ts';
+import { browserSkipReason, collectErrors, launchChromium, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
 import { edfWithout, syntheticFiles, truncated } from '../engine/recording-fixtures.ts';
 import { freshSeed } from '../harness/kernel-harness.ts';
 import { bytesSource } from '../../src/data/byte-source.ts';
@@ -27,22 +27,9 @@ const seed = freshSeed();
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
 const count = (page: Page, selector: string) => page.$$eval(selector, (els) => els.length);
 
-/** Waits until `selector` exists and its text satisfies `pattern` (a stale element from an earlier step does not count). */
-async function waitForText(page: Page, selector: string, pattern: RegExp | string, timeout: number): Promise<string> {
-  const source = typeof pattern === 'string' ? pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : pattern.source;
-  await page.waitForFunction((sel: string, re: string) => new RegExp(re).test(document.querySelector(sel)?.textContent ?? ''), { timeout, polling: 100 }, selector, source);
-  return text(page, selector);
-}
-
-async function upload(page: Page, ...paths: string[]): Promise<void> {
-  await pick(page, 'recording-files', ...paths);
-}
-
-async function pick(page: Page, testid: string, ...paths: string[]): Promise<void> {
-  const input = await page.$(`[data-testid=${testid}]`);
-  if (!input) throw new Error(`the page has no ${testid} file input`);
-  await (input as import('puppeteer-core').ElementHandle<HTMLInputElement>).uploadFile(...paths);
-}
+const upload = (page: Page, ...paths: string[]) => pickFiles(page, 'recording-files', ...paths);
+const pick = pickFiles;
+const disabled = (page: Page, selector: string) => page.$eval(selector, (b) => (b as HTMLButtonElement).disabled);
 
 describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
   let server: LabServer;
@@ -69,7 +56,7 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     chromium = await launchChromium({ webgpu: true });
     page = await chromium.browser.newPage();
     errors = collectErrors(page);
-    await page.goto(server.url);
+    await page.goto(`${server.url}/#recordings`);
     await page.waitForSelector('[data-testid=adapter-name]', { timeout: 60_000 });
   });
   afterAll(async () => {
@@ -114,8 +101,12 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
   it('loads v3-tiny and runs it over a recording: probability trace, events, metrics against the labels', async () => {
     await upload(page, path(`${short.name}.edf`), path(`${short.name}.csv_bi`));
     await waitForText(page, '[data-testid=recording-name]', `${short.name}.edf`, 60_000);
+    // No model yet: Run waits for one (no silent load of the seeded model).
+    expect(await disabled(page, '[data-testid=run-model]')).toBe(true);
+    expect(await text(page, '[data-testid=run-why]')).toBe('Load a model first (above).');
     await page.click('[data-testid=load-preset]');
     expect(await waitForText(page, '[data-testid=model-info]', /^v3-tiny/, 60_000)).toMatch(/windows of 2560 samples \(10 s\)$/);
+    expect(await text(page, '[data-testid=untrained-banner]')).toMatch(/^Untrained weights: chance-level output\./);
     expect(await text(page, '[data-testid=window-count]')).toBe('1 window of 2560 samples (10 s), stride 1280 samples (1/2 of the window)');
     const started = Date.now();
     await page.click('[data-testid=run-model]');
@@ -131,6 +122,7 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     expect(await text(page, '[data-testid=auroc]')).toMatch(short.rec.seizures.length ? /^(0|1)\.\d{4}$/ : /^undefined \(one class only\)$/);
     expect(await count(page, '[data-testid=metrics] table.operating-points tbody tr')).toBe(4);
     expect(await page.$('.progress')).toBeNull();
+    await saveScreenshot(page, 'recordings');
     expect(errors).toEqual([]);
   });
 
@@ -145,6 +137,9 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     expect(await text(page, '[data-testid=recording-labels]')).toMatch(/^none/);
     await drop([{ name: 'dropped.edf', base64: '' }, { name: 'notes.txt', base64: '' }]);
     expect(await waitForText(page, '[data-testid=recording-error]', 'notes.txt', 30_000)).toBe('"notes.txt": not an .edf recording or a .csv_bi label file');
+    // The refused drop replaced nothing.
+    expect(await text(page, '[data-testid=recording-name]')).toBe('dropped.edf');
+    expect(await text(page, '[data-testid=recording-kept]')).toBe('Still showing dropped.edf.');
     expect(errors).toEqual([]);
   });
 
@@ -158,17 +153,34 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     expect(errors).toEqual([]);
   });
 
-  it("answers a truncated EDF with the reader's message, and an EDF without Cz and O2 by naming them", async () => {
+  it("answers a truncated EDF with the reader's message and its file, keeps the recording, and offers the whole records", async () => {
     const cut = truncated(files.edf);
     const why = await EdfReader.open(bytesSource(cut)).then(() => 'opened', (e: Error) => e.message);
+    const before = await text(page, '[data-testid=recording-name]');
     await upload(page, path('cut.edf'));
-    expect(await waitForText(page, '[data-testid=recording-error]', why, 30_000)).toBe(why);
+    expect(await waitForText(page, '[data-testid=recording-error]', why, 30_000)).toBe(`cut.edf: ${why}`);
+    expect(await text(page, '[data-testid=recording-name]')).toBe(before);
+    await page.click('[data-testid=open-whole-records]');
+    await waitForText(page, '[data-testid=recording-name]', 'cut.edf', 30_000);
+    expect(await text(page, '[data-testid=recording-duration]')).toBe('59 s (59 records of 1 s)');
     await upload(page, path('partial.edf'));
-    const missing = await waitForText(page, '[data-testid=recording-error]', /^missing 2/, 30_000);
-    expect(missing).toMatch(/^missing 2 of the 19 montage channels: Cz, O2 \(signals present: "EEG FP1-REF"/);
+    const missing = await waitForText(page, '[data-testid=recording-error]', /^partial\.edf: missing 2/, 30_000);
+    expect(missing).toMatch(/^partial\.edf: missing 2 of the 19 montage channels: Cz, O2 \(signals present: "EEG FP1-REF"/);
     expect(missing).not.toMatch(/\bat \S+:\d+|Error:/); // no stack trace, no error class
-    expect(await page.$('[data-testid=recording-result]')).toBeNull();
-    expect(await page.$eval('[data-testid=run-model]', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    expect(await text(page, '[data-testid=recording-name]')).toBe('cut.edf');
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses a bad minutes value with a message and keeps what was typed', async () => {
+    await page.click('[data-testid=synthetic-minutes]', { count: 3 });
+    await page.keyboard.type('0');
+    expect(await text(page, '[data-testid=minutes-error]')).toBe('minutes of synthetic EEG: "0" is not a whole number from 1 to 120');
+    expect(await disabled(page, '[data-testid=load-synthetic]')).toBe(true);
+    await page.keyboard.press('Backspace');
+    await page.keyboard.type('3');
+    expect(await text(page, '[data-testid=minutes-error]')).toBe('');
+    expect(await disabled(page, '[data-testid=load-synthetic]')).toBe(false);
+    expect(await page.$eval('[data-testid=synthetic-minutes]', (el) => (el as HTMLInputElement).value)).toBe('3');
     expect(errors).toEqual([]);
   });
 
@@ -177,7 +189,7 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     try {
       const other = await plain.browser.newPage();
       const otherErrors = collectErrors(other);
-      await other.goto(server.url);
+      await other.goto(`${server.url}/#recordings`);
       await other.waitForSelector('[data-testid=no-webgpu]', { timeout: 60_000 });
       await other.$eval('[data-testid=synthetic-minutes]', (el) => { (el as HTMLInputElement).value = '1'; });
       await other.click('[data-testid=load-synthetic]');

@@ -1,0 +1,129 @@
+// The Model profile and Headroom tabs in headless Chromium (SwiftShader) against the real Vite dev server, on a
+// v3-tiny graph cut to 1 s windows (samples=256) loaded as files: SwiftShader takes ~25 CPU-s per full v3-tiny
+// window, so the profile, the predicted curves and a two-batch training probe stay within a few minutes.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer-core';
+import { browserSkipReason, collectErrors, launchChromium, openTab, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
+import { applyOverrides, preset } from '../../src/graph/config.ts';
+import { buildV3 } from '../../src/graph/v3.ts';
+import { initWeights } from '../../src/graph/init.ts';
+import { serializeIr } from '../../src/graph/serialize.ts';
+import { encodeWeights } from '../../src/graph/weights.ts';
+
+const skip = browserSkipReason();
+const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
+const count = (page: Page, selector: string) => page.$$eval(selector, (els) => els.length);
+const disabled = (page: Page, selector: string) => page.$eval(selector, (b) => (b as HTMLButtonElement).disabled);
+
+/** Replaces an input's value as typing would (select all, type), firing its input events. */
+async function typeInto(page: Page, selector: string, value: string): Promise<void> {
+  await page.click(selector, { count: 3 });
+  await page.keyboard.press('Backspace');
+  if (value) await page.keyboard.type(value);
+}
+
+describe.skipIf(skip)('Model profile and Headroom tabs', () => {
+  let server: LabServer;
+  let chromium: Chromium;
+  let page: Page;
+  let errors: string[];
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ictal-model-tabs-'));
+    const ir = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['samples=256']));
+    writeFileSync(join(dir, 'tiny.json'), serializeIr(ir));
+    writeFileSync(join(dir, 'tiny.safetensors'), encodeWeights(ir, initWeights(ir, 7), 7));
+    server = await startLabServer();
+    chromium = await launchChromium({ webgpu: true });
+    page = await chromium.browser.newPage();
+    errors = collectErrors(page);
+    await page.goto(`${server.url}/#model-profile`);
+    await page.waitForSelector('[data-testid=adapter-name]', { timeout: 60_000 });
+  });
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('waits for a model, then profiles its forward pass: a sortable table, the dispatch timeline, downloads', async () => {
+    expect(await disabled(page, '[data-testid=profile-model]')).toBe(true);
+    await pickFiles(page, 'model-files', join(dir, 'tiny.json'), join(dir, 'tiny.safetensors'));
+    await waitForText(page, '[data-testid=model-info]', 'tiny.json + tiny.safetensors', 30_000);
+    expect(await page.$('[data-testid=untrained-banner]')).toBeNull(); // weights from a file: not flagged as seeded
+    await typeInto(page, '[data-testid=profile-batch]', '0');
+    expect(await text(page, '[data-testid=profile-batch-error]')).toBe('Batch: "0" is not a whole number >= 1');
+    expect(await disabled(page, '[data-testid=profile-model]')).toBe(true);
+    await typeInto(page, '[data-testid=profile-batch]', '2');
+    await page.select('[data-testid=profile-precision]', 'f32');
+    await page.click('[data-testid=profile-model]');
+    await page.waitForSelector('[data-testid=model-profile-result], [data-testid=model-profile-error]', { timeout: 240_000 });
+    expect(await page.$('[data-testid=model-profile-error]')).toBeNull();
+    const summary = await text(page, '[data-testid=model-profile-summary]');
+    expect(summary).toMatch(/^v3-tiny \(tiny\.json \+ tiny\.safetensors\), batch 2, f32: \d+\.\d\d ms of GPU time in \d+ dispatches; /);
+    const dispatches = Number(/in (\d+) dispatches/.exec(summary)![1]);
+    expect(await count(page, 'svg.timeline rect.dispatch')).toBe(dispatches);
+    // Sorted by time, longest first; a click on the header reverses it.
+    const ms = () => page.$$eval('[data-testid=model-profile-table] tbody tr', (trs) => trs.map((tr) => parseFloat(tr.children[2]!.textContent ?? '')));
+    const desc = await ms();
+    expect(desc.length).toBeGreaterThan(5);
+    expect(desc).toEqual([...desc].sort((a, b) => b - a));
+    await page.click('[data-testid=model-profile-table] button[data-sort=ms]');
+    expect(await ms()).toEqual([...desc].sort((a, b) => a - b));
+    const calls = await page.$$eval('[data-testid=model-profile-table] tbody tr', (trs) => trs.reduce((a, tr) => a + Number(tr.children[1]!.textContent), 0));
+    expect(calls).toBe(dispatches);
+    await page.select('[data-testid=profile-by]', 'kernel');
+    const kernels = await page.$$eval('[data-testid=model-profile-table] tbody tr td:first-child', (tds) => tds.map((t) => t.textContent ?? ''));
+    expect(kernels.every((k) => /\.wgsl:/.test(k))).toBe(true);
+    expect(await page.$eval('[data-testid=profile-trace]', (a) => a.getAttribute('download'))).toBe('ictal-v3-tiny-trace.json');
+    const trace = await page.$eval('[data-testid=profile-trace]', async (a) => (await fetch((a as HTMLAnchorElement).href)).json());
+    expect((trace as { traceEvents: { ph: string }[] }).traceEvents.filter((e) => e.ph === 'X')).toHaveLength(dispatches);
+    await saveScreenshot(page, 'model-profile');
+    expect(errors).toEqual([]);
+  });
+
+  it('predicts memory against batch size, finds the largest fit under a budget, and probes training steps', async () => {
+    await openTab(page, 'Headroom');
+    await typeInto(page, '[data-testid=headroom-budget]', '-5');
+    expect(await text(page, '[data-testid=headroom-field-error]')).toBe('Budget: "-5" is not a number of MiB > 0');
+    expect(await disabled(page, '[data-testid=headroom-predict]')).toBe(true);
+    await typeInto(page, '[data-testid=headroom-budget]', '');
+    await typeInto(page, '[data-testid=headroom-max-batch]', '64');
+    await page.click('[data-testid=headroom-predict]');
+    await page.waitForSelector('[data-testid=headroom-result]', { timeout: 60_000 });
+    expect(await count(page, 'svg.headroom path.predicted-inference')).toBe(1);
+    expect(await count(page, 'svg.headroom path.predicted-training')).toBe(1);
+    expect(await count(page, 'svg.headroom line.limit-maxStorageBufferBindingSize')).toBeLessThanOrEqual(1);
+    const unlimited = await text(page, '[data-testid=headroom-largest-training]');
+    // A budget between the batch-1 and batch-64 training totals moves the largest fit below 64, and says why.
+    await typeInto(page, '[data-testid=headroom-budget]', '40');
+    await page.click('[data-testid=headroom-predict]');
+    const budgeted = await waitForText(page, '[data-testid=headroom-largest-training]', 'budget', 30_000);
+    expect(budgeted).not.toBe(unlimited);
+    expect(budgeted).toMatch(/^\d+ \(batch \d+: its total \(\d+ bytes\) exceeds the budget \(41943040\)\)$/);
+    expect(await count(page, 'svg.headroom line.limit-budget')).toBe(1);
+
+    await typeInto(page, '[data-testid=headroom-budget]', '');
+    await typeInto(page, '[data-testid=headroom-max-batch]', '2');
+    await page.click('[data-testid=headroom-predict]');
+    await page.select('[data-testid=headroom-mode]', 'training');
+    await page.click('[data-testid=headroom-probe]');
+    await page.waitForSelector('#headroom .progress', { timeout: 10_000 });
+    await page.waitForSelector('#headroom .progress', { hidden: true, timeout: 400_000 });
+    expect(await page.$('[data-testid=probe-error]')).toBeNull();
+    const rows = await page.$$eval('[data-testid=probe-table] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
+    expect(rows.map((r) => r[0])).toEqual(['1', '2']);
+    for (const r of rows) {
+      expect(r[2]).toMatch(/^\d+\.\d MiB$/);
+      // The training plan's prediction against the arena the probe really held (the issue's aim: within 10 %).
+      expect(Math.abs(parseFloat(r[3]!))).toBeLessThan(10);
+    }
+    expect(await count(page, 'svg.headroom circle.measured')).toBe(2);
+    await saveScreenshot(page, 'headroom');
+    expect(errors).toEqual([]);
+  });
+});
