@@ -10,7 +10,7 @@ import { bytesSource } from '../../src/data/byte-source.ts';
 import { EdfReader } from '../../src/data/edf.ts';
 import { readMontageRecording } from '../../src/data/recording.ts';
 import { preprocessRecording } from '../../src/data/preprocess.ts';
-import { minMaxEnvelope } from '../../src/data/envelope.ts';
+import { minMaxEnvelope, type Envelope } from '../../src/data/envelope.ts';
 import { postprocess } from '../../src/data/postprocess.ts';
 import { applyOverrides, preset } from '../../src/graph/config.ts';
 import { buildV3 } from '../../src/graph/v3.ts';
@@ -99,10 +99,20 @@ describe(`EEG bench in the engine (seed ${seed})`, () => {
     const info = await bench.loadModel({ graph: file(serializeIr(ir), 'graph.json'), weights: file(encodeWeights(ir, weights, seed), 'weights.safetensors') });
     expect(info).toMatchObject({ source: 'graph.json + weights.safetensors', window: 768 });
     const progress: [number, number][] = [];
-    const p = await bench.predict({ overlap: 2, batch: 3, columns: 2560 }, (q) => progress.push([q.done, q.total]));
+    const partial: Envelope[] = [];
+    const p = await bench.predict({ overlap: 2, batch: 3, columns: 2560 }, (q) => {
+      progress.push([q.done, q.total]);
+      if (q.probability) partial.push(q.probability);
+    });
     console.log(`predict: ${p.windows} windows in ${p.seconds.toFixed(1)} s`);
     expect(p).toMatchObject({ window: 768, stride: 384, windows: 6, samples: 2560, precision: 'f32' });
     expect(progress).toEqual([[0, 6], [3, 6], [6, 6]]);
+    // Drawn as windows complete: after the first batch (windows at 0, 384, 768) samples up to 1536 have a value
+    // and the rest none yet (an empty column: min > max); after the last, the finished probability.
+    expect(partial).toHaveLength(2);
+    const filled = (e: Envelope) => Array.from({ length: e.columns }, (_, c) => e.min[c]! <= e.max[c]!);
+    expect(filled(partial[0]!)).toEqual(Array.from({ length: 2560 }, (_, i) => i < 1536));
+    expect(partial[1]).toEqual(p.probability);
 
     const x = await expectedMatrix(files.edf);
     const starts = [0, 384, 768, 1152, 1536, 2560 - 768];
