@@ -113,7 +113,10 @@ export interface TrainHooks {
   onProgress?: (p: TrainProgress) => void;
   /** Checked before every step: true ends the run after the current step, keeping what was learnt. */
   shouldStop?: () => boolean;
-  /** Test seam: inspect or alter the gradients after backward (e.g. inject an inf) before the optimizer records. */
+  /**
+   * Test seam: inspect or alter the gradients once the backward is recorded, before the optimizer is (e.g. inject
+   * an inf). The step is not submitted yet: flush the session before writing into its buffers.
+   */
   afterBackward?: (executor: TrainingExecutor, step: number) => void | Promise<void>;
 }
 
