@@ -13,11 +13,25 @@ import { encodeWeights, loadWeights } from '../graph/weights.ts';
 import { parseIr } from '../graph/validate.ts';
 import { ForwardExecutor } from '../executor/forward-executor.ts';
 import { profileModel, type ModelProfile, type ModelProfileOptions } from './model-profile.ts';
+import { trainModel, type TrainConfig, type TrainProgress, type TrainResult } from '../train/trainer.ts';
+import { syntheticWindows, type TrainWindows } from '../train/data.ts';
 import { buildModel, RecordingBench, type LoadedModel, type PredictProgress, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
 
 export type { GpuInfo, Calibration, CalibrateProgress, ProfileReport, KernelRow, ChromeTrace, BenchFailure };
 export type { ModelProfile, ModelProfileOptions, HeadroomCurve, HeadroomLimits, HeadroomMode, ProbePoint };
 export type { ModelInfo, ModelSpec, Prediction, PredictOptions, PredictProgress, RecordingView, SyntheticRecordingOptions };
+export type { TrainConfig, TrainProgress, TrainResult };
+
+/** Training data for Engine.train: the lab's synthetic EEG, or windows the caller already holds (e.g. from files). */
+export type TrainDataSpec =
+  | { kind: 'synthetic'; seed?: number; minutes?: number }
+  | { kind: 'windows'; windows: Float32Array; labels: Float32Array };
+
+export interface EngineTrainConfig extends TrainConfig {
+  /** Default: the loaded model (its current weights are the start). */
+  model?: ModelSpec;
+  data: TrainDataSpec;
+}
 
 export type Progress = (p: { done: number; total: number; message: string }) => void;
 
@@ -69,6 +83,8 @@ export class Engine {
   private gpuTasks: Promise<unknown> = Promise.resolve();
   /** Set by cancel(); long tasks clear it when they start and check it between steps. */
   private cancelRequested = false;
+  /** Set by stopTraining(); Engine.train clears it when it starts and checks it before every step. */
+  private stopTrainingRequested = false;
 
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
     const run = this.gpuTasks.then(task, task);
@@ -192,6 +208,28 @@ export class Engine {
     });
   }
 
+  /**
+   * Trains a model on this GPU with the backend's recipe (src/train/trainer.ts), one progress event per step; the
+   * result holds the trained weights as safetensors bytes (loadable by the backend) and the step history.
+   * stopTraining() ends it after the current step, keeping what was learnt.
+   */
+  async train(config: EngineTrainConfig, onProgress?: (p: TrainProgress) => void): Promise<TrainResult> {
+    const { model: spec, data, ...train } = config;
+    const model = await this.modelFor(spec);
+    const windows = trainData(data, model.info.window, train.seed ?? 42);
+    return this.exclusive(async () => {
+      this.stopTrainingRequested = false;
+      return trainModel(await this.current(), model.ir, model.weights, windows, train, {
+        onProgress, shouldStop: () => this.stopTrainingRequested,
+      });
+    });
+  }
+
+  /** Asks a running Engine.train to stop after its current step (it then returns what it has). */
+  async stopTraining(): Promise<void> {
+    this.stopTrainingRequested = true;
+  }
+
   /** Asks the running long task (calibration, a profile, reading a recording, a model run, a probe) to stop at its next step. */
   async cancel(): Promise<void> {
     this.cancelRequested = true;
@@ -267,4 +305,14 @@ export class Engine {
     this.session = undefined;
     await this.keeper.destroy();
   }
+}
+
+function trainData(d: TrainDataSpec, windowLength: number, seed: number): TrainWindows {
+  if (d.kind === 'synthetic') return syntheticWindows(d.seed ?? seed, windowLength, d.minutes ?? 10);
+  const per = 19 * windowLength;
+  const count = d.labels.length / windowLength;
+  if (!Number.isInteger(count) || count < 1 || d.windows.length !== count * per) {
+    throw new Error(`train: ${d.windows.length} input values and ${d.labels.length} labels are not whole windows of [19, ${windowLength}] and [${windowLength}]`);
+  }
+  return { channels: 19, windowLength, count, windows: d.windows, labels: d.labels };
 }
