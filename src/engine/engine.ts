@@ -13,7 +13,7 @@ import { encodeWeights, loadWeights } from '../graph/weights.ts';
 import { parseIr } from '../graph/validate.ts';
 import { ForwardExecutor } from '../executor/forward-executor.ts';
 import { profileModel, type ModelProfile, type ModelProfileOptions } from './model-profile.ts';
-import { trainModel, type TrainConfig, type TrainProgress, type TrainResult } from '../train/trainer.ts';
+import { trainModel, TRAIN_DEFAULTS, type TrainConfig, type TrainProgress, type TrainResult } from '../train/trainer.ts';
 import { syntheticWindows, type TrainWindows } from '../train/data.ts';
 import { buildModel, RecordingBench, type LoadedModel, type PredictProgress, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
 
@@ -216,7 +216,7 @@ export class Engine {
   async train(config: EngineTrainConfig, onProgress?: (p: TrainProgress) => void): Promise<TrainResult> {
     const { model: spec, data, ...train } = config;
     const model = await this.modelFor(spec);
-    const windows = trainData(data, model.info.window, train.seed ?? 42);
+    const windows = trainData(data, model.info.window, train.seed ?? TRAIN_DEFAULTS.seed);
     return this.exclusive(async () => {
       this.stopTrainingRequested = false;
       return trainModel(await this.current(), model.ir, model.weights, windows, train, {

@@ -1,0 +1,57 @@
+// `ictal train --data` from real files: a directory of EDF recordings with .csv_bi labels gives the same windows
+// as the recording path in memory, an NPZ directory gives its windows back, and bad directories are named.
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { synthesizeEeg, SYNTHETIC_SAMPLE_RATE } from '../../src/data/synthetic-eeg.ts';
+import { syntheticCsvBi, syntheticEdf, syntheticName } from '../../src/data/synthetic-files.ts';
+import { encodeWindowsNpz } from '../../src/data/windows-npz.ts';
+import { loadTrainWindows } from '../../src/cli/train-data.ts';
+import { recordingWindows, seizureFractions } from '../../src/train/data.ts';
+
+const L = 2560;
+
+describe('training windows from files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ictal-train-data-'));
+
+  it('an EDF directory: windows and labels as the recording path cuts them (labels from .csv_bi)', async () => {
+    const edfDir = join(dir, 'edf');
+    mkdirSync(edfDir);
+    const rec = synthesizeEeg({ minutes: 2, seed: 8 });
+    const name = syntheticName(8);
+    writeFileSync(join(edfDir, `${name}.edf`), syntheticEdf(rec));
+    writeFileSync(join(edfDir, `${name}.csv_bi`), syntheticCsvBi(rec, name));
+    const { windows } = await loadTrainWindows(edfDir, L, 1);
+    const want = recordingWindows(rec.eeg, SYNTHETIC_SAMPLE_RATE, rec.seizures.map((s) => [s.start, s.stop] as const), L);
+    expect(windows.count).toBe(want.count);
+    expect(Array.from(windows.labels)).toEqual(Array.from(want.labels));
+    expect(seizureFractions(windows).some((f) => f > 0)).toBe(true);
+    let diff = 0;
+    for (let i = 0; i < want.windows.length; i++) diff = Math.max(diff, Math.abs(windows.windows[i]! - want.windows[i]!));
+    expect(diff).toBeLessThan(1e-2); // the EDF stores 16-bit samples
+  });
+
+  it('an NPZ directory: every file\'s windows in name order', async () => {
+    const npzDir = join(dir, 'npz');
+    mkdirSync(npzDir);
+    const a = Float32Array.from({ length: 2 * 19 * L }, (_, i) => (i % 97) / 97);
+    const b = Float32Array.from({ length: 19 * L }, (_, i) => -(i % 13));
+    const la = new Float32Array(2 * L).fill(1, L, L + 100);
+    writeFileSync(join(npzDir, 'a_windows.npz'), encodeWindowsNpz(a, la, { count: 2, length: L }));
+    writeFileSync(join(npzDir, 'b_windows.npz'), encodeWindowsNpz(b, new Float32Array(L), { count: 1, length: L }, { compress: true }));
+    const { windows } = await loadTrainWindows(npzDir, L, 1);
+    expect(windows.count).toBe(3);
+    expect(Array.from(windows.windows.subarray(0, a.length))).toEqual(Array.from(a));
+    expect(Array.from(windows.windows.subarray(a.length))).toEqual(Array.from(b));
+    expect(Array.from(seizureFractions(windows))).toEqual([0, 100 / L, 0]);
+    await expect(loadTrainWindows(npzDir, 1024, 1)).rejects.toThrow(/2560 samples long, the graph takes 1024/);
+  });
+
+  it('names what is wrong with --data', async () => {
+    await expect(loadTrainWindows(join(dir, 'nope'), L, 1)).rejects.toThrow(/neither "synthetic" nor a directory/);
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    await expect(loadTrainWindows(empty, L, 1)).rejects.toThrow(/holds no .npz or .edf file/);
+  });
+});
