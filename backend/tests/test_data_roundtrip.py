@@ -103,16 +103,29 @@ def test_cache_command_line(recording, tmp_path):
     (src / "patient2" / "s001").mkdir(parents=True)
     for suffix in (".edf", ".csv_bi"):  # a second recording, deeper: found recursively, named by its path
         shutil.copy(d / f"{info['name']}{suffix}", src / "patient2" / "s001" / f"copy{suffix}")
-    (src / "orphan.edf").write_bytes(b"0" * 10)  # no .csv_bi: listed as skipped, the rest goes on
+    (src / "orphan.edf").write_bytes(b"0" * 10)  # no labels: listed as skipped, the rest goes on
+    # A recording with only TUSZ's per-channel .csv: its seizures split over two channels and three of the types
+    # the original dropped (cnsz, atsz, nesz); their union is the .csv_bi's seizure list.
+    (src / "patient3").mkdir()
+    shutil.copy(d / f"{info['name']}.edf", src / "patient3" / "perchannel.edf")
+    rows = ["# version = csv_v1.0.0", "# duration = 120.0000 secs", "#", "channel,start_time,stop_time,label,confidence"]
+    for k, (a, b) in enumerate(read_csv_bi(d / f"{info['name']}.csv_bi").seizure_intervals()):
+        mid = (a + b) / 2
+        rows += [f"FP1-F7,{a:.4f},{mid:.4f},{('cnsz', 'atsz', 'nesz')[k % 3]},1.0000", f"F7-T3,{mid - 1:.4f},{b:.4f},atsz,1.0000",
+                 f"F7-T3,0.0000,{a:.4f},bckg,1.0000"]
+    (src / "patient3" / "perchannel.csv").write_text("\n".join(rows) + "\n")
     r = subprocess.run([sys.executable, "-m", "ictal_backend", "cache", "--edf-dir", str(src), "--out", str(tmp_path / "c"), "--workers", "2"],
                        cwd=ROOT / "backend", capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "2 recordings, 14 windows" in r.stdout
+    assert "3 recordings, 21 windows" in r.stdout
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
-    assert [rec["id"] for rec in manifest["recordings"]] == [f"patient1__{info['name']}", "patient2__s001__copy"]
-    assert manifest["skipped"] == [{"id": "orphan", "edf": str(src / "orphan.edf"), "error": "no labels: orphan.csv_bi is missing beside it"}]
+    assert [rec["id"] for rec in manifest["recordings"]] == [f"patient1__{info['name']}", "patient2__s001__copy", "patient3__perchannel"]
+    assert manifest["recordings"][2]["csv_bi"].endswith("perchannel.csv")
+    assert manifest["skipped"] == [{"id": "orphan", "edf": str(src / "orphan.edf"), "error": "no labels: neither orphan.csv_bi nor orphan.csv is beside it"}]
     cache = WindowCache(tmp_path / "c")
     assert np.array_equal(cache[3][0], cache[7 + 3][0])  # the copy holds the same windows
+    for k in range(7):  # the per-channel .csv labels the same samples as the .csv_bi (to its 4 decimals)
+        assert np.array_equal(cache[k][1], cache[14 + k][1])
 
 
 @pytest.mark.parametrize("compress", ["0", "1"])

@@ -1,7 +1,9 @@
 /**
  * TUSZ `.csv_bi` label files: '#' comment lines (with "key = value" metadata such as the duration), a header row
  * `channel,start_time,stop_time,label,confidence`, then one row per event in seconds. Labels are `seiz` or
- * `bckg`; TUSZ seizure-type codes (fnsz, gnsz, ...) are read as seizures too.
+ * `bckg`; TUSZ seizure-type codes (fnsz, gnsz, ...) are read as seizures too. TUSZ's per-channel `.csv` files have
+ * the same layout (one row per channel and event): `seizureIntervals` merges the seizure rows of every channel and
+ * every seizure type (the original dropped cnsz, atsz and nesz).
  */
 import { CsvBiError } from './errors.ts';
 

@@ -76,6 +76,12 @@ describe('.csv_bi labels', () => {
     const text = 'channel,start_time,stop_time,label,confidence\nFP1-F7,10,20,seiz,1\nT3-T5,15,30,seiz,0.5\nTERM,40,50,fnsz,1\n';
     expect(seizureIntervals(parseCsvBi(text))).toEqual([[10, 30], [40, 50]]);
   });
+  it("reads TUSZ's per-channel .csv with every seizure type, the ones the original dropped (cnsz, atsz, nesz) included", () => {
+    const text = '# duration = 60.0000 secs\nchannel,start_time,stop_time,label,confidence\n'
+      + 'FP1-F7,0.0000,5.0000,bckg,1.0000\nFP1-F7,5.0000,9.5000,cnsz,1.0000\nF7-T3,9.0000,12.0000,atsz,1.0000\n'
+      + 'C3-P3,30.2500,31.0000,nesz,1.0000\nC3-P3,31.0000,60.0000,bckg,1.0000\n';
+    expect(seizureIntervals(parseCsvBi(text, 'x.csv'))).toEqual([[5, 12], [30.25, 31]]);
+  });
 
   const header = '# duration = 100.0000 secs\nchannel,start_time,stop_time,label,confidence\n';
   const bad: Array<[string, string, string, RegExp]> = [

@@ -65,6 +65,17 @@ def load_recording(edf_path: Path, csv_path: Path) -> tuple[np.ndarray, float, l
     return x, fs, labels.seizure_intervals()
 
 
+def label_file(edf_path: Path) -> Path | None:
+    """The recording's labels: its `.csv_bi` (one interval list), else TUSZ's per-channel `.csv`, whose seizure
+    rows of every channel and every seizure type are merged into one list (the original read the `.csv` files but
+    dropped cnsz, atsz and nesz); None when neither exists."""
+    for suffix in (".csv_bi", ".csv"):
+        path = edf_path.with_suffix(suffix)
+        if path.exists():
+            return path
+    return None
+
+
 def build_recording(edf_path: Path, csv_path: Path, out_dir: Path, rec_id: str, dtype: str, window: int, stride: int) -> dict:
     """Preprocesses one recording and writes its two .npy files; returns its manifest entry."""
     started = time.perf_counter()
@@ -114,9 +125,9 @@ def _build_one(job: tuple) -> dict:
 
 def build_cache(edf_dir: str | os.PathLike, out_dir: str | os.PathLike, dtype: str = "float16", workers: int = 1,
                 window: int = WINDOW, stride: int = STRIDE, log: Callable[[str], None] = print) -> dict:
-    """Builds (or brings up to date) the cache for every EDF under edf_dir with a .csv_bi beside it.
+    """Builds (or brings up to date) the cache for every EDF under edf_dir with labels beside it (`label_file`).
 
-    A recording whose EDF and .csv_bi are unchanged since the last build (same size and mtime, same dtype and
+    A recording whose EDF and label file are unchanged since the last build (same size and mtime, same dtype and
     geometry) keeps its files; a recording that fails (bad file, missing channels) is listed under "skipped"
     with the reason, and the others go on."""
     edf_dir, out = Path(edf_dir), Path(out_dir)
@@ -138,9 +149,10 @@ def build_cache(edf_dir: str | os.PathLike, out_dir: str | os.PathLike, dtype: s
     jobs, entries, skipped = [], [], []
     for edf in find_recordings(edf_dir):
         rec_id = recording_id(edf_dir, edf)
-        csv = edf.with_suffix(".csv_bi")
-        if not csv.exists():
-            skipped.append({"id": rec_id, "edf": str(edf), "error": f"no labels: {csv.name} is missing beside it"})
+        csv = label_file(edf)
+        if csv is None:
+            skipped.append({"id": rec_id, "edf": str(edf),
+                            "error": f"no labels: neither {edf.stem}.csv_bi nor {edf.stem}.csv is beside it"})
             continue
         old = previous.get(rec_id)
         if old and old.get("source_stat") == {"edf": _stat(edf), "csv_bi": _stat(csv)} and (out / old["signal"]).exists() and (out / old["labels"]).exists():

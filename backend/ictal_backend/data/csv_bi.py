@@ -1,4 +1,6 @@
-"""TUSZ `.csv_bi` label files; the same rules, codes and messages as src/data/csv-bi.ts."""
+"""TUSZ `.csv_bi` label files, and TUSZ's per-channel `.csv` files, which share their layout (one row per channel
+and event; `seizure_intervals` merges the seizure rows of every channel); the same rules, codes and messages as
+src/data/csv-bi.ts."""
 from __future__ import annotations
 
 import os
