@@ -3,7 +3,7 @@
 // applied causally once from a zero state, z-score with std + 1e-8, float32, clip to [-10, 10]. The same steps as
 // backend/ictal_backend/dsp/preprocess.py (parity-tested); the method is written down in docs/data.md.
 import { butterworthBandpass, iirNotch, lfilter, sosToBa } from './filters.ts';
-import { Dft, resampledLength, resampleFourier } from './resample.ts';
+import { RealDft, resampledLength, resampleFourier } from './resample.ts';
 
 export const TARGET_FS = 256;
 export const BANDPASS_ORDER = 3;
@@ -43,7 +43,7 @@ export function preprocessRecording(signals: readonly ArrayLike<number>[], fsHz:
   if (n < 1) throw new Error('preprocessRecording: channels have no samples');
   const m = fsHz === TARGET_FS ? n : resampledLength(n, fsHz, TARGET_FS);
   if (m < 1) throw new Error(`preprocessRecording: ${n} samples at ${fsHz} Hz give no sample at 256 Hz`);
-  const transforms = fsHz === TARGET_FS ? null : { forward: new Dft(n), backward: new Dft(m) };
+  const transforms = fsHz === TARGET_FS ? null : { forward: new RealDft(n), backward: new RealDft(m) };
   const out: ChannelMatrix = { channels: signals.length, samples: m, data: new Float32Array(signals.length * m) };
   signals.forEach((raw, ch) => {
     const x = transforms ? resampleFourier(raw, m, transforms.forward, transforms.backward) : raw;

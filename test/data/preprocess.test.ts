@@ -4,7 +4,7 @@
 // with known amplitude and phase (the Nyquist bin split and joined as scipy does).
 import { describe, expect, it } from 'vitest';
 import { butterworthBandpass, iirNotch, lfilter, magnitudeResponse, sosToBa, type TransferFunction } from '../../src/data/filters.ts';
-import { Dft, resampledLength, resampleFourier, roundHalfEven } from '../../src/data/resample.ts';
+import { Dft, RealDft, resampledLength, resampleFourier, roundHalfEven } from '../../src/data/resample.ts';
 import { BANDPASS_BA, NOTCH_BA, preprocessRecording } from '../../src/data/preprocess.ts';
 import { labelsFromEvents, windowCount, windows } from '../../src/data/windows.ts';
 import { freshSeed, makeRng } from '../harness/kernel-harness.ts';
@@ -169,6 +169,20 @@ describe(`DFT of any length (fft.js, Bluestein for non-powers of two) (seed ${se
       }
       dft.inverse(gotRe, gotIm);
       for (let j = 0; j < n; j++) expect(Math.abs(gotRe[j]! - re[j]!) + Math.abs(gotIm[j]! - im[j]!)).toBeLessThan(1e-12 * n);
+    });
+  }
+  for (const n of [1, 2, 3, 4, 9, 10, 98, 99, 1000]) {
+    it(`RealDft (even lengths packed into half-length complex transforms) equals the DFT written out, n = ${n}`, () => {
+      const x = Float64Array.from({ length: n }, gaussian);
+      const want = naiveDft(x, new Float64Array(n));
+      const rdft = new RealDft(n);
+      const got = rdft.forward(x);
+      expect(got.re.length).toBe(Math.floor(n / 2) + 1);
+      for (let k = 0; k < got.re.length; k++) {
+        expect(Math.abs(got.re[k]! - want.re[k]!) + Math.abs(got.im[k]! - want.im[k]!)).toBeLessThan(1e-10 * n);
+      }
+      const back = rdft.inverse(got.re, got.im);
+      for (let j = 0; j < n; j++) expect(Math.abs(back[j]! - x[j]!)).toBeLessThan(1e-12 * n);
     });
   }
   it('stays accurate on a long prime length (Bluestein, angles reduced mod 2n)', () => {
