@@ -144,14 +144,33 @@ def test_mamba2_block_matches_the_step_by_step_reference(impl, length):
     close(block(torch.tensor(x)), mamba_reference(block, x))
 
 
+@pytest.mark.parametrize("by_flip", [False, True])
 @pytest.mark.parametrize("length", [1, 6, 29])
-def test_reversed_mamba2_equals_flip_block_flip(length):
-    """reverse: out = flip(M(flip(x))) — computed without flips, checked against the flipped reference."""
+def test_reversed_mamba2_equals_flip_block_flip(length, by_flip):
+    """reverse: out = flip(M(flip(x))), computed in place (the chunked scan walks time backwards) or by
+    flipping the block's input and output (how it runs with mamba_ssm), against the flipped reference."""
     rng = np.random.default_rng()
-    block = fresh(Mamba2({**MAMBA, "reverse": True}), rng)
+    block = fresh(Mamba2({**MAMBA, "reverse": True}, scan_impl="chunked"), rng)
+    block.reverse_by_flip = by_flip
     x = rng.standard_normal((2, 2, length, 6))
     want = np.flip(mamba_reference(block, np.ascontiguousarray(np.flip(x, axis=-2))), axis=-2)
     close(block(torch.tensor(x)), np.ascontiguousarray(want))
+
+
+def test_reversing_by_flip_gives_the_in_place_gradients():
+    rng = np.random.default_rng()
+    block = fresh(Mamba2({**MAMBA, "reverse": True}, scan_impl="chunked"), rng)
+    x = torch.tensor(rng.standard_normal((3, 37, 6)), requires_grad=True)
+    weights = torch.tensor(rng.standard_normal((3, 37, 6)))
+    grads = []
+    for by_flip in (False, True):
+        block.reverse_by_flip = by_flip
+        block.zero_grad()
+        x.grad = None
+        (block(x) * weights).sum().backward()
+        grads.append([x.grad.clone()] + [p.grad.clone() for p in block.parameters()])
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
 # ---- graph ops --------------------------------------------------------------------------------------------
