@@ -88,7 +88,9 @@ train_image = (
     .run_commands("python -c 'from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined'")
     .pip_install_from_requirements(str(HERE / "requirements.txt"))
     .env({"ICTAL_EDF_BUCKET": EDF_BUCKET, "ICTAL_CORS_ORIGINS": CORS_ORIGINS,
-          "TRITON_CACHE_DIR": TRITON_MOUNT, "TRITON_CACHE_AUTOTUNING": "1"})
+          "TRITON_CACHE_DIR": TRITON_MOUNT, "TRITON_CACHE_AUTOTUNING": "1",
+          # batch 64 ran out of memory on an 80 GB H100 without it (fragmentation; issue #14)
+          "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"})
     .add_local_python_source("ictal_backend")
 )
 
