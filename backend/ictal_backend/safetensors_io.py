@@ -9,10 +9,11 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from .ir import IrError, IrGraph
 from .model import GraphModel
+from .private_files import atomic_write
 
 BUFFER_TOLERANCE = 1e-6  # F32 copies of the IR's float64 buffer values
 
@@ -71,10 +72,9 @@ def weights_dict(model: GraphModel) -> dict[str, torch.Tensor]:
 
 
 def save_weights(model: GraphModel, path: str | Path, metadata: dict[str, str] | None = None) -> None:
-    """Writes the weights the way the lab does (F32, IR names, format metadata); atomically (temp + rename)."""
+    """Writes the weights the way the lab does (F32, IR names, format metadata); atomically (temp + fsync +
+    rename, 0600)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     meta = {"format": "ictal", "ictal_ir": "1", "graph": model.graph.name, **(metadata or {})}
-    tmp = p.with_name(f".{p.name}.tmp")
-    save_file(weights_dict(model), str(tmp), metadata=meta)
-    tmp.replace(p)
+    atomic_write(p, save(weights_dict(model), metadata=meta))

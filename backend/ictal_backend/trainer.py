@@ -7,8 +7,9 @@ Read top to bottom: config -> model, data, loss, optimizer, schedule -> per epoc
 Checkpoints (run_dir/checkpoints/): `epoch-NNNN.safetensors` (weights, IR names, loadable by the lab) with
 `epoch-NNNN.state.pt` (optimizer, schedule, loss scale, counters) after every epoch; `step-NNNNNNNN.*` when a run
 stops between epochs (cancel, or a step budget that ends mid-epoch); `best.safetensors` for the best validation
-score; `latest.json` names the newest pair, and `resume=True` continues from it. A failing run leaves all of
-them.
+score; `latest.json` names the newest pair (for people and tools). Every file is written atomically (temp +
+fsync + rename, 0600). `resume=True` continues from the complete pair with the highest recorded step
+(checkpoint_index.newest_checkpoint, never `best`). A failing run leaves all of them.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import importlib.util
 import json
 import math
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +27,11 @@ import torch
 from torch import nn
 
 from .datasets import WindowSource, open_data, stitch_recordings
+from .checkpoint_index import newest_checkpoint
 from .ir import IrGraph
 from .losses import focal_loss, pos_weight_for_rate
 from .model import GraphModel
+from .private_files import atomic_write, private_dir
 from .runtime import autocast, build_model, load_graph, pick_device
 from .safetensors_io import load_weights, save_weights
 from .sampling import batches, epoch_plan, positive_share, training_windows
@@ -71,6 +73,14 @@ class ConfigError(ValueError):
     """A training config the trainer refuses; the message names the key."""
 
 
+def _short(v: Any) -> str:
+    """A value for an error message: a huge integer by its size, not its thousands of digits."""
+    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 64:
+        return f"a {v.bit_length()}-bit integer"
+    text = repr(v)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
 def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError(f"config must be an object, got {type(config).__name__}")
@@ -86,14 +96,16 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
         if v is None and allow_none:
             return
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ConfigError(f"config.{key} must be a positive integer, got {v!r}")
+            raise ConfigError(f"config.{key} must be a positive integer, got {_short(v)}")
 
     def number(key: str, lo: float, hi: float = math.inf, allow_none: bool = False) -> None:
         v = c[key]
         if v is None and allow_none:
             return
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (lo <= v <= hi) or not math.isfinite(v):
-            raise ConfigError(f"config.{key} must be a number in [{lo}, {hi}], got {v!r}")
+        # Not math.isfinite on an int: one past the double range raises OverflowError there (and in torch).
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (lo <= v <= hi) or \
+                (isinstance(v, float) and not math.isfinite(v)) or (isinstance(v, int) and v.bit_length() > 1000):
+            raise ConfigError(f"config.{key} must be a number in [{lo}, {hi}], got {_short(v)}")
 
     positive_int("epochs", allow_none=True)
     positive_int("steps", allow_none=True)
@@ -107,8 +119,8 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     number("pos_weight", 0, 1e6, allow_none=True)
     if isinstance(c["patience"], bool) or not isinstance(c["patience"], int) or c["patience"] < 0:
         raise ConfigError(f"config.patience must be an integer >= 0, got {c['patience']!r}")
-    if isinstance(c["seed"], bool) or not isinstance(c["seed"], int) or c["seed"] < 0:
-        raise ConfigError(f"config.seed must be an integer >= 0, got {c['seed']!r}")
+    if isinstance(c["seed"], bool) or not isinstance(c["seed"], int) or not 0 <= c["seed"] < 2**63:
+        raise ConfigError(f"config.seed must be an integer in [0, 2^63), got {_short(c['seed'])}")
     if c["precision"] not in ("auto", "f32", "f16", "bf16"):
         raise ConfigError(f"config.precision must be auto, f32, f16 or bf16, got {c['precision']!r}")
     if c["scan"] not in ("auto", "chunked", "sequential", "mamba_ssm"):
@@ -249,27 +261,20 @@ class Checkpoints:
         self.dir = run_dir / "checkpoints"
         self.enabled = enabled
         if enabled:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.dir)
 
     def save(self, stem: str, model: GraphModel, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any,
              progress: Progress, meta: dict[str, str]) -> Path:
         weights = self.dir / f"{stem}.safetensors"
         state = self.dir / f"{stem}.state.pt"
+        # Weights first, state second: a pair is complete (resumable) once its state file exists.
         save_weights(model, weights, {**meta, "epoch": str(progress.epoch), "step": str(progress.step)})
-        tmp = state.with_name(f".{state.name}.tmp")
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(), "progress": progress.__dict__,
-                    "torch_rng": torch.get_rng_state()}, tmp)
-        tmp.replace(state)
+        snapshot = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(), "progress": progress.__dict__, "torch_rng": torch.get_rng_state()}
+        atomic_write(state, lambda f: torch.save(snapshot, f))
         latest = {"weights": weights.name, "state": state.name, "epoch": progress.epoch, "step": progress.step}
-        tmp = self.dir / ".latest.json.tmp"
-        tmp.write_text(json.dumps(latest, indent=1))
-        tmp.replace(self.dir / "latest.json")
+        atomic_write(self.dir / "latest.json", json.dumps(latest, indent=1).encode())
         return weights
-
-    def latest(self) -> dict[str, Any] | None:
-        path = self.dir / "latest.json"
-        return json.loads(path.read_text()) if path.exists() else None
 
 
 # ---- the run ---------------------------------------------------------------------------------------------------
@@ -333,18 +338,19 @@ def run_training(ir: dict[str, Any] | IrGraph, config: dict[str, Any], data: dic
     meta = {"seed": str(c["seed"])}
 
     if resume:
-        latest = checkpoints.latest()
-        if latest is None:
-            log("resume asked for, but there is no checkpoint yet: starting from the beginning", "warning")
+        found = newest_checkpoint(checkpoints.dir)
+        if found is None:
+            log("resume asked for, but there is no complete checkpoint yet: starting from the beginning", "warning")
         else:
-            load_weights(model, checkpoints.dir / latest["weights"])
-            state = torch.load(checkpoints.dir / latest["state"], map_location=device, weights_only=False)
+            load_weights(model, found.weights)
+            state = torch.load(found.state, map_location=device, weights_only=False)
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             scaler.load_state_dict(state["scaler"])
             progress = Progress(**state["progress"])
             torch.set_rng_state(state["torch_rng"])
-            log(f"resumed from {latest['weights']} (epoch {progress.epoch}, step {progress.step})")
+            log(f"resumed from step {progress.step} ({found.weights.name}, epoch {progress.epoch}); "
+                f"continuing at step {progress.step + 1}")
 
     train_model: nn.Module = model
     if dist.world > 1:
@@ -417,7 +423,7 @@ def run_training(ir: dict[str, Any] | IrGraph, config: dict[str, Any], data: dic
             emit({"type": "checkpoint", "name": path.name, "path": str(path), "epoch": progress.epoch, "step": progress.step})
             improved = _track_best(progress, last_val)
             if improved:
-                shutil.copyfile(path, checkpoints.dir / "best.safetensors")
+                atomic_write(checkpoints.dir / "best.safetensors", path.read_bytes())
             if wandb_run:
                 wandb_run.log({f"val/{k}": v for k, v in last_val.items() if isinstance(v, (int, float))}, step=progress.step)
         early = dist.any(dist.main and c["patience"] > 0 and progress.bad_epochs >= c["patience"], device)
@@ -427,10 +433,10 @@ def run_training(ir: dict[str, Any] | IrGraph, config: dict[str, Any], data: dic
             break
     if wandb_run:
         wandb_run.finish()
-    latest = checkpoints.latest() if dist.main else None
+    final = newest_checkpoint(checkpoints.dir) if dist.main else None
     best = checkpoints.dir / "best.safetensors"
     result = {"status": status, "epochs": progress.epoch, "steps": progress.step,
-              "final_checkpoint": str(checkpoints.dir / latest["weights"]) if latest else None,
+              "final_checkpoint": str(final.weights) if final else None,
               "best_checkpoint": str(best) if dist.main and best.exists() else None,
               "best": {"metric": progress.best_metric, "score": progress.best_score}, "val": last_val}
     log(f"training {status} after {progress.step} steps ({progress.epoch} epochs)")

@@ -47,8 +47,10 @@ def _free_port() -> int:
 class ApiServer:
     """One real server process; `kill()` + `start()` is a crash and a restart on the same home."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, *args: str, umask: int | None = None):
         self.home = home
+        self.args = args  # more `serve` options (limits)
+        self.umask = umask
         self.process: subprocess.Popen[bytes] | None = None
         self.log = home.parent / "server.log"
         self.url = ""
@@ -58,10 +60,13 @@ class ApiServer:
         self.url = f"http://127.0.0.1:{port}"
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(BACKEND)) if p)
+        env["ICTAL_API_TOKEN"] = TOKEN  # never on the command line (docs/api.md)
         argv = [sys.executable, "-m", "ictal_backend", "serve", "--host", "127.0.0.1", "--port", str(port),
-                "--token", TOKEN, "--home", str(self.home), "--heartbeat-s", "0.5", "--max-body-mb", str(MAX_BODY_MB)]
+                "--home", str(self.home), "--heartbeat-s", "0.5", "--max-body-mb", str(MAX_BODY_MB), *self.args]
+        umask = self.umask
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+                                            preexec_fn=None if umask is None else lambda: os.umask(umask))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -368,7 +373,7 @@ def test_restart_keeps_every_run_and_interrupts_the_running_one(server: ApiServe
         stream = events(api, run_id, stop=lambda seen: "resumed from" in str(seen[-1][1].get("message")))
         checkpointed = [d["step"] for e, d, _ in stream if e == "checkpoint"]
         resumed = stream[-1][1]["message"]
-        assert checkpointed and f"step {max(checkpointed)})" in resumed, (resumed, checkpointed)
+        assert checkpointed and f"resumed from step {max(checkpointed)} " in resumed, (resumed, checkpointed)
         trained = [d["step"] for e, d, _ in stream if e == "metrics" and d.get("split") == "train"]
         assert after[run_id]["metrics"]["train"]["step"] == max(trained)  # the restart folded the log in
         assert api.get(f"/api/runs/{run_id}").json()["attempts"] == 2

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hmac
+import json
+import logging
 import re
 import secrets
 import shutil
@@ -10,13 +12,18 @@ from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ictal_backend.private_files import private_dir
 
 from .body_limit import BodySizeLimit
 from .events import stream_events
 from .launcher import Launcher, LocalProcessLauncher
+from .limits import LimitExceeded, check_server_limits
 from .run_files import ArtifactNameError
 from .schemas import Health, RunCreated, RunInfo, RunList, RunRequest, RunStatus
 from .settings import ApiSettings
@@ -24,6 +31,7 @@ from .store import TERMINAL, RunRecord, RunStore
 from .supervisor import RunSupervisor
 from .validation import RequestInvalid, check_request
 
+log = logging.getLogger("ictal_backend.api")
 API_VERSION = "1"
 RUN_ID = re.compile(r"^r[0-9a-f]{12}$")
 
@@ -34,7 +42,12 @@ def _iso(t: float | None) -> str | None:
 
 def create_app(settings: ApiSettings, launcher: Launcher | None = None,
                on_store_write: Callable[[], None] | None = None) -> FastAPI:
-    settings.runs_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (settings.home, settings.runs_dir):  # 0700: runs hold the users' graphs, weights and data paths
+        try:
+            private_dir(folder)
+        except PermissionError as e:  # a mount the server does not own (a cloud volume): say so, serve anyway
+            settings.runs_dir.mkdir(parents=True, exist_ok=True)
+            log.warning("cannot make %s private (0700): %s", folder, e)
     store = RunStore(settings.db_path, on_write=on_store_write)
     supervisor = RunSupervisor(settings, store, launcher or LocalProcessLauncher(heartbeat_s=settings.heartbeat_s))
 
@@ -45,7 +58,10 @@ def create_app(settings: ApiSettings, launcher: Launcher | None = None,
         await supervisor.shutdown()
         store.close()
 
-    app = FastAPI(title="Ictal run API", version=API_VERSION, lifespan=lifespan,
+    # No open explorer pages: /openapi.json is served below behind the token; /docs and /redoc are off (their
+    # pages fetch the document without a token, so behind it they could not work).
+    app = FastAPI(title="Ictal run API", version=API_VERSION, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None,
                   description="Submit, follow and collect training runs of an Ictal graph (docs/api.md).")
     app.state.store, app.state.supervisor, app.state.settings = store, supervisor, settings
     # Outermost last: CORS headers also go on 401 and 413 answers, so the lab can read them.
@@ -61,6 +77,16 @@ def create_app(settings: ApiSettings, launcher: Launcher | None = None,
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",) and not str(p).startswith("function-"))
             parts.append(f"{where or 'body'}: {err.get('msg')}")
         return JSONResponse(status_code=422, content={"detail": "; ".join(parts), "errors": jsonable_errors(exc)})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI answers a body its JSON parser gave up on (nested too deep, a number past 4300 digits, bytes
+        # that are not UTF-8) with a bare "error parsing the body"; say which.
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, (ValueError, RecursionError)):
+            why = "nested too deeply" if isinstance(cause, RecursionError) else str(cause)[:200]
+            return JSONResponse(status_code=400, content={"detail": f"the request body is not readable JSON: {why}"})
+        return await http_exception_handler(request, exc)
 
     def authorized(authorization: str | None = Header(None, description="Bearer <token>")) -> None:
         scheme, _, given = (authorization or "").partition(" ")
@@ -89,14 +115,23 @@ def create_app(settings: ApiSettings, launcher: Launcher | None = None,
 
     auth = [Depends(authorized)]
 
+    @app.get("/openapi.json", dependencies=auth, include_in_schema=False)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     @app.post("/api/runs", response_model=RunCreated, status_code=201, dependencies=auth, tags=["runs"])
-    def submit(req: RunRequest) -> RunCreated:
+    def submit(req: RunRequest) -> RunCreated | JSONResponse:
         """Validates the graph, weights and data reference, then queues the run."""
         supervisor.launcher.sync(now=True)  # a data folder just copied to a Modal Volume is visible after a reload
         try:
-            summary, weights, train, data = check_request(req, settings.allowed_data_dirs)
+            summary, weights, train, data = check_request(req, settings.allowed_data_dirs, settings.limits)
+            check_server_limits(store.count(), settings.home, len(weights or b"") + _json_size(req.graph),
+                                settings.limits)
         except RequestInvalid as e:
             raise HTTPException(422, str(e)) from None
+        except LimitExceeded as e:
+            return JSONResponse(status_code=413, content={"detail": str(e), "limit": e.limit, "value": e.value,
+                                                          "max": e.maximum})
         run_id = "r" + secrets.token_hex(6)
         run_dir = supervisor.run_dir(run_id)
         try:
@@ -142,6 +177,16 @@ def create_app(settings: ApiSettings, launcher: Launcher | None = None,
         supervisor.cancel(run_id)
         return info(run_or_404(run_id))
 
+    @app.delete("/api/runs/{run_id}", status_code=204, dependencies=auth, tags=["runs"])
+    def delete(run_id: str) -> Response:
+        """An ended (or interrupted) run and its files are deleted; a queued or running one must be cancelled
+        first (409)."""
+        run = run_or_404(run_id)
+        if not store.delete(run_id, only_from=tuple(TERMINAL | {"interrupted"})):
+            raise HTTPException(409, f"run {run_id} is {run.status}; cancel it before deleting it")
+        shutil.rmtree(supervisor.run_dir(run_id).path, ignore_errors=True)
+        return Response(status_code=204)
+
     @app.post("/api/runs/{run_id}/resume", response_model=RunInfo, dependencies=auth, tags=["runs"])
     def resume(run_id: str) -> RunInfo:
         """An interrupted run is queued again and continues from its last checkpoint."""
@@ -165,6 +210,10 @@ def create_app(settings: ApiSettings, launcher: Launcher | None = None,
         return FileResponse(path, media_type="application/octet-stream", filename=name)
 
     return app
+
+
+def _json_size(doc: Any) -> int:
+    return len(json.dumps(doc))
 
 
 def jsonable_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

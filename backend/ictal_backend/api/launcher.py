@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import ictal_backend
 
+from ictal_backend.private_files import open_private
+
 from .run_files import RunDir
 
 
@@ -81,12 +83,13 @@ class LocalProcessLauncher:
 
     def start(self, run_id: str, run_dir: RunDir, resume: bool) -> ProcessHandle:
         env = dict(os.environ)
+        env.pop("ICTAL_API_TOKEN", None)  # a run has no business with the server's token
         env["PYTHONPATH"] = os.pathsep.join(p for p in (self.package_root, env.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
         argv = [self.python, "-m", "ictal_backend.api.worker", str(run_dir.path), "--heartbeat-s", str(self.heartbeat_s)]
         if resume:
             argv.append("--resume")
-        with open(run_dir.worker_log, "ab") as log:
+        with os.fdopen(open_private(run_dir.worker_log, os.O_WRONLY | os.O_APPEND), "ab") as log:
             log.write(f"\n== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(argv)}\n".encode())
             log.flush()
             # Its own session: a Ctrl-C meant for the server does not kill runs mid-write; the worker

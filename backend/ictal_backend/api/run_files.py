@@ -1,7 +1,9 @@
 """One run's folder: its request, its event log, its worker's output, its checkpoints.
 
 The event log (events.jsonl, one JSON object a line) has a single writer, the run's worker; the server
-only reads it. A line is an event once its newline is written, so a reader never sees half of one.
+only reads it, except when it resumes a run: then no worker runs, and it cuts the log back to the checkpoint
+the run continues from (`rewind_events`), so replayed steps are not logged twice. A line is an event once its
+newline is written, so a reader never sees half of one. Folders are 0700, files 0600 (private_files).
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import re
 import time
 from pathlib import Path
 from typing import Any
+
+from ictal_backend.private_files import atomic_write, open_private, private_dir, write_private
 
 # Artifact names as they appear in URLs: one plain file name, no separators, no leading dot.
 ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
@@ -35,19 +39,20 @@ class RunDir:
 
     def write_request(self, graph: dict[str, Any], train: dict[str, Any], data: dict[str, Any],
                       weights: bytes | None) -> None:
-        self.path.mkdir(parents=True, exist_ok=False)
-        self.checkpoints.mkdir()
-        self.graph.write_text(json.dumps(graph))
-        self.train_config.write_text(json.dumps(train, indent=1))
-        self.data_spec.write_text(json.dumps(data, indent=1))
+        self.path.mkdir(exist_ok=False)  # a fresh id: an existing folder is a bug, not something to reuse
+        private_dir(self.path)
+        private_dir(self.checkpoints)
+        write_private(self.graph, json.dumps(graph).encode())
+        write_private(self.train_config, json.dumps(train, indent=1).encode())
+        write_private(self.data_spec, json.dumps(data, indent=1).encode())
         if weights is not None:
-            self.init_weights.write_bytes(weights)
+            write_private(self.init_weights, weights)
 
     # -- event log -------------------------------------------------------------------------------------
     def append_event(self, event: dict[str, Any]) -> None:
         """One write() of one whole line, with O_APPEND: concurrent appenders never interleave inside a line."""
         line = json.dumps({"time": time.time(), **event}, default=str) + "\n"
-        fd = os.open(self.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = open_private(self.events, os.O_WRONLY | os.O_APPEND)
         try:
             os.write(fd, line.encode())
         finally:
@@ -70,6 +75,24 @@ class RunDir:
                 events.append({"type": "log", "level": "warning", "message": f"unreadable log line: {line[:200]!r}"})
         return events, offset + end
 
+    def rewind_events(self, step: int) -> int:
+        """Cuts the log before its first event of a step after `step` (the checkpoint a resume continues
+        from): those steps are trained again and logged anew. Atomic; returns how many lines were dropped.
+        Only while no worker writes the log."""
+        try:
+            lines = self.events.read_bytes().splitlines(keepends=True)
+        except FileNotFoundError:
+            return 0
+        for i, line in enumerate(lines):
+            try:
+                event_step = json.loads(line).get("step")
+            except (ValueError, AttributeError):
+                continue  # an unreadable line is kept (and shown as such)
+            if isinstance(event_step, int) and not isinstance(event_step, bool) and event_step > step:
+                atomic_write(self.events, b"".join(lines[:i]))
+                return len(lines) - i
+        return 0
+
     # -- artifacts -------------------------------------------------------------------------------------
     def artifact_names(self) -> list[str]:
         if not self.checkpoints.is_dir():
@@ -87,10 +110,6 @@ class RunDir:
         if path.parent != root:
             raise ArtifactNameError(f"artifact name {name!r} leaves the run's checkpoints folder")
         return path if path.is_file() and path.suffix == ".safetensors" else None
-
-    def latest_checkpoint(self) -> Path | None:
-        found = [self.checkpoints / n for n in self.artifact_names()]
-        return max(found, key=lambda p: p.stat().st_mtime_ns) if found else None
 
     def worker_log_tail(self, max_bytes: int = 4000) -> str:
         try:

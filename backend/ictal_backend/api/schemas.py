@@ -14,9 +14,9 @@ class TrainSpec(BaseModel):
     runs before the run is accepted, so an unknown key is a 422 too."""
     model_config = ConfigDict(extra="allow")
 
-    steps: Optional[int] = Field(None, ge=1, le=100_000_000, description="optimizer steps")
-    epochs: Optional[int] = Field(None, ge=1, le=100_000, description="passes over the training windows")
-    batch_size: int = Field(..., ge=1, le=4096)
+    steps: Optional[int] = Field(None, ge=1, description="optimizer steps (at most the server's max_steps)")
+    epochs: Optional[int] = Field(None, ge=1, description="passes over the training windows (at most max_epochs)")
+    batch_size: int = Field(..., ge=1, description="at most the server's max_batch_size")
     precision: Optional[Literal["auto", "f32", "f16", "bf16"]] = Field(
         None, description="auto (the default): f16 on CUDA, f32 on CPU; f16 and bf16 use autocast (f16 with "
                           "dynamic loss scaling)")
@@ -33,8 +33,8 @@ class SyntheticData(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["synthetic"]
     seed: int = Field(..., ge=0, le=2**63 - 1)
-    windows: Optional[int] = Field(None, ge=1, le=10_000_000, description="training windows (default 64)")
-    val_windows: Optional[int] = Field(None, ge=1, le=10_000_000, description="validation windows (default 16)")
+    windows: Optional[int] = Field(None, ge=1, description="training windows (default 32; with val_windows at most max_windows)")
+    val_windows: Optional[int] = Field(None, ge=1, description="validation windows (default 8)")
 
 
 class _PathData(BaseModel):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .limits import RunLimits
+
 # The lab's dev server (`npm run lab`) serves on this port; both spellings of loopback reach it.
 DEFAULT_LAB_ORIGINS = ("http://127.0.0.1:5173", "http://localhost:5173")
 # Full-size v3 weights are ~36 MB of f32, ~48 MB as base64: leave room for that and the IR.
@@ -26,10 +28,12 @@ class ApiSettings:
     cancel_grace_s: float = 10.0
     # Where the SQLite file lives when not HOME/state.db (Modal keeps it on a Volume of its own).
     db_file: Path | None = None
+    # What one submission may ask for, and how many runs / bytes the server keeps (docs/api.md "Limits").
+    limits: RunLimits = field(default_factory=RunLimits)
 
     def __post_init__(self) -> None:
         if not self.token:
-            raise ValueError("the API token is empty: pass --token T (or set ICTAL_API_TOKEN)")
+            raise ValueError("the API token is empty: set ICTAL_API_TOKEN or pass --token-file FILE")
         if self.max_body_bytes < 1024:
             raise ValueError(f"max_body_bytes {self.max_body_bytes} is below 1 KiB: no run request fits")
         if self.max_concurrent_runs < 1:

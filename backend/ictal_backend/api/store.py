@@ -6,12 +6,15 @@ racing (a cancel and the process exiting, say) cannot both win.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+
+from ictal_backend.private_files import open_private
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
@@ -85,6 +88,7 @@ class RunStore:
 
     def __init__(self, path: Path, on_write: Callable[[], None] | None = None):
         path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(open_private(path, os.O_RDWR))  # 0600 before SQLite opens it (its journal copies the mode)
         self._lock = threading.Lock()
         self._on_write = on_write
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -130,6 +134,16 @@ class RunStore:
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY created_at DESC LIMIT ?", (*args, limit)).fetchall()
         return [_record(r) for r in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+    def delete(self, run_id: str, only_from: tuple[str, ...]) -> bool:
+        """Removes the run's row if its status is one of `only_from` (one conditional DELETE, so a resume or a
+        start racing with it cannot both win). False if it was not."""
+        marks = ", ".join("?" for _ in only_from)
+        return bool(self._write(f"DELETE FROM runs WHERE id = ? AND status IN ({marks})", (run_id, *only_from)))
 
     def oldest_queued(self) -> RunRecord | None:
         with self._lock:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .launcher import Launcher, RunHandle, WorkerUnreachable
+from ictal_backend.checkpoint_index import newest_checkpoint
+
 from .run_files import RunDir
 from .settings import ApiSettings
 from .store import RunStore
@@ -113,6 +115,8 @@ class RunSupervisor:
         run = self.store.get(run_id)
         if run is None or not self.store.transition(run_id, "running", attempts=run.attempts + 1, error=None):
             return False
+        if resume:
+            self._rewind(run_id, run_dir)
         try:
             handle = self.launcher.start(run_id, run_dir, resume)
         except Exception as e:  # noqa: BLE001 - the launcher's fault (a process or an RPC), not the run's
@@ -120,10 +124,20 @@ class RunSupervisor:
                                   "POST /api/runs/{id}/resume tries again")
             return True
         self.store.update(run_id, worker_ref=handle.ref, resume_next=0)
-        _, offset = run_dir.read_events(0)  # a resumed run's earlier events are already folded in
-        self.active[run_id] = ActiveRun(handle, run_dir, offset=offset, metrics=dict(run.metrics))
+        # Metrics are folded in again from the log's start: a resume may have cut steps off it.
+        self.active[run_id] = ActiveRun(handle, run_dir)
         log.info("run %s: started (%s)%s", run_id, handle.ref, " resuming" if resume else "")
         return True
+
+    def _rewind(self, run_id: str, run_dir: RunDir) -> None:
+        """Before a resumed run's worker starts (no writer): cut its log back to the checkpoint the trainer
+        will continue from, so the steps it trains again are not logged twice."""
+        self.launcher.sync(now=True)
+        found = newest_checkpoint(run_dir.checkpoints)
+        dropped = run_dir.rewind_events(found.step if found else 0)
+        if dropped:
+            log.info("run %s: resuming from step %s; %d log line(s) after it dropped", run_id,
+                     found.step if found else 0, dropped)
 
     def _follow(self, run_id: str, active: ActiveRun) -> None:
         try:
@@ -176,6 +190,9 @@ class RunSupervisor:
             self.store.transition(run_id, "succeeded")
         elif code == 0 and outcome.get("outcome") == "stopped":
             self.store.transition(run_id, "interrupted", error=f"the worker stopped: {outcome.get('stop_reason')}")
+        elif code < 0:  # killed by a signal (the OOM killer, an operator): what it checkpointed can go on
+            self.store.transition(run_id, "interrupted", error=f"the worker was killed by signal {-code}; "
+                                  "POST /api/runs/{id}/resume continues it from its last complete checkpoint")
         else:
             reason = outcome.get("error") or _last_line(active.run_dir.worker_log_tail()) or "no output"
             self.store.transition(run_id, "failed", error=f"worker exited with status {code}: {reason}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from pathlib import Path
 from typing import Any
 
+from .limits import RunLimits, check_data_limits, check_graph_limits, check_train_limits
 from .schemas import CacheData, GraphSummary, NpzData, RunRequest
 
 
@@ -16,14 +16,14 @@ class RequestInvalid(ValueError):
     """A run request the server refuses; the message is the reason the client sees."""
 
 
-def check_graph(doc: dict[str, Any]) -> tuple[Any, GraphSummary]:
+def check_graph(doc: dict[str, Any], limits: RunLimits) -> tuple[Any, GraphSummary]:
     from ictal_backend.ir import IrError, parse_ir
 
     try:
         graph = parse_ir(doc)
     except IrError as e:
         raise RequestInvalid(f"graph: {e}") from None
-    params = sum(math.prod(p.shape) for p in graph.params.values())
+    params = check_graph_limits(graph, limits)
     return graph, GraphSummary(name=graph.name, ictal_ir=int(doc["ictal_ir"]), nodes=len(graph.nodes), params=params)
 
 
@@ -66,20 +66,30 @@ def check_data(data: Any, allowed: tuple[Path, ...]) -> dict[str, Any]:
     for key in ("path", "val_path"):
         if key not in spec:
             continue
-        path = Path(spec[key]).resolve()
-        if not any(path == r or r in path.parents for r in roots):
-            raise RequestInvalid(f"data.{key}: {spec[key]} is outside the server's data folders "
-                                 f"({', '.join(map(str, roots))})")
-        if not path.exists():
+        if "\x00" in spec[key]:
+            raise RequestInvalid(f"data.{key}: a path cannot contain a NUL byte")
+        try:
+            path = Path(spec[key]).resolve()
+            if not any(path == r or r in path.parents for r in roots):
+                raise RequestInvalid(f"data.{key}: {spec[key]} is outside the server's data folders "
+                                     f"({', '.join(map(str, roots))})")
+            exists = path.exists()
+        except (OSError, ValueError, RuntimeError) as e:  # a name too long, a symlink loop, ...
+            raise RequestInvalid(f"data.{key}: {spec[key][:200]!r} is not a usable path ({e})") from None
+        if not exists:
             raise RequestInvalid(f"data.{key}: {spec[key]} does not exist on the server")
         spec[key] = str(path)
     return spec
 
 
-def check_request(req: RunRequest, data_dirs: tuple[Path, ...]) -> tuple[GraphSummary, bytes | None, dict[str, Any], dict[str, Any]]:
-    """(graph summary, weights file or None, train config, data spec) of a request that passed every check."""
-    graph, summary = check_graph(req.graph)
+def check_request(req: RunRequest, data_dirs: tuple[Path, ...], limits: RunLimits) -> tuple[GraphSummary, bytes | None, dict[str, Any], dict[str, Any]]:
+    """(graph summary, weights file or None, train config, data spec) of a request that passed every check.
+    Raises RequestInvalid or LimitExceeded; the cheap checks (sizes, limits) come before decoding weights."""
+    graph, summary = check_graph(req.graph, limits)
     train = req.train.model_dump(exclude_none=True)
     check_train(train)
+    check_train_limits(train, limits)
+    data = check_data(req.data, data_dirs)
+    check_data_limits(data, limits)
     weights = decode_weights(req.weights, graph) if req.weights is not None else None
-    return summary, weights, train, check_data(req.data, data_dirs)
+    return summary, weights, train, data

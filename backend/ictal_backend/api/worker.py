@@ -18,6 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+from ictal_backend.private_files import atomic_write
+
 from .run_files import RunDir
 
 # How long a stop request may take before the worker gives up on the trainer and exits anyway.
@@ -68,20 +70,16 @@ def execute(run_dir: RunDir, resume: bool, stop: StopFlag, heartbeat_s: float,
 
     finished = threading.Event()
     threading.Thread(target=beat, name="heartbeat", daemon=True).start()
-    # The trainer resumes from checkpoints/latest.json; without one, a resume starts over.
-    checkpoint = run_dir.latest_checkpoint() if resume and (run_dir.checkpoints / "latest.json").exists() else None
     outcome: dict[str, Any]
     try:
         ir = json.loads(run_dir.graph.read_text())
         config = json.loads(run_dir.train_config.read_text())
         data = json.loads(run_dir.data_spec.read_text())
         weights = run_dir.init_weights if run_dir.init_weights.exists() else None
-        emit({"type": "log", "level": "info", "message":
-              f"worker pid {os.getpid()}: " + (f"resuming from {checkpoint.name}" if checkpoint else
-                                                "resume requested, no checkpoint yet: starting over" if resume else
-                                                "starting")})
+        # The trainer picks the checkpoint (the newest complete one by recorded step) and says which.
+        emit({"type": "log", "level": "info", "message": f"worker pid {os.getpid()}: {'resuming' if resume else 'starting'}"})
         run_training = _train_function()
-        result = run_training(ir, config, data, run_dir.path, weights=weights, resume=checkpoint is not None,
+        result = run_training(ir, config, data, run_dir.path, weights=weights, resume=resume,
                               on_event=emit, should_stop=stop)
         outcome = {"outcome": "stopped" if stop() else "completed", "stop_reason": stop.reason or None,
                    "result": result}
@@ -95,7 +93,7 @@ def execute(run_dir: RunDir, resume: bool, stop: StopFlag, heartbeat_s: float,
         outcome = {"outcome": "failed", "error": message, "traceback": tb}
     finally:
         finished.set()
-    run_dir.result.write_text(json.dumps(outcome, default=str, indent=1))
+    atomic_write(run_dir.result, json.dumps(outcome, default=str, indent=1).encode())
     return outcome
 
 
@@ -115,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--heartbeat-s", type=float, default=30.0)
     args = parser.parse_args(argv)
+    os.umask(0o077)  # whatever the trainer or a library writes into the run folder is the owner's alone
     stop = StopFlag()
     signal.signal(signal.SIGTERM, lambda *_: stop.set("cancelled"))
     signal.signal(signal.SIGINT, lambda *_: stop.set("interrupted by SIGINT"))
