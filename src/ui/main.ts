@@ -13,6 +13,8 @@ import { mountModelProfilePanel } from './panels/model-profile-panel.ts';
 import { mountHeadroomPanel } from './panels/headroom-panel.ts';
 import { createRemoteStore } from './remote-store.ts';
 import { mountRemotePanel } from './panels/remote-panel.ts';
+import { createTrainStore } from './train-store.ts';
+import { mountTrainPanel } from './panels/train-panel.ts';
 import { mountRecordingPanel } from './panels/recording-panel.ts';
 import { mountDetectionPanel } from './panels/detection-panel.ts';
 import { PLOT_COLUMNS } from './charts/time-axis.ts';
@@ -52,6 +54,7 @@ const store = createLabStore(engine, queue, options);
 crashed = store.getState().fail;
 const recordings = createRecordingStore(engine, queue, { columns: PLOT_COLUMNS });
 const remote = createRemoteStore(engine, recordings);
+const training = createTrainStore(engine, queue, recordings);
 
 mountTabs(section('tabs'), section('start-here'));
 mountModelBar(section('model-bar'), recordings, store);
@@ -59,6 +62,7 @@ mountAdapterPanel(section('adapter'), store);
 mountCalibrationPanel(section('calibration'), store, queue);
 mountModelProfilePanel(section('model-profile'), store, recordings, queue);
 mountHeadroomPanel(section('headroom'), store, recordings, queue);
+mountTrainPanel(section('train'), training, store, recordings, queue, engine);
 mountRemotePanel(section('remote'), remote, recordings);
 mountRecordingPanel(section('recording'), recordings);
 mountDetectionPanel(section('detection'), recordings, store, queue);
@@ -67,4 +71,4 @@ if (badOptions) store.getState().fail(badOptions);
 else void store.getState().connect();
 
 // For the DevTools console: the engine (e.g. `await ictal.engine.performanceMeasures()`) and the stores.
-Object.assign(globalThis, { ictal: { engine, store, recordings, remote, queue } });
+Object.assign(globalThis, { ictal: { engine, store, recordings, remote, training, queue } });

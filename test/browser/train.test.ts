@@ -1,0 +1,80 @@
+// The Train tab in headless Chromium (SwiftShader) against the real Vite dev server: a v3-tiny cut to 1 s windows
+// (samples=256) loaded as files, trained a few steps on synthetic EEG with the loss chart growing step by step,
+// stopped, resumed to its end, and its weights made the lab's model.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer-core';
+import { browserSkipReason, collectErrors, launchChromium, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
+import { applyOverrides, preset } from '../../src/graph/config.ts';
+import { buildV3 } from '../../src/graph/v3.ts';
+import { initWeights } from '../../src/graph/init.ts';
+import { serializeIr } from '../../src/graph/serialize.ts';
+import { encodeWeights } from '../../src/graph/weights.ts';
+
+const skip = browserSkipReason();
+const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
+const points = (page: Page) => page.$$eval('[data-testid=train-loss-chart] circle', (c) => c.length).catch(() => 0);
+
+async function typeInto(page: Page, selector: string, value: string): Promise<void> {
+  await page.click(selector, { count: 3 });
+  await page.keyboard.press('Backspace');
+  if (value) await page.keyboard.type(value);
+}
+
+describe.skipIf(skip)('Train tab', () => {
+  let server: LabServer;
+  let chromium: Chromium;
+  let page: Page;
+  let errors: string[];
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ictal-train-tab-'));
+    const ir = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['samples=256']));
+    writeFileSync(join(dir, 'tiny.json'), serializeIr(ir));
+    writeFileSync(join(dir, 'tiny.safetensors'), encodeWeights(ir, initWeights(ir, 9), 9));
+    server = await startLabServer();
+    chromium = await launchChromium({ webgpu: true });
+    page = await chromium.browser.newPage();
+    errors = collectErrors(page);
+    await page.goto(`${server.url}/#train`);
+    await page.waitForSelector('[data-testid=adapter-name]', { timeout: 60_000 });
+  });
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('trains step by step with a live loss chart, stops, resumes to the end, and hands the weights to the lab', async () => {
+    expect(await page.$eval('[data-testid=train-start]', (b) => (b as HTMLButtonElement).disabled)).toBe(true); // no model yet
+    await pickFiles(page, 'model-files', join(dir, 'tiny.json'), join(dir, 'tiny.safetensors'));
+    await waitForText(page, '[data-testid=model-info]', 'tiny.json + tiny.safetensors', 30_000);
+    await typeInto(page, '#train-steps', '0');
+    await page.click('[data-testid=train-start]');
+    expect(await text(page, '[data-testid=train-form-error]')).toBe('Steps: "0" is not a whole number from 1 up');
+    await typeInto(page, '#train-steps', '4');
+    await typeInto(page, '#train-batch', '1');
+    await typeInto(page, '#train-minutes', '1');
+    await page.select('#train-precision', 'f32');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=train-loss-chart] circle').length >= 1, { timeout: 240_000, polling: 100 });
+    await page.click('#train [data-testid=cancel]'); // stop after the current step
+    const stopped = await waitForText(page, '[data-testid=train-result]', /^(Stopped|Finished) after/, 240_000);
+    expect(stopped).toMatch(/^Stopped after [123] steps? on \d+ windows/);
+    const done = await points(page);
+    expect(done).toBe(Number(/after (\d)/.exec(stopped)![1]));
+    await page.click('[data-testid=train-resume]');
+    expect(await waitForText(page, '[data-testid=train-result]', /^Finished after/, 300_000)).toMatch(new RegExp(`^Finished after ${4 - done} steps?`));
+    expect(await points(page)).toBe(4); // the chart runs on over the resumed steps
+    expect(await text(page, '[data-testid=train-summary]')).toMatch(/^step 4: loss \d+\.\d{4}, grad norm \d+\.\d{3}, loss scale 1, /);
+    expect(await page.$eval('[data-testid=train-weights]', (a) => a.getAttribute('download'))).toBe('trained.safetensors');
+    await page.click('[data-testid=train-use]');
+    await waitForText(page, '[data-testid=model-info]', 'v3-tiny-trained.safetensors', 60_000);
+    expect(await text(page, '[data-testid=train-handoff]')).toBe("the trained weights are the lab's model (v3-tiny-trained.safetensors)");
+    await saveScreenshot(page, 'train');
+    expect(errors).toEqual([]);
+  });
+});
