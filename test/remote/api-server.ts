@@ -43,10 +43,11 @@ export async function startApiServer(python: string, options: { corsOrigins?: st
   const log = join(dir, 'server.log');
   const port = await freePort();
   const token = `t-${Math.random().toString(36).slice(2)}`;
-  const env = { ...process.env, PYTHONPATH: [process.env.PYTHONPATH, join(ROOT, 'backend')].filter(Boolean).join(delimiter) };
+  // The token goes in the environment: serve refuses --token (a command line is visible in ps).
+  const env = { ...process.env, ICTAL_API_TOKEN: token, PYTHONPATH: [process.env.PYTHONPATH, join(ROOT, 'backend')].filter(Boolean).join(delimiter) };
   const out = openSync(log, 'a');
   const child: ChildProcess = spawn(python, ['-m', 'ictal_backend', 'serve', '--host', '127.0.0.1', '--port', String(port),
-    '--token', token, '--home', home, '--heartbeat-s', '0.5', ...(options.corsOrigins ?? []).flatMap((o) => ['--cors-origin', o])],
+    '--home', home, '--heartbeat-s', '0.5', ...(options.corsOrigins ?? []).flatMap((o) => ['--cors-origin', o])],
     { cwd: ROOT, env, stdio: ['ignore', out, out] });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
