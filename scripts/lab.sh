@@ -12,4 +12,6 @@ while (($#)); do
 done
 [[ $port =~ ^[0-9]+$ ]] || { echo "lab: --port wants a number, got '$port'" >&2; exit 2; }
 bash scripts/ensure-npm.sh
+# The Remote runs tab calls the run API from this origin: the server must admit it (README, "Remote runs").
+[[ $port == 5173 ]] || echo "lab: for the Remote runs tab, start the run API with --cors-origin http://127.0.0.1:$port" >&2
 exec npx vite --port "$port" --strictPort --host 127.0.0.1
