@@ -281,6 +281,16 @@ def test_ssgconv_vectorized_matches_a_per_graph_loop(K, fin, fout):
     close(conv(torch.tensor(x), adj), want)
 
 
+def test_ssgconv_gradients_match_finite_differences():
+    """The folded propagation operator carries the gradient to x, the edge weights and the linear layer."""
+    rng = np.random.default_rng()
+    nodes, length = 6, 3
+    conv = fresh(SSGConv({"in_features": 4, "out_features": 3, "alpha": 0.05, "K": 2, "bias": True}), rng)
+    x = torch.tensor(rng.standard_normal((2, nodes, length, 4)), requires_grad=True)
+    adj = torch.tensor(rng.uniform(0.1, 1, (2, length, nodes, nodes)), requires_grad=True)
+    assert torch.autograd.gradcheck(conv, (x, adj), eps=1e-6, atol=1e-7)
+
+
 def test_every_ir_op_has_a_module():
     from ictal_backend.ir import OPS
     assert set(OPS) == set(OP_MODULES)
