@@ -25,6 +25,8 @@ export type { TrainConfig, TrainProgress, TrainResult };
 /** Training data for Engine.train: the lab's synthetic EEG, or windows the caller already holds (e.g. from files). */
 export type TrainDataSpec =
   | { kind: 'synthetic'; seed?: number; minutes?: number }
+  /** The recording open in the lab (Recordings tab), with its labels. */
+  | { kind: 'recording' }
   | { kind: 'windows'; windows: Float32Array; labels: Float32Array };
 
 export interface EngineTrainConfig extends TrainConfig {
@@ -216,7 +218,7 @@ export class Engine {
   async train(config: EngineTrainConfig, onProgress?: (p: TrainProgress) => void): Promise<TrainResult> {
     const { model: spec, data, ...train } = config;
     const model = await this.modelFor(spec);
-    const windows = trainData(data, model.info.window, train.seed ?? TRAIN_DEFAULTS.seed);
+    const windows = data.kind === 'recording' ? this.recordings.trainingWindows(model.info.window) : trainData(data, model.info.window, train.seed ?? TRAIN_DEFAULTS.seed);
     return this.exclusive(async () => {
       this.stopTrainingRequested = false;
       return trainModel(await this.current(), model.ir, model.weights, windows, train, {
@@ -307,7 +309,7 @@ export class Engine {
   }
 }
 
-function trainData(d: TrainDataSpec, windowLength: number, seed: number): TrainWindows {
+function trainData(d: Exclude<TrainDataSpec, { kind: 'recording' }>, windowLength: number, seed: number): TrainWindows {
   if (d.kind === 'synthetic') return syntheticWindows(d.seed ?? seed, windowLength, d.minutes ?? 10);
   const per = 19 * windowLength;
   const count = d.labels.length / windowLength;

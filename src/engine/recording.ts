@@ -16,7 +16,8 @@ import { readMontageRecording } from '../data/recording.ts';
 import { synthesizeEeg } from '../data/synthetic-eeg.ts';
 import { syntheticCsvBi, syntheticEdf, syntheticName } from '../data/synthetic-files.ts';
 import { gatherWindows, planWindows, strideFor, WindowStitcher, DEFAULT_OVERLAP } from '../data/window-stitch.ts';
-import { labelsFromEvents } from '../data/windows.ts';
+import { labelsFromEvents, windows } from '../data/windows.ts';
+import type { TrainWindows } from '../train/data.ts';
 import { applyOverrides, preset } from '../graph/config.ts';
 import { initWeights, type WeightMap } from '../graph/init.ts';
 import { formatShape, numel, type IrDocument } from '../graph/ir.ts';
@@ -236,6 +237,18 @@ export class RecordingBench {
   async loadModel(spec: ModelSpec): Promise<ModelInfo> {
     this.model = await buildModel(spec);
     return this.model.info;
+  }
+
+  /**
+   * Training windows of the open recording, cut as recordingWindows cuts a file's (the window long, a sixth of it
+   * apart, a partial tail dropped); a recording without labels is all background.
+   */
+  trainingWindows(windowLength: number): TrainWindows {
+    const rec = this.recording;
+    if (!rec) throw new Error('train on the recording: no recording is open (open one in the Recordings tab)');
+    const w = windows(rec.matrix, rec.labels ?? new Float32Array(rec.matrix.samples), windowLength, Math.max(1, Math.round(windowLength / 6)));
+    if (!w.count) throw new Error(`train on the recording: its ${rec.matrix.samples} samples hold no window of ${windowLength}`);
+    return { channels: w.channels, windowLength, count: w.count, windows: w.windows, labels: w.labels };
   }
 
   /** The model loadModel() keeps (for the profiler, headroom and training), or undefined. */

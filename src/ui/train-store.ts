@@ -18,6 +18,8 @@ export interface TrainForm {
   seed: number;
   /** Minutes of synthetic EEG to cut into training windows. */
   minutes: number;
+  /** Synthetic EEG, or the recording open in the Recordings tab (with its labels). */
+  data: 'synthetic' | 'recording';
 }
 
 export interface TrainRunProgress extends Progress {
@@ -48,7 +50,7 @@ export function createTrainStore(engine: EngineHandle, queue: GpuQueue, models: 
       const before = keepHistory ? get().history : [];
       set({ form, history: before });
       await runTask<TrainResult, TrainRunProgress>(() => get().run, (run) => set({ run }), (onProgress) =>
-        engine.train({ steps: form.steps, batch: form.batch, precision: form.precision, lr: form.lr, seed: form.seed, data: { kind: 'synthetic', seed: form.seed, minutes: form.minutes } },
+        engine.train({ steps: form.steps, batch: form.batch, precision: form.precision, lr: form.lr, seed: form.seed, data: form.data === 'recording' ? { kind: 'recording' } : { kind: 'synthetic', seed: form.seed, minutes: form.minutes } },
           proxy((p: TrainProgress) => {
             const history = [...get().history, { ...p, step: before.length + p.step }];
             set({ history });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { testGpu } from '../harness/node-gpu-session.ts';
 import { edfWithout, syntheticFiles, truncated } from './recording-fixtures.ts';
 import { RecordingBench, scorePoint } from '../../src/engine/recording.ts';
+import { labelsFromEvents } from '../../src/data/windows.ts';
 import { bytesSource } from '../../src/data/byte-source.ts';
 import { EdfReader } from '../../src/data/edf.ts';
 import { readMontageRecording } from '../../src/data/recording.ts';
@@ -151,5 +152,23 @@ describe('operating points', () => {
     expect(s.coverage).toBeLessThan(0.25);
     expect(s.degenerate).toBeNull();
     expect(scorePoint({ ...point, reached: false, threshold: null, offThreshold: null, sensitivity: 0, falseAlarmsPer24h: null }, p)).toMatchObject({ coverage: null, degenerate: null });
+  });
+});
+
+describe('training windows of the open recording', () => {
+  it('cuts the preprocessed recording as recordingWindows cuts a file, with its labels', async () => {
+    const bench = new RecordingBench(noSession);
+    expect(() => bench.trainingWindows(256)).toThrow('train on the recording: no recording is open (open one in the Recordings tab)');
+    await bench.openEdf(file(files.edf, 'r.edf'), file(files.csvBi, 'r.csv_bi'));
+    const w = bench.trainingWindows(768);
+    const x = await expectedMatrix(files.edf);
+    // 2560 samples, 768-sample windows 128 apart: starts 0, 128, ..., 1792.
+    expect(w).toMatchObject({ channels: 19, windowLength: 768, count: 15 });
+    const k = 4;
+    for (const c of [0, 18]) expect(w.windows.subarray((k * 19 + c) * 768, (k * 19 + c + 1) * 768)).toEqual(x.data.subarray(c * 2560 + k * 128, c * 2560 + k * 128 + 768));
+    const seizures = files.rec.seizures.map((z) => [z.start, z.stop] as [number, number]);
+    const perSample = labelsFromEvents(seizures, 2560, 256);
+    expect(w.labels.subarray(k * 768, (k + 1) * 768)).toEqual(perSample.subarray(k * 128, k * 128 + 768));
+    expect(() => bench.trainingWindows(4096)).toThrow('train on the recording: its 2560 samples hold no window of 4096');
   });
 });

@@ -19,6 +19,8 @@ export function mountTrainPanel(host: HTMLElement, store: TrainStore, lab: LabSt
   const lr = field('train-lr', '0.00005', { min: '0', step: 'any' });
   const seed = field('train-seed', '42', { min: '0', step: '1' });
   const minutes = field('train-minutes', '10', { min: '1', max: '120', step: '1' });
+  const data = h('select', { id: 'train-data', 'data-testid': 'train-data' },
+    h('option', { value: 'synthetic' }, 'synthetic EEG'), h('option', { value: 'recording' }, 'the open recording (Recordings tab)'));
   const formError = h('span', { class: 'field-error', role: 'alert', 'data-testid': 'train-form-error' });
   const start = h('button', { type: 'button', 'data-testid': 'train-start' }, 'Train');
   const resume = h('button', { type: 'button', class: 'secondary', 'data-testid': 'train-resume' }, 'Resume');
@@ -34,7 +36,7 @@ export function mountTrainPanel(host: HTMLElement, store: TrainStore, lab: LabSt
     };
     const rate = Number(lr.value);
     if (lr.value.trim() === '' || !(rate > 0 && rate <= 10)) throw new Error(`Learning rate: "${lr.value}" is not a number in (0, 10]`);
-    return { steps: whole(steps, 'Steps', 1), batch: whole(batch, 'Batch', 1), precision: precision.value as Precision, lr: rate, seed: whole(seed, 'Seed', 0), minutes: whole(minutes, 'Minutes', 1, 120) };
+    return { steps: whole(steps, 'Steps', 1), batch: whole(batch, 'Batch', 1), precision: precision.value as Precision, lr: rate, seed: whole(seed, 'Seed', 0), minutes: whole(minutes, 'Minutes', 1, 120), data: data.value as 'synthetic' | 'recording' };
   };
   start.addEventListener('click', () => {
     try {
@@ -51,7 +53,7 @@ export function mountTrainPanel(host: HTMLElement, store: TrainStore, lab: LabSt
   show(host,
     h('h2', { id: 'train-title' }, 'Train'),
     h('p', { class: 'muted' }, 'The loaded model trained here on WebGPU with the backend\'s recipe (AdamW, warm-up and cosine, focal loss, loss scaling in the half modes) ',
-      'on synthetic EEG cut into its windows. Stop keeps what was learnt; Resume runs the remaining steps from there (the learning-rate schedule starts again over them). ',
+      'on synthetic EEG or the recording open in the Recordings tab (an EDF with its .csv_bi labels), cut into its windows. Stop keeps what was learnt; Resume runs the remaining steps from there (the learning-rate schedule starts again over them). ',
       '`npx ictal train` runs the same trainer.'),
     h('div', { class: 'model-row' },
       h('label', { for: 'train-steps' }, 'Steps'), steps,
@@ -59,6 +61,7 @@ export function mountTrainPanel(host: HTMLElement, store: TrainStore, lab: LabSt
       h('label', { for: 'train-precision' }, 'Precision'), precision,
       h('label', { for: 'train-lr' }, 'Learning rate'), lr,
       h('label', { for: 'train-seed' }, 'Seed'), seed,
+      h('label', { for: 'train-data' }, 'Data'), data,
       h('label', { for: 'train-minutes' }, 'Minutes of synthetic EEG'), minutes),
     h('div', { class: 'model-row' }, start, resume, use, formError),
     status);
@@ -68,7 +71,9 @@ export function mountTrainPanel(host: HTMLElement, store: TrainStore, lab: LabSt
     const l = lab.getState();
     const info = l.adapter.status === 'ready' ? l.adapter.info : undefined;
     for (const o of precision.options) o.disabled = o.value === 'f16' && !info?.features.includes('shader-f16');
-    const why = !info ? 'No WebGPU adapter (see the Device tab).' : !models.getState().model.result ? 'Load a model first (above).' : '';
+    const why = !info ? 'No WebGPU adapter (see the Device tab).' : !models.getState().model.result ? 'Load a model first (above).'
+      : data.value === 'recording' && !models.getState().recording.result ? 'Open a recording in the Recordings tab first, or train on synthetic EEG.' : '';
+    minutes.disabled = data.value === 'recording';
     const r = s.run.result;
     start.disabled = s.run.running || why !== '';
     resume.disabled = s.run.running || !r?.stopped || !s.form || r.history.length >= s.form.steps;
@@ -105,5 +110,6 @@ export function mountTrainPanel(host: HTMLElement, store: TrainStore, lab: LabSt
   store.subscribe(render);
   queue.subscribe(render);
   lab.subscribe((now, prev) => now.adapter !== prev.adapter && render());
-  models.subscribe((now, prev) => now.model !== prev.model && render());
+  models.subscribe((now, prev) => (now.model !== prev.model || now.recording !== prev.recording) && render());
+  data.addEventListener('change', render);
 }
