@@ -1,0 +1,42 @@
+// The lab's task bookkeeping without a browser: the ETA from the rate since the first progress report, the GPU
+// queue's "behind what", and a failed task keeping its last result.
+import { describe, expect, it } from 'vitest';
+import { etaSeconds, formatSeconds, runTask, type Task } from '../../src/ui/task.ts';
+import { GpuQueue } from '../../src/ui/gpu-queue.ts';
+
+describe('task bookkeeping', () => {
+  it('estimates the time left from the rate since the first report', () => {
+    const t: Task<unknown> = { running: true, progress: { done: 4, total: 10, message: '' }, since: { ms: 1000, done: 1 } };
+    expect(etaSeconds(t, 4000)).toBeCloseTo(6); // 3 s for 3 steps, 6 to go
+    expect(etaSeconds({ ...t, progress: { done: 1, total: 10, message: '' } }, 4000)).toBeUndefined(); // no rate yet
+    expect(etaSeconds({ running: true }, 4000)).toBeUndefined();
+    expect([formatSeconds(4.2), formatSeconds(125), formatSeconds(7300)]).toEqual(['5 s', '2 min 5 s', '2 h 1 min']);
+  });
+
+  it('says what a job waits behind, in the order asked, and forgets finished jobs', async () => {
+    const q = new GpuQueue();
+    const ids: Record<string, number> = {};
+    let release!: () => void;
+    const first = q.run('Calibrate', () => new Promise<void>((ok) => (release = ok)), (id) => (ids.a = id));
+    const second = q.run('Model profile', async () => 'done', (id) => (ids.b = id));
+    const third = q.run('Training', async () => 'done', (id) => (ids.c = id));
+    expect(q.ahead(ids.a)).toEqual([]);
+    expect(q.ahead(ids.c)).toEqual(['Calibrate', 'Model profile']);
+    release();
+    await Promise.all([first, second, third]);
+    expect(q.size).toBe(0);
+    expect(q.ahead(ids.c)).toEqual([]);
+  });
+
+  it('keeps the last result when a task fails, and marks a cancel as one', async () => {
+    let t: Task<string> = { running: false, result: 'old' };
+    const set = (n: Task<string>) => (t = n);
+    expect(await runTask(() => t, set, async () => { throw new Error('bad.edf: not an EDF'); })).toBe(false);
+    expect(t).toMatchObject({ running: false, result: 'old', error: 'bad.edf: not an EDF', cancelled: false });
+    const cancelled = Object.assign(new Error('model run cancelled'), { name: 'CancelledError' });
+    await runTask(() => t, set, async () => { throw cancelled; });
+    expect(t).toMatchObject({ result: 'old', cancelled: true });
+    expect(await runTask(() => t, set, async () => 'new')).toBe(true);
+    expect(t).toEqual({ running: false, result: 'new' });
+  });
+});
