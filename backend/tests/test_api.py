@@ -47,8 +47,9 @@ def _free_port() -> int:
 class ApiServer:
     """One real server process; `kill()` + `start()` is a crash and a restart on the same home."""
 
-    def __init__(self, home: Path, *args: str, umask: int | None = None):
+    def __init__(self, home: Path, *args: str, umask: int | None = None, env: dict[str, str] | None = None):
         self.home = home
+        self.env = env or {}
         self.args = args  # more `serve` options (limits)
         self.umask = umask
         self.process: subprocess.Popen[bytes] | None = None
@@ -59,6 +60,7 @@ class ApiServer:
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = dict(os.environ)
+        env.update(self.env)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(BACKEND)) if p)
         env["ICTAL_API_TOKEN"] = TOKEN  # never on the command line (docs/api.md)
         argv = [sys.executable, "-m", "ictal_backend", "serve", "--host", "127.0.0.1", "--port", str(port),
