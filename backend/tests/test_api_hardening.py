@@ -236,3 +236,18 @@ def _worker_pid(srv: ApiServer, run_id: str) -> int:
     with sqlite3.connect(srv.home / "state.db") as db:
         (ref,) = db.execute("SELECT worker_ref FROM runs WHERE id = ?", (run_id,)).fetchone()
     return int(ref.split(":")[1])
+
+
+def test_disk_use_is_limited(tmp_path: Path) -> None:
+    srv = ApiServer(tmp_path / "home", "--max-disk-bytes", "20000")  # state.db alone takes some of it
+    srv.start()
+    try:
+        with srv.client() as api:
+            before = _files(srv.home)
+            body = {"graph": linear_graph(64), "train": TINY_TRAIN, "data": SYNTHETIC}
+            body["graph"]["config"] = {"note": "x" * 30_000}  # the request itself would not fit
+            answer = _limit(api, body, "max_disk_bytes")
+            assert answer["value"] > 20_000 and answer["max"] == 20_000
+            assert _files(srv.home) == before
+    finally:
+        srv.stop()
