@@ -138,9 +138,9 @@ def train_in_container(run_id: str, heartbeat_s: float, data: Any, triton: Any, 
                        stop_after_s: float, execute: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
     """The body of `train_run`, with its Volumes and clock as arguments (the tests pass fakes).
 
-    Always in resume mode: Modal re-runs a preempted input with the same arguments, and that second attempt
-    must continue from the checkpoint the first wrote on SIGINT, not start over (a fresh run has no
-    checkpoint, so it starts from step 0). A timer sets the stop flag before Modal's timeout, so a long run
+    Resume mode is decided here, from the run folder, not by the caller: Modal re-runs a preempted input with
+    the same arguments, and that second attempt must continue from the checkpoint the first wrote on SIGINT,
+    not start over (a fresh run has no checkpoint, so it starts from step 0). A timer sets the stop flag before Modal's timeout, so a long run
     ends `interrupted` (resumable) with a checkpoint, not killed. Never raises: the outcome, a failure's error
     text included, is the call's return value, so the API can tell a failed run from a failed RPC."""
     from ictal_backend.api.run_files import RunDir
@@ -162,7 +162,10 @@ def train_in_container(run_id: str, heartbeat_s: float, data: Any, triton: Any, 
         _reload(data, "data")
         run_dir = RunDir(runs_root / run_id)
         run_dir.result.unlink(missing_ok=True)  # an earlier (preempted) attempt's outcome is not this one's
-        outcome = execute(run_dir, True, stop, heartbeat_s,
+        # Resume whenever a checkpoint was written (the trainer picks the newest complete one): a re-run after
+        # preemption, or a resumed run; a fresh run has none and starts without a "no checkpoint" warning.
+        resume = run_dir.checkpoints.is_dir() and any(run_dir.checkpoints.iterdir())
+        outcome = execute(run_dir, resume, stop, heartbeat_s,
                           after_event=lambda e: commit(now=e.get("type") == "checkpoint"))
     except BaseException as e:  # noqa: BLE001 - whatever it was, the API must get the text, not a crash
         outcome = {"outcome": "failed", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
