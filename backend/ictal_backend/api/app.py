@@ -45,7 +45,7 @@ def create_app(settings: ApiSettings, launcher: Launcher | None = None,
     for folder in (settings.home, settings.runs_dir):  # 0700: runs hold the users' graphs, weights and data paths
         try:
             private_dir(folder)
-        except PermissionError as e:  # a mount the server does not own (a cloud volume): say so, serve anyway
+        except OSError as e:  # a mount that refuses chmod (a cloud volume): say so, serve anyway
             settings.runs_dir.mkdir(parents=True, exist_ok=True)
             log.warning("cannot make %s private (0700): %s", folder, e)
     store = RunStore(settings.db_path, on_write=on_store_write)
