@@ -30,6 +30,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="f32", choices=["f32", "f16"], help="f16: autocast to half (default f32)")
     p.add_argument("--pos-weight", type=float, default=1.0, help="the focal loss's positive-class weight (default 1)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+    p.add_argument("--round-half", action="store_true",
+                   help="f32 autograd with the weights and every op's output rounded to half in the forward (the "
+                        "gradient is not rounded): how much f16 storage alone moves each gradient (see docs/training.md)")
+
+
+class _RoundHalf(torch.autograd.Function):
+    """Rounds to half in the forward, passes the gradient through unrounded."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return x.half().to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return g
+
+
+def round_half_storage(model: torch.nn.Module) -> None:
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half().float())
+    for module in model.ops.values():
+        module.register_forward_hook(lambda _m, _i, out: _RoundHalf.apply(out) if isinstance(out, torch.Tensor) else out)
 
 
 def read_labels(path: Path, logits_shape: list, batch: int) -> np.ndarray:
@@ -59,6 +82,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"grad: {e}", file=sys.stderr)
         return 2
     model.eval()  # dropout off; gradients still flow
+    if args.round_half:
+        round_half_storage(model)
     params = model.ir_parameters()
     for p in params.values():
         p.grad = None
@@ -70,7 +95,7 @@ def main(args: argparse.Namespace) -> int:
              for name, p in params.items()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     save_file(grads, str(args.output), metadata={"format": "ictal-grads", "graph": g.name, "loss": repr(loss.item()),
-                                                 "precision": args.precision})
+                                                 "precision": args.precision, "round_half": str(args.round_half)})
     print(f"grad: {g.name} on {len(x)} window(s), {args.precision} on {device}: loss {loss.item():.6g} -> {args.output} "
           f"({len(grads)} gradients)")
     return 0

@@ -12,11 +12,16 @@ import { FOCAL_RECIPE } from '../../kernels/focal-loss.ts';
 import { TrainingExecutor } from '../../train/training-executor.ts';
 
 const HELP = `ictal grad --ir FILE --weights FILE --input X.npy --labels Y.npy --output GRADS.safetensors [--precision P]
-           [--pos-weight W] [--micro-batch M]
+           [--pos-weight W] [--micro-batch M] [--loss-scale S]
   The focal loss's gradient (the backend's recipe: alpha ${FOCAL_RECIPE.alpha}, gamma ${FOCAL_RECIPE.gamma}, its clamps) for every
   parameter, dropout off, no optimizer step: one safetensors file, F32, keyed by IR parameter name. X is
   [B, ...graph input], Y [B, ...graph output] in [0, 1]. --precision: ${PRECISIONS.join(', ')} (default f32); --pos-weight
-  (default 1); --micro-batch divides B (default: what fits). The twin: npm run backend -- grad, same arguments.`;
+  (default 1); --micro-batch divides B (default: what fits); --loss-scale multiplies the loss gradient on the GPU
+  and divides the result (default 1 in f32, GradScaler's initial 65536 in f16 modes: unscaled, gradients of
+  order 1e-7 underflow halves). The twin: npm run backend -- grad, same arguments.`;
+
+/** GradScaler's initial scale (torch.amp.GradScaler init_scale). */
+const HALF_LOSS_SCALE = 65536;
 
 function floatArray(a: NpyArray, path: string, want: readonly (number | string)[], what: string): Float32Array {
   if (a.dtype !== 'f4' && a.dtype !== 'f8') throw new Error(`${path}: dtype ${a.dtype}; ${what} must be float32 or float64`);
@@ -33,7 +38,7 @@ export const grad: Command = {
   async run(argv) {
     const { values } = parseOptions('grad', argv, {
       ir: { type: 'string' }, weights: { type: 'string' }, input: { type: 'string' }, labels: { type: 'string' }, output: { type: 'string' },
-      precision: { type: 'string', default: 'f32' }, 'pos-weight': { type: 'string', default: '1' }, 'micro-batch': { type: 'string' }, help: { type: 'boolean' },
+      precision: { type: 'string', default: 'f32' }, 'pos-weight': { type: 'string', default: '1' }, 'micro-batch': { type: 'string' }, 'loss-scale': { type: 'string' }, help: { type: 'boolean' },
     });
     if (values.help) return console.log(HELP), 0;
     for (const k of ['ir', 'weights', 'input', 'labels', 'output'] as const) if (!values[k]) throw new Error(`--${k} is required\n${HELP}`);
@@ -43,6 +48,8 @@ export const grad: Command = {
     if (!(posWeight >= 0 && Number.isFinite(posWeight))) throw new Error(`--pos-weight "${values['pos-weight']}" is not a finite number >= 0`);
     const micro = values['micro-batch'] === undefined ? undefined : Number(values['micro-batch']);
     if (micro !== undefined && !(Number.isInteger(micro) && micro >= 1)) throw new Error(`--micro-batch "${values['micro-batch']}" is not a positive integer`);
+    const lossScale = values['loss-scale'] === undefined ? (precision === 'f32' ? 1 : HALF_LOSS_SCALE) : Number(values['loss-scale']);
+    if (!(lossScale > 0 && Number.isFinite(lossScale))) throw new Error(`--loss-scale "${values['loss-scale']}" is not a finite number > 0`);
     const ir = parseIr(readFileSync(values.ir!, 'utf8'));
     const weights = loadWeights(ir, readFileSync(values.weights!));
     const xa = decodeNpy(readFileSync(values.input!), values.input!);
@@ -56,10 +63,13 @@ export const grad: Command = {
     const s = new ComputeSession(await cliGpu());
     try {
       const exec = await TrainingExecutor.create(s, ir, weights, batch, { precision, microBatch: micro, loss: { ...FOCAL_RECIPE, posWeight } });
-      const one = await s.arena.upload([1], [1], 'f32', 'loss scale');
-      await exec.step(x, y, { lossScale: one, seed: 0, step: 0, training: false });
+      const scale = await s.arena.upload([lossScale], [1], 'f32', 'loss scale');
+      await exec.step(x, y, { lossScale: scale, seed: 0, step: 0, training: false });
       const loss = (await s.read(exec.lossSum))[0]!;
       const grads = await exec.downloadGrads();
+      for (const g of grads.values()) g.data.forEach((v, i) => { g.data[i] = v / lossScale; });
+      const bad = [...grads].filter(([, g]) => g.data.some((v) => !Number.isFinite(v))).map(([k]) => k);
+      if (bad.length) throw new Error(`the gradient of ${bad.slice(0, 4).join(', ')}${bad.length > 4 ? ' ...' : ''} is not finite (loss scale ${lossScale}: lower it)`);
       writeFileSync(values.output!, writeSafetensors(grads, { format: 'ictal-grads', graph: ir.name, loss: String(loss), precision }));
       console.log(`grad: ${ir.name} on ${batch} window(s), ${precision}, micro-batch ${exec.plan.batch}: loss ${loss} -> ${values.output} (${grads.size} gradients)`);
     } finally {
