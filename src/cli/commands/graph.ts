@@ -8,6 +8,9 @@ import { initWeights } from '../../graph/init.ts';
 import { encodeWeights } from '../../graph/weights.ts';
 import { graphSummary, formatSummary } from '../../graph/summary.ts';
 import { irJsonSchema } from '../../graph/schema.ts';
+import { isPrecision, PRECISIONS, type Precision } from '../../gpu/precision.ts';
+import { planForward } from '../../executor/plan.ts';
+import { planTraining, type TrainingBytes } from '../../train/plan.ts';
 
 const HELP = `ictal graph --preset NAME [--set key=value ...] [--batch N] [--json] [--ir FILE] [--weights FILE] [--seed N]
   Builds a model graph and prints its parameters (total and per module), FLOPs per window and activation
@@ -19,7 +22,22 @@ const HELP = `ictal graph --preset NAME [--set key=value ...] [--batch N] [--jso
   --ir        write the IR (docs/ir.md) to FILE
   --weights   write seeded initial weights (safetensors, PE buffer included) to FILE
   --seed      initialisation seed (default 42)
-  --schema    write the IR's JSON Schema (generated from the op table) to FILE`;
+  --schema    write the IR's JSON Schema (generated from the op table) to FILE
+  --train     also print the training arena at --batch and --precision (${PRECISIONS.join(' | ')}, default f32) as the
+              training executor allocates it (src/train/plan.ts), next to the inference activations`;
+
+const MIB = 2 ** 20;
+
+function formatTraining(batch: number, precision: Precision, inference: number, t: TrainingBytes): string {
+  const row = (k: string, v: number) => `  ${k.padEnd(34)} ${(v / MIB).toFixed(2).padStart(10)} MiB`;
+  return [
+    `training arena, batch ${batch}, ${precision} (one pass; f32 masters, gradients and moments):`,
+    row('weights (masters, copies, derived)', t.weights), row('gradients (f32)', t.gradients),
+    row('optimizer state (AdamW, f32)', t.optimizerState), row('activations + their gradients', t.activationsKept),
+    row('workspace', t.workspace), row('total', t.total),
+    row('inference activations (same batch)', inference),
+  ].join('\n');
+}
 
 export const graph: Command = {
   name: 'graph',
@@ -29,6 +47,7 @@ export const graph: Command = {
       preset: { type: 'string', default: 'v3' }, set: { type: 'string', multiple: true, default: [] },
       batch: { type: 'string', default: '1' }, json: { type: 'boolean' }, ir: { type: 'string' },
       weights: { type: 'string' }, schema: { type: 'string' }, seed: { type: 'string', default: '42' }, help: { type: 'boolean' },
+      train: { type: 'boolean' }, precision: { type: 'string', default: 'f32' },
     });
     if (values.help) return console.log(HELP), 0;
     const seed = Number(values.seed);
@@ -41,7 +60,11 @@ export const graph: Command = {
     if (values.ir) writeFileSync(values.ir, serializeIr(ir));
     if (values.weights) writeFileSync(values.weights, encodeWeights(ir, initWeights(ir, seed), seed));
     const summary = graphSummary(ir, batch);
-    console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+    const precision = values.precision!;
+    if (!isPrecision(precision)) throw new Error(`--precision "${precision}" is not one of ${PRECISIONS.join(', ')}`);
+    const training = values.train ? { precision, bytes: planTraining(ir, batch, precision).bytes, inferenceActivations: planForward(ir, batch, precision).activationBytes } : undefined;
+    if (values.json) console.log(JSON.stringify(training ? { ...summary, training } : summary, null, 2));
+    else console.log(formatSummary(summary) + (training ? `\n\n${formatTraining(batch, precision, training.inferenceActivations, training.bytes)}` : ''));
     return 0;
   },
 };
