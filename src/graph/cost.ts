@@ -5,9 +5,7 @@ import type { Attrs } from './ir.ts';
 import { numel } from './ir.ts';
 import { int, bool } from './attrs.ts';
 import { mambaDims } from './ops.ts';
-
-/** Chunk length the Mamba2 backward keeps scan states at (states in between are recomputed). */
-export const SCAN_CHUNK = 64;
+import { defaultChunk } from '../kernels/mamba-scan.ts';
 
 export interface OpCost {
   flopsForward: number;
@@ -175,8 +173,8 @@ export const COSTS: Record<string, CostFn> = {
     r.savedInputs = [0];
     // zxbcdt, activated xBC, scan output y, normalised gated output (out_proj's input)
     r.extraAct = tokens * (dInProj + convDim + 2 * dInner);
-    // rstd per token; scan states at chunk boundaries
-    r.extraF32 = tokens + sequences * Math.ceil(L / SCAN_CHUNK) * H * P * N;
+    // rstd per token; scan states at chunk boundaries (the kernel's chunk, as the Mamba2 record saves them)
+    r.extraF32 = tokens + sequences * Math.ceil(L / defaultChunk(N)) * H * P * N;
     return r;
   },
   cosine_edges(c) {
