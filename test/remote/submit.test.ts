@@ -20,10 +20,10 @@ const RUN_TIMEOUT_MS = 300_000;
 const TINY_TRAIN = { steps: 1, batch_size: 1, precision: 'f32' as const, seed: 5, log_every: 1 };
 const TINY_DATA = { kind: 'synthetic' as const, seed: 2, windows: 1, val_windows: 1 };
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(args: string[], token?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok) => {
     // Without ICTAL_API_TOKEN from the caller's environment: the token is whatever the test passes.
-    const env = { ...process.env, ICTAL_API_TOKEN: undefined };
+    const env = { ...process.env, ICTAL_API_TOKEN: token };
     const child = spawn(process.execPath, [join(ROOT, 'bin/ictal.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -61,7 +61,8 @@ describe.skipIf(!python)('run API client and ictal submit (real uvicorn)', () =>
   it('ictal submit follows a v3-tiny run to succeeded, exit 0; its checkpoint loads', async () => {
     const config = join(dir, 'run.json');
     writeFileSync(config, JSON.stringify({ train: TINY_TRAIN, data: TINY_DATA }));
-    const r = await runCli(['submit', '--server', server.url, '--token', server.token, '--preset', 'v3-tiny', '--config', config]);
+    // The token from the environment, as the README says: no warning.
+    const r = await runCli(['submit', '--server', server.url, '--preset', 'v3-tiny', '--config', config], server.token);
     expect(r.stderr).toBe('');
     expect(r.code, r.stdout).toBe(0);
     const id = /^run (r[0-9a-f]{12}) queued/m.exec(r.stdout)?.[1];
@@ -95,6 +96,7 @@ describe.skipIf(!python)('run API client and ictal submit (real uvicorn)', () =>
     const r = await runCli(['submit', '--server', server.url, '--token', server.token, '--preset', 'v3-tiny', '--config', config]);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.stdout, r.stderr).toMatch(/^run r[0-9a-f]{12} failed: worker exited with status 1: .+/m);
+    expect(r.stderr).toMatch(/warning: --token is visible in the process list/);
     const noToken = await runCli(['submit', '--server', server.url, '--preset', 'v3-tiny', '--config', config]);
     expect(noToken.code, noToken.stdout + noToken.stderr).toBe(1);
     expect(noToken.stderr, noToken.stdout).toMatch(/--token is required/);

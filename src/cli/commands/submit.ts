@@ -9,7 +9,7 @@ import { STREAM_END_STATUSES, type DataSpec, type RunEvent, type RunRequest, typ
 const HELP = `ictal submit --server URL --token T --preset NAME [--set key=value ...] --config FILE [--weights FILE]
   Builds the preset's graph, submits it to a run API (npm run backend -- serve), follows the run's events
   to its end and exits 0 if it succeeded, 1 otherwise.
-  --token      the server's bearer token (default: $ICTAL_API_TOKEN)
+  --token      the server's bearer token (default: $ICTAL_API_TOKEN, which is better: an argument shows in ps)
   --set        a graph configuration override, as for ictal graph (repeatable)
   --config     JSON: {"train": {"steps" or "epochs", "batch_size", "precision", ...},
                       "data": {"kind": "synthetic", "seed": N} | {"kind": "npz", "path": "..."}}
@@ -77,6 +77,8 @@ export const submit: Command = {
       help: { type: 'boolean' },
     });
     if (values.help) return console.log(HELP), 0;
+    // A token on the command line is visible to every local user in the process list: allowed, but warned about.
+    if (values.token !== undefined) console.error('ictal submit: warning: --token is visible in the process list to other users of this machine; set ICTAL_API_TOKEN instead');
     const token = values.token ?? process.env.ICTAL_API_TOKEN;
     for (const [name, v] of [['--server', values.server], ['--token', token], ['--preset', values.preset], ['--config', values.config]] as const) {
       if (!v) throw new Error(`${name} is required (see ictal submit --help)`);
