@@ -73,7 +73,8 @@ describe.skipIf(skip)('Train tab', () => {
     expect(await page.$eval('[data-testid=train-weights]', (a) => a.getAttribute('download'))).toBe('trained.safetensors');
     await page.click('[data-testid=train-use]');
     await waitForText(page, '[data-testid=model-info]', 'v3-tiny-trained.safetensors', 60_000);
-    expect(await text(page, '[data-testid=train-handoff]')).toBe("the trained weights are the lab's model (v3-tiny-trained.safetensors)");
+    // The hand-off line renders after the model bar updates: wait for it rather than read it at once.
+    expect(await waitForText(page, '[data-testid=train-handoff]', "the trained weights are the lab's model", 30_000)).toBe("the trained weights are the lab's model (v3-tiny-trained.safetensors)");
     await saveScreenshot(page, 'train');
     expect(errors).toEqual([]);
   });
