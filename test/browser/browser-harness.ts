@@ -130,6 +130,13 @@ export async function openTab(page: Page, name: string): Promise<void> {
 }
 
 /** Waits until `selector` exists and its text satisfies `pattern` (a stale element from an earlier step does not count). */
+/** Replaces an input's value as typing would (select all, type), firing its input events. */
+export async function typeInto(page: Page, selector: string, value: string): Promise<void> {
+  await page.click(selector, { count: 3 });
+  await page.keyboard.press('Backspace');
+  if (value) await page.keyboard.type(value);
+}
+
 export async function waitForText(page: Page, selector: string, pattern: RegExp | string, timeout: number): Promise<string> {
   const source = typeof pattern === 'string' ? pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : pattern.source;
   await page.waitForFunction((sel: string, re: string) => new RegExp(re).test(document.querySelector(sel)?.textContent ?? ''), { timeout, polling: 100 }, selector, source);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, collectErrors, launchChromium, openTab, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
+import { browserSkipReason, collectErrors, typeInto, launchChromium, openTab, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
 import { applyOverrides, preset } from '../../src/graph/config.ts';
 import { buildV3 } from '../../src/graph/v3.ts';
 import { initWeights } from '../../src/graph/init.ts';
@@ -17,13 +17,6 @@ const skip = browserSkipReason();
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
 const count = (page: Page, selector: string) => page.$$eval(selector, (els) => els.length);
 const disabled = (page: Page, selector: string) => page.$eval(selector, (b) => (b as HTMLButtonElement).disabled);
-
-/** Replaces an input's value as typing would (select all, type), firing its input events. */
-async function typeInto(page: Page, selector: string, value: string): Promise<void> {
-  await page.click(selector, { count: 3 });
-  await page.keyboard.press('Backspace');
-  if (value) await page.keyboard.type(value);
-}
 
 describe.skipIf(skip)('Model profile and Headroom tabs', () => {
   let server: LabServer;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, collectErrors, launchChromium, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
+import { browserSkipReason, collectErrors, typeInto, launchChromium, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
 import { backendPython, startApiServer, type ApiServer } from '../remote/api-server.ts';
 import { applyOverrides, preset } from '../../src/graph/config.ts';
 import { buildV3 } from '../../src/graph/v3.ts';
@@ -18,12 +18,6 @@ import { encodeWeights } from '../../src/graph/weights.ts';
 const skip = browserSkipReason();
 const python = skip ? undefined : backendPython();
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
-
-async function typeInto(page: Page, selector: string, value: string): Promise<void> {
-  await page.click(selector, { count: 3 });
-  await page.keyboard.press('Backspace');
-  if (value) await page.keyboard.type(value);
-}
 
 describe.skipIf(skip || !python)('Remote runs tab against a real run API', () => {
   let lab: LabServer;

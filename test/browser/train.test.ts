@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, collectErrors, launchChromium, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
+import { browserSkipReason, collectErrors, typeInto, launchChromium, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
 import { applyOverrides, preset } from '../../src/graph/config.ts';
 import { buildV3 } from '../../src/graph/v3.ts';
 import { initWeights } from '../../src/graph/init.ts';
@@ -16,12 +16,6 @@ import { encodeWeights } from '../../src/graph/weights.ts';
 const skip = browserSkipReason();
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
 const points = (page: Page) => page.$$eval('[data-testid=train-loss-chart] circle', (c) => c.length).catch(() => 0);
-
-async function typeInto(page: Page, selector: string, value: string): Promise<void> {
-  await page.click(selector, { count: 3 });
-  await page.keyboard.press('Backspace');
-  if (value) await page.keyboard.type(value);
-}
 
 describe.skipIf(skip)('Train tab', () => {
   let server: LabServer;
