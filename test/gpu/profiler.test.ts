@@ -59,7 +59,9 @@ describe.skipIf(!session)('timestamp profiler', () => {
     const { batch, release, big } = await makeBatch(session!);
     try {
       const r = await profileBatch(session!, batch, { repeats: 2 });
-      const roofline = { copyGBps: 3, fmaGflops: 20 };
+      // Far above anything lavapipe reaches, so no row can claim more than the roofline (a fixed 3 GB/s was
+      // beaten by a fast CI machine).
+      const roofline = { copyGBps: 1e6, fmaGflops: 1e9 };
       const report = JSON.parse(JSON.stringify(buildReport(r, { roofline, adapter: 'test adapter' })));
       expect(report).toMatchObject({ format: 'ictal-profile', version: 1, adapter: 'test adapter', dispatches: 6, roofline });
       expect(report.kernels.map((k: { label: string }) => k.label)).toEqual(['tiny.relu', 'big.gelu', 'big.add']);
