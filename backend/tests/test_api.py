@@ -218,6 +218,27 @@ def test_cors_allows_the_lab_origin_only(server: ApiServer) -> None:
         assert denied.status_code == 401 and denied.headers["access-control-allow-origin"] == LAB_ORIGIN
 
 
+def test_cors_preflight_admits_every_method_the_api_serves(server: ApiServer, api: httpx.Client) -> None:
+    # The served routes from the server's own document (openapi.json itself is a GET, already among them), so a
+    # route added later with a new method fails here until CORS admits it.
+    paths = api.get("/openapi.json").json()["paths"]
+    served = {(path, method.upper()) for path, ops in paths.items() for method in ops}
+    methods = {m for _, m in served}
+    assert {"GET", "POST", "DELETE"} <= methods  # the lab lists, submits, cancels, resumes and deletes runs
+    with server.client(token=None) as c:
+        for path, method in sorted(served):
+            concrete = path.replace("{run_id}", "r000000000000").replace("{name}", "x.safetensors")
+            r = c.options(concrete, headers={"Origin": LAB_ORIGIN, "Access-Control-Request-Method": method,
+                                             "Access-Control-Request-Headers": "authorization"})
+            assert r.status_code == 200, (method, path, r.status_code, r.text)
+            assert r.headers["access-control-allow-origin"] == LAB_ORIGIN
+            allowed = {m.strip() for m in r.headers["access-control-allow-methods"].split(",")}
+            assert allowed == methods, (method, path, allowed)  # exactly the methods served, no more
+        # A method no route serves is refused at the preflight.
+        put = c.options("/api/runs", headers={"Origin": LAB_ORIGIN, "Access-Control-Request-Method": "PUT"})
+        assert put.status_code == 400, put.text
+
+
 def test_body_over_the_limit_is_413(api: httpx.Client) -> None:
     big = b'{"graph": "' + b"x" * (MAX_BODY_MB * 2**20) + b'"}'
     r = api.post("/api/runs", content=big, headers={"Content-Type": "application/json"})

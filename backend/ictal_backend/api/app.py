@@ -66,7 +66,7 @@ def create_app(settings: ApiSettings, launcher: Launcher | None = None,
     app.state.store, app.state.supervisor, app.state.settings = store, supervisor, settings
     # Outermost last: CORS headers also go on 401 and 413 answers, so the lab can read them.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "Content-Type", "Last-Event-ID"], max_age=600)
 
     @app.exception_handler(RequestValidationError)
