@@ -1,8 +1,9 @@
-// Accounting over a whole graph: parameters per module, FLOPs and bytes per node, and the activation memory a
-// training step keeps for the backward pass, at a batch size and precision. Feeds the profiler and headroom.
+// Accounting over a whole graph: parameters per module, FLOPs and bytes per node, at a batch size and precision.
+// Feeds the profiler and headroom. What the backward keeps is the op records' declaration (a layer above this
+// one: src/train/saved-activations.ts); the summary takes it as an argument.
 import type { Dim, IrDocument } from './ir.ts';
 import { numel } from './ir.ts';
-import { type Precision, PRECISIONS, elementBytes, tensorBytes } from '../gpu/precision.ts';
+import { type Precision, elementBytes } from '../gpu/precision.ts';
 import { COSTS, type OpCost } from './cost.ts';
 
 export interface NodeAccount extends OpCost {
@@ -30,10 +31,8 @@ export function accountNodes(ir: IrDocument, batch: number): NodeAccount[] {
     const needsDx = n.inputs.map((t) => needsGrad.has(t));
     const cost = COSTS[n.op]!({ attrs: n.attrs, inputs: inputShapes, output: outputShape, needsDx, params });
     if (params > 0 || needsDx.some(Boolean)) for (const o of n.outputs) needsGrad.add(o);
-    if (params === 0 && !needsDx.some(Boolean)) {
-      // nothing to differentiate: no backward work, nothing kept
-      Object.assign(cost, { flopsBackward: 0, elementsBackward: 0, savedInputs: [], savedOutput: false, extraAct: 0, extraF32: 0, extraBytes: 0 });
-    }
+    // nothing to differentiate: no backward work
+    if (params === 0 && !needsDx.some(Boolean)) Object.assign(cost, { flopsBackward: 0, elementsBackward: 0 });
     out.push({ id: n.id, op: n.op, params, inputShapes, outputShape, ...cost });
   }
   return out;
@@ -47,23 +46,6 @@ export function movedBytes(a: NodeAccount, p: Precision): { forward: number; bac
   const eb = elementBytes(p);
   const backward = a.flopsBackward === 0 && a.elementsBackward === 0 ? 0 : a.elementsBackward * eb + a.params * (eb + 4);
   return { forward: (a.elementsForward + a.params) * eb, backward };
-}
-
-/** Bytes the forward pass keeps for backward: saved tensors counted once (views share storage), plus extras. */
-export function savedActivationBytes(ir: IrDocument, accounts: NodeAccount[], batch: number, p: Precision): number {
-  const root = new Map<string, string>();
-  for (const n of ir.nodes) if (n.op === 'reshape') root.set(n.outputs[0]!, root.get(n.inputs[0]!) ?? n.inputs[0]!);
-  const saved = new Set<string>();
-  let extra = 0;
-  ir.nodes.forEach((n, i) => {
-    const a = accounts[i]!;
-    for (const k of a.savedInputs) saved.add(root.get(n.inputs[k]!) ?? n.inputs[k]!);
-    if (a.savedOutput) saved.add(root.get(n.outputs[0]!) ?? n.outputs[0]!);
-    extra += a.extraAct * elementBytes(p) + a.extraF32 * 4 + a.extraBytes;
-  });
-  let bytes = extra;
-  for (const t of saved) bytes += tensorBytes(concreteShape(ir.tensors[t]!.shape, batch), p);
-  return bytes;
 }
 
 /** Module of a node or parameter: the first segment of its dotted path. */
@@ -81,13 +63,13 @@ export interface GraphSummary {
   params: { total: number; modules: Record<string, number>; buffers: number };
   /** Per batch of `batch` windows. */
   flops: { forward: number; backward: number; modules: Record<string, { forward: number; backward: number }> };
-  /** Bytes kept for the backward pass, per precision. */
+  /** Bytes kept for the backward pass, per precision (src/train/saved-activations.ts, from the op records). */
   activations: Record<Precision, number>;
   /** Training state in f32: weights, gradients, AdamW moments. */
   training_state_bytes: { weights: number; gradients: number; adamw: number };
 }
 
-export function graphSummary(ir: IrDocument, batch: number): GraphSummary {
+export function graphSummary(ir: IrDocument, batch: number, activations: Record<Precision, number>): GraphSummary {
   const accounts = accountNodes(ir, batch);
   const modules = paramsByModule(ir);
   const total = Object.values(modules).reduce((a, b) => a + b, 0);
@@ -99,7 +81,6 @@ export function graphSummary(ir: IrDocument, batch: number): GraphSummary {
     fl.forward += a.flopsForward;
     fl.backward += a.flopsBackward;
   }
-  const activations = Object.fromEntries(PRECISIONS.map((p) => [p, savedActivationBytes(ir, accounts, batch, p)])) as Record<Precision, number>;
   const buffers = Object.values(ir.buffers).reduce((s, b) => s + numel(b.shape), 0);
   return {
     name: ir.name, batch, params: { total, modules, buffers }, flops: fl, activations,

@@ -1,11 +1,11 @@
-// Per-op cost model (docs/ir.md, "Accounting"): forward/backward FLOPs, elements moved, and what the backward
-// pass keeps from the forward. Counts are for concrete shapes (batch substituted). A multiply-add is 2 FLOPs;
-// exp, log, sqrt, division and comparisons count 1.
+// Per-op cost model (docs/ir.md, "Accounting"): forward/backward FLOPs and elements moved, for the profiler's
+// roofline. Counts are for concrete shapes (batch substituted). A multiply-add is 2 FLOPs; exp, log, sqrt,
+// division and comparisons count 1. What the backward keeps is not here: the op records' `saves` declare it
+// (src/executor/lower-*.ts; src/train/saved-activations.ts sums it).
 import type { Attrs } from './ir.ts';
 import { numel } from './ir.ts';
 import { int, bool } from './attrs.ts';
 import { mambaDims } from './ops.ts';
-import { defaultChunk } from '../kernels/mamba-scan.ts';
 
 export interface OpCost {
   flopsForward: number;
@@ -13,13 +13,6 @@ export interface OpCost {
   /** Activation elements read + written (parameter elements counted separately by the caller). */
   elementsForward: number;
   elementsBackward: number;
-  /** Indices of inputs the backward pass reads; whether it reads the output. */
-  savedInputs: number[];
-  savedOutput: boolean;
-  /** Op-internal saved values: in activation precision, in f32, and in bytes (u8 masks). */
-  extraAct: number;
-  extraF32: number;
-  extraBytes: number;
 }
 
 export interface CostContext {
@@ -32,9 +25,9 @@ export interface CostContext {
   params: number;
 }
 
-const base = (): OpCost => ({ flopsForward: 0, flopsBackward: 0, elementsForward: 0, elementsBackward: 0, savedInputs: [], savedOutput: false, extraAct: 0, extraF32: 0, extraBytes: 0 });
+const base = (): OpCost => ({ flopsForward: 0, flopsBackward: 0, elementsForward: 0, elementsBackward: 0 });
 
-/** Elementwise op with `fwd` FLOPs per element forward and `bwd` backward; saves its input or output. */
+/** Elementwise op with `fwd` FLOPs per element forward and `bwd` backward, reading its input or output again or not. */
 function elementwise(c: CostContext, fwd: number, bwd: number, save: 'input' | 'output' | 'none'): OpCost {
   const n = numel(c.output);
   const r = base();
@@ -43,8 +36,6 @@ function elementwise(c: CostContext, fwd: number, bwd: number, save: 'input' | '
   if (c.needsDx[0]) {
     r.flopsBackward = bwd * n;
     r.elementsBackward = (save === 'none' ? 2 : 3) * n;
-    if (save === 'input') r.savedInputs = [0];
-    if (save === 'output') r.savedOutput = true;
   }
   return r;
 }
@@ -57,12 +48,8 @@ export const COSTS: Record<string, CostFn> = {
   relu: (c) => elementwise(c, 1, 1, 'output'),
   softplus: (c) => elementwise(c, 5, 5, 'input'),
   clamp: (c) => elementwise(c, 2, 1, 'input'),
-  dropout(c) {
-    // draw, compare, scale forward; scale by the mask backward; the mask is kept as one byte per element
-    const r = elementwise(c, 3, 1, 'none');
-    if (c.needsDx[0]) r.extraBytes = numel(c.output);
-    return r;
-  },
+  // draw, compare, scale forward; the mask drawn again and applied backward
+  dropout: (c) => elementwise(c, 3, 1, 'none'),
   add(c) {
     const n = numel(c.output);
     const r = base();
@@ -109,7 +96,6 @@ export const COSTS: Record<string, CostFn> = {
     r.flopsBackward = 2 * macs * (c.needsDx[0] ? 2 : 1) + (bias ? outN : 0) + (wn ? 6 * weight + 4 * Cout : 0);
     r.elementsForward = inN + outN;
     r.elementsBackward = outN + inN + (c.needsDx[0] ? inN : 0);
-    r.savedInputs = [0];
     return r;
   },
   linear(c) {
@@ -123,7 +109,6 @@ export const COSTS: Record<string, CostFn> = {
     r.flopsBackward = 2 * macs * (c.needsDx[0] ? 2 : 1) + (bool(a, 'bias') ? outN : 0);
     r.elementsForward = inN + outN;
     r.elementsBackward = outN + inN + (c.needsDx[0] ? inN : 0);
-    r.savedInputs = [0];
     return r;
   },
   layer_norm(c) {
@@ -136,15 +121,11 @@ export const COSTS: Record<string, CostFn> = {
     r.flopsBackward = 11 * n;
     r.elementsForward = 2 * n;
     r.elementsBackward = 3 * n + (c.needsDx[0] ? n : 0);
-    r.savedInputs = [0];
-    r.extraF32 = 2 * rows; // mean and rstd
     return r;
   },
   mamba2(c) {
     const m = mambaDims(c.attrs);
     const tokens = numel(c.output) / m.D;
-    const L = c.output[c.output.length - 2]!;
-    const sequences = tokens / L;
     const { D, N, H, P, dInner, convDim, dInProj, dConv } = m;
     const fwd = {
       inProj: 2 * D * dInProj,
@@ -170,11 +151,6 @@ export const COSTS: Record<string, CostFn> = {
     // x in, zxbcdt out and in, xBC out and in, y out and in (with z), normed out and in, out
     r.elementsForward = tokens * (D + 2 * dInProj + 2 * convDim + H + 3 * dInner + dInner + D);
     r.elementsBackward = 2 * r.elementsForward;
-    r.savedInputs = [0];
-    // zxbcdt, activated xBC, scan output y, normalised gated output (out_proj's input)
-    r.extraAct = tokens * (dInProj + convDim + 2 * dInner);
-    // rstd per token; scan states at chunk boundaries (the kernel's chunk, as the Mamba2 record saves them)
-    r.extraF32 = tokens + sequences * Math.ceil(L / defaultChunk(N)) * H * P * N;
     return r;
   },
   cosine_edges(c) {
@@ -185,7 +161,6 @@ export const COSTS: Record<string, CostFn> = {
     r.flopsBackward = graphs * (pairs * (4 * D + 6) + E * (2 * D + 4));
     r.elementsForward = B * E * L * D + numel(c.output);
     r.elementsBackward = numel(c.output) + 2 * B * E * L * D;
-    if (c.needsDx[0]) { r.savedInputs = [0]; r.extraF32 = graphs * E; } // u and its norms
     return r;
   },
   topk_adjacency(c) {
@@ -198,7 +173,6 @@ export const COSTS: Record<string, CostFn> = {
     r.flopsBackward = graphs * 2 * E * E;
     r.elementsForward = graphs * (P + E * E);
     r.elementsBackward = graphs * (E * E + P);
-    if (c.needsDx[0]) r.extraBytes = graphs * E * E; // kept mask
     return r;
   },
   ssgconv(c) {
@@ -216,8 +190,6 @@ export const COSTS: Record<string, CostFn> = {
     r.flopsBackward = graphs * (2 * E * Fin * Fout * (c.needsDx[0] ? 2 : 1) + (bool(a, 'bias') ? E * Fout : 0) + 2 * prop + mix + 6 * E * E);
     r.elementsForward = numel(c.inputs[0]!) + numel(c.inputs[1]!) + numel(c.output);
     r.elementsBackward = 2 * r.elementsForward;
-    r.savedInputs = [0, 1];
-    r.extraAct = graphs * E * Fin * K; // z_1..z_{K-1} and h
     return r;
   },
 };

@@ -1,9 +1,11 @@
-// FLOPs, bytes and saved-activation memory on small graphs counted by hand, and on the v3 TCN.
+// FLOPs and bytes on small graphs counted by hand, and on the v3 TCN (what the backward keeps:
+// test/train/saved-activations.test.ts).
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/graph/builder.ts';
-import { accountNodes, graphSummary, movedBytes, savedActivationBytes } from '../../src/graph/accounting.ts';
+import { accountNodes, graphSummary, movedBytes } from '../../src/graph/accounting.ts';
 import { buildV3 } from '../../src/graph/v3.ts';
 import { preset } from '../../src/graph/config.ts';
+import { savedActivations } from '../../src/train/saved-activations.ts';
 
 const byId = (ir: ReturnType<GraphBuilder['build']>, batch: number) => Object.fromEntries(accountNodes(ir, batch).map((a) => [a.id, a]));
 
@@ -31,7 +33,7 @@ describe('per-op counts', () => {
     expect(movedBytes(a.c!, 'f16-storage').backward).toBe((80 + 60) * 2 + 40 * (2 + 4));
   });
 
-  it('linear -> relu -> linear on [1, 7, 3]: counts, and the relu output kept once though two ops need it', () => {
+  it('linear -> relu -> linear on [1, 7, 3]: dX only where a parameter lies upstream', () => {
     const g = new GraphBuilder('t', {});
     const x = g.input('x', ['B', 7, 3]);
     const h = g.node('l1', 'linear', [x], { in_features: 3, out_features: 5, bias: true });
@@ -45,31 +47,17 @@ describe('per-op counts', () => {
     expect(a.r!.flopsBackward).toBe(35);
     expect(a.l2!.flopsForward).toBe(2 * 7 * 5 * 2 + 7 * 2); // 154
     expect(a.l2!.flopsBackward).toBe(2 * (2 * 7 * 5 * 2) + 7 * 2); // dX + dW + db = 294
-    const acc = accountNodes(ir, 1);
-    // kept: x (l1's input, 21 values) and the relu output (35 values, needed by relu and l2: stored once)
-    // every buffer is rounded up to a whole pair of elements (precision.ts tensorBytes): 21 -> 22, 35 -> 36
-    expect(savedActivationBytes(ir, acc, 1, 'f32')).toBe((22 + 36) * 4);
-    // f16-storage pads rows to even length: x 7 rows of 3 -> 4 (28 halves), relu 7 rows of 5 -> 6 (42 halves)
-    expect(savedActivationBytes(ir, acc, 1, 'f16-storage')).toBe((28 + 42) * 2);
-    // f16: no row padding, the same pair rounding
-    expect(savedActivationBytes(ir, acc, 1, 'f16')).toBe((22 + 36) * 2);
-    // at batch 3: 63 -> 64 and 105 -> 106 values (f32)
-    expect(savedActivationBytes(ir, accountNodes(ir, 3), 3, 'f32')).toBe((64 + 106) * 4);
   });
 
-  it('layer_norm keeps its input plus mean and rstd in f32 per row; a reshape view is stored once', () => {
+  it('layer_norm: mean, centre, square-sum, normalise, affine per element; rstd per row', () => {
     const g = new GraphBuilder('t', {});
     const x = g.input('x', ['B', 4, 6]);
     const h = g.node('l', 'linear', [x], { in_features: 6, out_features: 6, bias: false });
     const v = g.node('v', 'reshape', [h], { shape: ['B', 2, 2, 6] });
     g.node('n', 'layer_norm', [v], { normalized_shape: 6, eps: 1e-5 });
-    const ir = g.build(['n']);
-    const acc = accountNodes(ir, 1);
-    const a = Object.fromEntries(acc.map((n) => [n.id, n]));
+    const a = byId(g.build(['n']), 1);
     expect(a.n!.flopsForward).toBe(7 * 24 + 2 * 4);
-    expect(a.n!.extraF32).toBe(2 * 4);
-    // x (24) for l's dW, h (24: v is a view of it) for the norm, plus 8 f32 statistics
-    expect(savedActivationBytes(ir, acc, 1, 'f32')).toBe((24 + 24) * 4 + 8 * 4);
+    expect(a.n!.flopsBackward).toBe(11 * 24);
   });
 
   it('mamba2 (D 4, N 2, expand 2, headdim 4, d_conv 2) on [1, 1, 3, 4]: the per-token breakdown', () => {
@@ -88,8 +76,6 @@ describe('per-op counts', () => {
     expect(inProj + conv + dt + scan + gateNorm + outProj).toBe(536);
     expect(a.flopsForward).toBe(3 * 536);
     expect(a.params).toBe(22 * 4 + 12 * 2 + 12 + 2 + 2 + 2 + 8 + 4 * 8);
-    expect(a.extraAct).toBe(3 * (22 + 12 + 2 * 8)); // zxbcdt, activated xBC, y, normalised output
-    expect(a.extraF32).toBe(3 + 1 * 1 * 2 * 4 * 2); // rstd per token; one chunk-boundary state per head (P x N)
   });
 
   it('ssgconv (E 3, L 2, 4 -> 5, K 2) per graph: normalisation, propagation, mixing, linear', () => {
@@ -103,7 +89,7 @@ describe('per-op counts', () => {
     expect(a.flopsForward).toBe(2 * 384);
   });
 
-  it('ops with nothing upstream to differentiate have no backward and keep nothing', () => {
+  it('ops with nothing upstream to differentiate have no backward', () => {
     const g = new GraphBuilder('t', {});
     const x = g.input('x', ['B', 2, 8]);
     const s = g.node('s', 'sanitize', [x], { nan: 0, min: -1, max: 1 });
@@ -111,13 +97,12 @@ describe('per-op counts', () => {
     const ir = g.build(['u']);
     const acc = accountNodes(ir, 1);
     expect(acc.map((a) => a.flopsBackward)).toEqual([0, 0]);
-    expect(savedActivationBytes(ir, acc, 1, 'f32')).toBe(0);
   });
 });
 
 describe('v3 totals', () => {
   const ir = buildV3('v3', preset('v3'));
-  const s = graphSummary(ir, 1);
+  const s = graphSummary(ir, 1, savedActivations(ir, 1));
 
   it('TCN forward FLOPs per window, summed by hand over its layers', () => {
     const S = 15360, k = 7, chans = [19, 64, 128, 256, 512, 64, 128, 256, 512];
@@ -134,12 +119,7 @@ describe('v3 totals', () => {
     expect(s.flops.modules.tcn!.forward / s.flops.forward).toBeGreaterThan(0.75); // "most of the FLOPs"
   });
 
-  it('activation memory scales with batch and halves (about) in the f16 modes', () => {
-    const s4 = graphSummary(ir, 4);
-    expect(s4.activations.f32).toBe(4 * s.activations.f32);
-    expect(s.activations.f16 / s.activations.f32).toBeGreaterThan(0.5);
-    expect(s.activations.f16 / s.activations.f32).toBeLessThan(0.55); // f32 statistics and states stay f32
-    expect(s.activations['f16-storage']).toBeGreaterThanOrEqual(s.activations.f16); // row padding
-    expect(s.training_state_bytes.adamw).toBe(8 * s.params.total);
+  it('training state: f32 weights and gradients, two AdamW moments', () => {
+    expect(s.training_state_bytes).toEqual({ weights: 4 * s.params.total, gradients: 4 * s.params.total, adamw: 8 * s.params.total });
   });
 });

@@ -11,6 +11,7 @@ import { irJsonSchema } from '../../graph/schema.ts';
 import { isPrecision, PRECISIONS, type Precision } from '../../gpu/precision.ts';
 import { planForward } from '../../executor/plan.ts';
 import { planTraining, type TrainingBytes } from '../../train/plan.ts';
+import { savedActivations } from '../../train/saved-activations.ts';
 
 const HELP = `ictal graph --preset NAME [--set key=value ...] [--batch N] [--json] [--ir FILE] [--weights FILE] [--seed N]
   Builds a model graph and prints its parameters (total and per module), FLOPs per window and activation
@@ -59,7 +60,7 @@ export const graph: Command = {
     if (values.schema) writeFileSync(values.schema, JSON.stringify(irJsonSchema(), null, 2) + '\n');
     if (values.ir) writeFileSync(values.ir, serializeIr(ir));
     if (values.weights) writeFileSync(values.weights, encodeWeights(ir, initWeights(ir, seed), seed));
-    const summary = graphSummary(ir, batch);
+    const summary = graphSummary(ir, batch, savedActivations(ir, batch));
     const precision = values.precision!;
     if (!isPrecision(precision)) throw new Error(`--precision "${precision}" is not one of ${PRECISIONS.join(', ')}`);
     const training = values.train ? { precision, bytes: planTraining(ir, batch, precision).bytes, inferenceActivations: planForward(ir, batch, precision).activationBytes } : undefined;
