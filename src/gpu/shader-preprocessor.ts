@@ -14,6 +14,9 @@
  *       A trailing element type pins the tensor to that type whatever the precision (stats, indices):
  *         then NAME_ld / NAME_st(i, v) use that type.
  *
+ * Global directives (`enable`, `requires`, `diagnostic` lines) are moved to the top, each once: WGSL wants them
+ * before any declaration, and a source appended after another (a GEMM core after its operand file) may need its own.
+ *
  * Prelude of every variant: `act` is the arithmetic type of element values (f16 in native f16, else f32),
  * `acc` (always f32) is for sums; defines F32, F16_STORAGE or F16 name the mode. `linear_wg` turns a 2-D
  * dispatch grid back into one workgroup index (grids are split to stay under 65,535 per dimension).
@@ -60,6 +63,8 @@ function tensorDecl(binding: number, name: string, access: string, fixed: string
   return s;
 }
 
+const GLOBAL_DIRECTIVE = /^\s*(enable|requires|diagnostic)\b[^;]*;\s*$/;
+
 export class ShaderSyntaxError extends Error {
   override name = 'ShaderSyntaxError';
 }
@@ -67,7 +72,9 @@ export class ShaderSyntaxError extends Error {
 /** Expands one WGSL source into the variant for precision `p`; `file` names it in errors. */
 export function preprocessShader(source: string, p: Precision, extra: Defines = {}, file = 'shader'): string {
   const defines: Defines = { ...modeDefines(p), ...extra };
-  const out: string[] = [prelude(p)];
+  const head = prelude(p);
+  const out: string[] = [head];
+  const directives: string[] = [];
   const stack: { keep: boolean; parentKeep: boolean; sawElse: boolean; line: number }[] = [];
   const keeping = () => stack.every((f) => f.keep);
   const lines = source.split('\n');
@@ -75,7 +82,10 @@ export function preprocessShader(source: string, p: Precision, extra: Defines = 
     const at = `${file}:${idx + 1}`;
     const m = /^\s*\/\/#(\w+)\s*(.*?)\s*$/.exec(line);
     if (!m) {
-      if (keeping()) out.push(line);
+      if (!keeping()) return;
+      const directive = GLOBAL_DIRECTIVE.test(line) ? line.trim() : undefined;
+      if (!directive) out.push(line);
+      else if (!directives.includes(directive) && !head.split('\n').includes(directive)) directives.push(directive);
       return;
     }
     const [, directive, arg] = m as unknown as [string, string, string];
@@ -110,5 +120,5 @@ export function preprocessShader(source: string, p: Precision, extra: Defines = 
     }
   });
   if (stack.length) throw new ShaderSyntaxError(`${file}:${stack[stack.length - 1]!.line}: //#if without //#endif`);
-  return out.join('\n');
+  return [...directives, ...out].join('\n');
 }

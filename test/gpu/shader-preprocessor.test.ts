@@ -30,6 +30,16 @@ describe('shader preprocessor: conditionals', () => {
       expect(out).toContain('alias act = f32;');
     }
   });
+  it('moves global directives of the kept branches before every declaration, each once', () => {
+    const src = ['const a = 1;', 'enable f16;', '//#if X', 'enable subgroups;', 'diagnostic(off, derivative_uniformity);', '//#endif', 'enable subgroups;', 'fn f() {}'].join('\n');
+    const kept = preprocessShader(src, 'f16', { X: true }).split('\n');
+    expect(kept.slice(0, 3)).toEqual(['enable subgroups;', 'diagnostic(off, derivative_uniformity);', 'enable f16;']);
+    expect(kept.filter((l) => l.startsWith('enable')).length).toBe(2); // the prelude's own enable f16 is not repeated
+    expect(kept.indexOf('const a = 1;')).toBeGreaterThan(kept.indexOf('alias act = f16;'));
+    const dropped = preprocessShader(src, 'f32', {}).split('\n');
+    expect(dropped.slice(0, 2)).toEqual(['enable f16;', 'enable subgroups;']);
+    expect(dropped).not.toContain('diagnostic(off, derivative_uniformity);');
+  });
   it('names the file and line of every malformed directive', () => {
     const bad: [string, RegExp][] = [
       ['ok\n//#frobnicate', /probe\.wgsl:2: unknown directive \/\/#frobnicate/],
