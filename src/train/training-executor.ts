@@ -187,6 +187,7 @@ export class TrainingExecutor {
       if (st.view) continue;
       const shapes = nodeShapes(plan.ir, st.node, plan.batch);
       const ws = st.record.workspace?.(st.node, shapes).forward ?? [];
+      const written = new Set<string>();
       const c: LowerContext = {
         s: this.s, node: st.node, index: st.index, precision: plan.precision, mode, keepForBackward: st.backward,
         inputs: st.node.inputs.map((n) => this.activation(n)),
@@ -195,13 +196,18 @@ export class TrainingExecutor {
         scratch: async (name) => this.workspaceTensor(ws, name, st),
         save: async (name) => {
           const sv = st.saved.get(name);
-          if (sv) return this.over(this.slots[sv.slot]!, sv.tensor.shape, sv.tensor.f32 ? 'f32' : plan.precision, `${st.node.id}.${name}`);
+          if (sv) {
+            written.add(name);
+            return this.over(this.slots[sv.slot]!, sv.tensor.shape, sv.tensor.f32 ? 'f32' : plan.precision, `${st.node.id}.${name}`);
+          }
           // a node without backward saves nothing: its "saved" tensors are workspace past the declared ones
           const t = declared(st.record.saves?.(st.node, shapes).tensors ?? [], name, st.node, 'a saved tensor');
           throw new Error(`${st.node.id}: saves ${t.name} though it runs no backward`);
         },
       };
       await st.record.forward(c);
+      const unwritten = [...st.saved.keys()].filter((n) => !written.has(n));
+      if (unwritten.length) throw new Error(`${st.node.id} (${st.node.op}): its record declares ${unwritten.join(', ')} in saves.tensors, which its forward never writes`);
     }
   }
 
@@ -218,6 +224,7 @@ export class TrainingExecutor {
       const shapes = nodeShapes(plan.ir, st.node, plan.batch);
       const ws = st.record.workspace?.(st.node, shapes).backward ?? [];
       const sv = st.record.saves?.(st.node, shapes);
+      const read = new Set<string>(); // what the backward read of its declaration (an unread one would be kept for nothing)
       const dInputs = st.dInputs.map((d, i) => {
         const name = st.node.inputs[i]!;
         if (!d) return undefined;
@@ -233,15 +240,18 @@ export class TrainingExecutor {
         s, node: st.node, index: st.index, precision: plan.precision, mode, shapes,
         input: (i) => {
           if (!sv?.inputs.includes(i)) throw new Error(`${st.node.id}: its backward reads input ${i}, which its record does not declare in saves.inputs`);
+          read.add(`input ${i}`);
           return this.activation(st.node.inputs[i]!);
         },
         output: () => {
           if (!sv?.output) throw new Error(`${st.node.id}: its backward reads the output, which its record does not declare in saves.output`);
+          read.add('the output');
           return this.activation(st.node.outputs[0]!);
         },
         saved: (name) => {
           const t = st.saved.get(name);
           if (!t) throw new Error(`${st.node.id}: its backward reads "${name}", which its record does not declare in saves.tensors`);
+          read.add(name);
           return this.over(this.slots[t.slot]!, t.tensor.shape, t.tensor.f32 ? 'f32' : plan.precision, `${st.node.id}.${name}`);
         },
         dOutput: this.gradOf(st.node.outputs[0]!),
@@ -251,6 +261,8 @@ export class TrainingExecutor {
         scratch: async (name) => this.workspaceTensor(ws, name, st),
       };
       await st.record.backward!(c);
+      const unread = [...(sv?.inputs ?? []).map((i) => `input ${i}`), ...(sv?.output ? ['the output'] : []), ...st.saved.keys()].filter((n) => !read.has(n));
+      if (unread.length) throw new Error(`${st.node.id} (${st.node.op}): its record declares ${unread.join(', ')} in saves, which its backward never reads (the plan would keep it for nothing)`);
       for (const [i, d] of st.dInputs.entries()) if (d?.kind === 'added') await addInto(s, dInputs[i]!, this.gradOf(st.node.inputs[i]!), `${st.node.id}.bwd.sum${i}`);
       for (const d of plan.derived) {
         if (d.node !== st.node) continue;

@@ -10,6 +10,14 @@ import { defaultChunk } from '../../src/kernels/mamba-scan.ts';
 import { planTraining } from '../../src/train/plan.ts';
 import { savedActivationBytes, savedActivations } from '../../src/train/saved-activations.ts';
 import type { IrDocument } from '../../src/graph/ir.ts';
+import { testGpu } from '../harness/node-gpu-session.ts';
+import { initWeights } from '../../src/graph/init.ts';
+import { FOCAL_RECIPE } from '../../src/kernels/focal-loss.ts';
+import { RECORDS } from '../../src/executor/lowerings.ts';
+import type { OpRecord } from '../../src/executor/lowering.ts';
+import { TrainingExecutor } from '../../src/train/training-executor.ts';
+
+const gpu = await testGpu();
 
 describe('saved for backward, counted by hand', () => {
   it('linear -> relu -> linear on [1, 7, 3]: x, and the relu output kept once though relu and l2 both read it', () => {
@@ -119,4 +127,48 @@ describe('records against the training plan', () => {
       for (const p of PRECISIONS) expect(savedActivationBytes(ir, 2, p), p).toBe(keptByPlan(ir, 2, p));
     });
   }
+});
+
+describe.skipIf(!gpu.session)('the executor holds the records to their declarations', () => {
+  const g = new GraphBuilder('t', {});
+  const x = g.input('x', ['B', 4, 6]);
+  const h = g.node('l1', 'linear', [x], { in_features: 6, out_features: 6, bias: true });
+  const r = g.node('r', 'relu', [h]);
+  const n = g.node('n', 'layer_norm', [r], { normalized_shape: 6, eps: 1e-5 });
+  g.node('l2', 'linear', [n], { in_features: 6, out_features: 1, bias: true });
+  const ir = g.build(['l2']);
+
+  /** One training step with `op`'s record changed as given (restored afterwards). */
+  async function stepWith(op: string, change: (r: OpRecord) => Partial<OpRecord>): Promise<void> {
+    const s = gpu.session!;
+    const original = RECORDS[op]!;
+    RECORDS[op] = { ...original, ...change(original) };
+    const exec = await TrainingExecutor.create(s, ir, initWeights(ir, 1), 2, { precision: 'f32', loss: { ...FOCAL_RECIPE, posWeight: 1 } });
+    const one = await s.arena.upload([1], [1], 'f32', 'scale');
+    try {
+      await exec.step(new Float32Array(48).map((_, i) => Math.sin(i)), new Float32Array(8).map((_, i) => i % 2), { lossScale: one, seed: 1, step: 0, training: false });
+      await s.flush();
+    } catch (e) {
+      await s.discard(); // the half-recorded step names buffers released below
+      throw e;
+    } finally {
+      RECORDS[op] = original;
+      s.arena.release(one);
+      exec.release();
+    }
+  }
+
+  it('runs with the records as they are', async () => {
+    await stepWith('relu', () => ({}));
+  });
+
+  it('refuses a saved input its backward never reads', async () => {
+    await expect(stepWith('relu', () => ({ saves: () => ({ inputs: [0], output: true, tensors: [] }) }))).rejects.toThrow(
+      'r (relu): its record declares input 0 in saves, which its backward never reads (the plan would keep it for nothing)');
+  });
+
+  it('refuses a saved tensor its forward never writes', async () => {
+    await expect(stepWith('layer_norm', (o) => ({ saves: (node, sh) => { const sv = o.saves!(node, sh); return { ...sv, tensors: [...sv.tensors, { name: 'spare', shape: [8] }] }; } }))).rejects.toThrow(
+      'n (layer_norm): its record declares spare in saves.tensors, which its forward never writes');
+  });
 });
