@@ -1,6 +1,6 @@
 // Training windows from the file system for `ictal train --data`: the lab's synthetic EEG, a directory of the
-// reference's `*_windows.npz` files, or a directory of EDF recordings with their `.csv_bi` labels (a recording
-// without one is all background). Node only; the windows themselves are host-agnostic (src/train/data.ts).
+// reference's `*_windows.npz` files, or a directory of EDF recordings with their labels (labelFile: a recording
+// without any is all background). Node only; the windows themselves are host-agnostic (src/train/data.ts).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openFileSource } from '../data/node-byte-source.ts';
@@ -35,8 +35,8 @@ export async function loadTrainWindows(data: string, windowLength: number, seed:
     const src = await openFileSource(join(data, f));
     try {
       const rec = await readMontageRecording(await EdfReader.open(src));
-      const csvPath = join(data, f.replace(/\.edf$/i, '.csv_bi'));
-      const seizures = existsSync(csvPath) ? seizureIntervals(parseCsvBi(readFileSync(csvPath, 'utf8'), csvPath)) : [];
+      const csvPath = labelFile(join(data, f));
+      const seizures = csvPath ? seizureIntervals(parseCsvBi(readFileSync(csvPath, 'utf8'), csvPath)) : [];
       const w = recordingWindows(rec.signals, rec.sampleRate, seizures, windowLength);
       if (w.count) parts.push(w);
     } finally {
@@ -45,4 +45,12 @@ export async function loadTrainWindows(data: string, windowLength: number, seed:
   }
   if (!parts.length) throw new Error(`--data: ${data} holds no .npz or .edf file with a whole ${windowLength}-sample window`);
   return { windows: concatWindows(parts), source: `${npz.length ? `${npz.length} .npz` : `${edf.length} EDF`} file(s) in ${data}` };
+}
+
+/**
+ * An EDF recording's labels as the backend's cache finds them (data/cache.py label_file): its `.csv_bi`, else TUSZ's
+ * per-channel `.csv` (parseCsvBi reads both; seizureIntervals merges every channel's seizure rows), else none.
+ */
+function labelFile(edfPath: string): string | undefined {
+  return ['.csv_bi', '.csv'].map((ext) => edfPath.replace(/\.edf$/i, ext)).find((p) => existsSync(p));
 }

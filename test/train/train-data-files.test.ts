@@ -1,11 +1,14 @@
 // `ictal train --data` from real files: a directory of EDF recordings with .csv_bi labels gives the same windows
-// as the recording path in memory, an NPZ directory gives its windows back, and bad directories are named.
+// as the recording path in memory; with only TUSZ's per-channel .csv beside an EDF, its seizure rows of every
+// channel and type label it, and a .csv_bi beside it wins (the backend's cache rule); an NPZ directory gives its
+// windows back, and bad directories are named.
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesizeEeg, SYNTHETIC_SAMPLE_RATE } from '../../src/data/synthetic-eeg.ts';
 import { syntheticCsvBi, syntheticEdf, syntheticName } from '../../src/data/synthetic-files.ts';
+import { formatCsvBi } from '../../src/data/csv-bi.ts';
 import { encodeWindowsNpz } from '../../src/data/windows-npz.ts';
 import { loadTrainWindows } from '../../src/cli/train-data.ts';
 import { recordingWindows, seizureFractions } from '../../src/train/data.ts';
@@ -30,6 +33,48 @@ describe('training windows from files', () => {
     let diff = 0;
     for (let i = 0; i < want.windows.length; i++) diff = Math.max(diff, Math.abs(windows.windows[i]! - want.windows[i]!));
     expect(diff).toBeLessThan(1e-2); // the EDF stores 16-bit samples
+  });
+
+  /** TUSZ's per-channel .csv: background and seizure rows per channel, seizure types mixed, spans overlapping across channels. */
+  const perChannelCsv = (name: string) => formatCsvBi(name, 120, [
+    { channel: 'FP1-F7', start: 0, stop: 20, label: 'bckg' },
+    { channel: 'FP1-F7', start: 20, stop: 31, label: 'fnsz' },
+    { channel: 'FP1-F7', start: 31, stop: 120, label: 'bckg' },
+    { channel: 'F7-T3', start: 0, stop: 26, label: 'bckg' },
+    { channel: 'F7-T3', start: 26, stop: 47, label: 'cnsz' },
+    { channel: 'F7-T3', start: 47, stop: 120, label: 'bckg' },
+    { channel: 'C3-P3', start: 0, stop: 80, label: 'bckg' },
+    { channel: 'C3-P3', start: 80, stop: 95.5, label: 'gnsz' },
+    { channel: 'C3-P3', start: 95.5, stop: 120, label: 'bckg' },
+  ]);
+  const merged: Array<readonly [number, number]> = [[20, 47], [80, 95.5]];
+
+  it('an EDF directory without .csv_bi: labels from TUSZ\'s per-channel .csv, every channel\'s seizure rows merged', async () => {
+    const csvDir = join(dir, 'csv');
+    mkdirSync(csvDir);
+    const rec = synthesizeEeg({ minutes: 2, seed: 9 });
+    const name = syntheticName(9);
+    writeFileSync(join(csvDir, `${name}.edf`), syntheticEdf(rec));
+    writeFileSync(join(csvDir, `${name}.csv`), perChannelCsv(name));
+    const { windows } = await loadTrainWindows(csvDir, L, 1);
+    const want = recordingWindows(rec.eeg, SYNTHETIC_SAMPLE_RATE, merged, L);
+    expect(windows.count).toBe(want.count);
+    expect(Array.from(windows.labels)).toEqual(Array.from(want.labels));
+    expect(seizureFractions(windows).filter((f) => f > 0).length).toBeGreaterThan(1);
+  });
+
+  it('a .csv_bi beside the .csv wins, as in the backend\'s cache', async () => {
+    const bothDir = join(dir, 'both');
+    mkdirSync(bothDir);
+    const rec = synthesizeEeg({ minutes: 2, seed: 10 });
+    const name = syntheticName(10);
+    writeFileSync(join(bothDir, `${name}.edf`), syntheticEdf(rec));
+    writeFileSync(join(bothDir, `${name}.csv`), perChannelCsv(name));
+    writeFileSync(join(bothDir, `${name}.csv_bi`), formatCsvBi(name, 120, [{ start: 60, stop: 75, label: 'seiz' }]));
+    const { windows } = await loadTrainWindows(bothDir, L, 1);
+    const want = recordingWindows(rec.eeg, SYNTHETIC_SAMPLE_RATE, [[60, 75]], L);
+    expect(Array.from(windows.labels)).toEqual(Array.from(want.labels));
+    expect(Array.from(windows.labels)).not.toEqual(Array.from(recordingWindows(rec.eeg, SYNTHETIC_SAMPLE_RATE, merged, L).labels));
   });
 
   it('an NPZ directory: every file\'s windows in name order', async () => {
