@@ -174,7 +174,7 @@ export class Engine {
     const model = await this.modelFor(options.model);
     const limits = await this.headroomLimits(options.budgetBytes);
     const batches = batchLadder(options.maxBatch);
-    const inference = batches.map((b) => predictInference(model.ir, model.weights, b, options.precision));
+    const inference = batches.map((b) => predictInference(model.ir, b, options.precision));
     const training = batches.map((b) => predictTraining(model.ir, b, options.precision));
     return {
       model: model.ir.name, limits,

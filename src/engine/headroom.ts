@@ -6,7 +6,8 @@ import { tensorBytes } from '../gpu/precision.ts';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { WeightMap } from '../graph/init.ts';
 import type { IrDocument, IrNode } from '../graph/ir.ts';
-import { mambaDims } from '../graph/ops.ts';
+import { nodeShapes, recordOf } from '../executor/lowerings.ts';
+import type { SavedTensor } from '../executor/lowering.ts';
 import { planForward, type ForwardPlan } from '../executor/plan.ts';
 import { ForwardExecutor } from '../executor/forward-executor.ts';
 import { numel } from '../graph/ir.ts';
@@ -47,56 +48,49 @@ export interface HeadroomCurve {
   bindingLimit: string;
 }
 
-/** Bytes the forward executor uploads for these weights (weight-norm gains as [Cout]; A = -exp(A_log) added). */
-export function weightBytes(weights: WeightMap, precision: Precision): number {
-  let bytes = 0;
-  for (const [name, w] of weights) {
-    const shape = name.endsWith('.weight_g') ? [w.shape[0]!] : w.shape;
-    const one = tensorBytes(shape, precision);
-    bytes += name.endsWith('.A_log') ? 2 * one : one;
+/**
+ * Bytes the forward executor uploads (src/executor/forward-executor.ts uploadWeights): every stored parameter in
+ * the shape its record's kernels take (paramShape), the parameters the records derive on the GPU (weight norm,
+ * A = -exp(A_log)), and the buffers.
+ */
+export function weightBytes(ir: IrDocument, precision: Precision): number {
+  const stored = new Map<string, number[]>();
+  let derived = 0;
+  for (const n of ir.nodes) {
+    const r = recordOf(n);
+    const kernelShape = (role: string) => r.paramShape?.(role, ir.params[n.params[role]!]!.shape) ?? [...ir.params[n.params[role]!]!.shape];
+    for (const [role, name] of Object.entries(n.params)) stored.set(name, kernelShape(role));
+    for (const d of r.derived ?? []) if (d.applies(n)) derived += tensorBytes(kernelShape(d.from[0]!), precision);
   }
+  let bytes = derived;
+  for (const shape of stored.values()) bytes += tensorBytes(shape, precision);
+  for (const b of Object.values(ir.buffers)) bytes += tensorBytes(b.shape, precision);
   return bytes;
 }
 
-/** A workspace tensor a lowering asks for: its shape and whether it is f32 whatever the precision. */
-type ScratchRequest = { shape: number[]; f32?: boolean };
-
-/**
- * The workspace each forward lowering asks for (src/executor/lower-*.ts; keep in step with their c.scratch
- * calls). The headroom probe measures the real arena and shows any drift.
- */
-function scratchRequests(plan: ForwardPlan, node: IrNode, weights: WeightMap): ScratchRequest[] {
-  const x = () => plan.tensors.get(node.inputs[0]!)!.shape;
-  switch (node.op) {
-    case 'mamba2': {
-      const shape = x();
-      const md = mambaDims(node.attrs);
-      const L = shape[shape.length - 2]!;
-      const seqs = shape.reduce((a, d) => a * d, 1) / (L * md.D);
-      return [[md.dInProj], [md.convDim], [md.convDim], [md.dInner], [md.dInner]].map(([c]) => ({ shape: [seqs, L, c!] }));
-    }
-    case 'conv1d': {
-      if (!node.attrs.weight_norm) return [];
-      const v = weights.get(node.params.weight_v!)!.shape;
-      return [{ shape: [...v] }, { shape: [v[0]!], f32: true }];
-    }
-    case 'ssgconv':
-      return [{ shape: [...x()] }];
-    default:
-      return [];
-  }
+/** What a node's forward asks the forward executor for in inference: its saved tensors (plain workspace there) and its workspace. */
+function forwardRequests(ir: IrDocument, node: IrNode, batch: number): SavedTensor[] {
+  const r = recordOf(node), sh = nodeShapes(ir, node, batch);
+  return [...(r.saves?.(node, sh).tensors ?? []).filter((t) => !t.backwardOnly), ...(r.workspace?.(node, sh).forward ?? [])];
 }
 
 /**
  * Bytes of workspace the forward executor allocates: its pool hands a finished node's buffers, by byte size,
- * to later nodes, and allocates only when none of that size is free (ForwardExecutor.takeWorkspace).
+ * to later nodes, and allocates only when none of that size is free (ForwardExecutor.takeWorkspace); plus the
+ * derived parameters' auxiliaries (weight-norm norms), which stay in the session's pool.
  */
-export function forwardWorkspaceBytes(plan: ForwardPlan, weights: WeightMap): { total: number; largest: number } {
+export function forwardWorkspaceBytes(plan: ForwardPlan): { total: number; largest: number } {
   const free = new Map<number, number>();
   let total = 0, largest = 0;
   for (const node of plan.steps) {
+    for (const d of recordOf(node).derived ?? []) {
+      if (!d.applies(node)) continue;
+      const from = node.params[d.from[0]!]!;
+      const shape = recordOf(node).paramShape?.(d.from[0]!, plan.ir.params[from]!.shape) ?? [...plan.ir.params[from]!.shape];
+      for (const a of d.aux?.(node, shape) ?? []) total += tensorBytes(a.shape, a.f32 ? 'f32' : plan.precision);
+    }
     if (plan.tensors.get(node.outputs[0]!)!.viewOf) continue;
-    const taken = scratchRequests(plan, node, weights).map((r) => tensorBytes(r.shape, r.f32 ? 'f32' : plan.precision));
+    const taken = forwardRequests(plan.ir, node, plan.batch).map((r) => tensorBytes(r.shape, r.f32 ? 'f32' : plan.precision));
     for (const bytes of taken) {
       const n = free.get(bytes) ?? 0;
       if (n > 0) free.set(bytes, n - 1);
@@ -109,10 +103,10 @@ export function forwardWorkspaceBytes(plan: ForwardPlan, weights: WeightMap): { 
 }
 
 /** Inference at one batch, the whole batch in one pass: weights, the plan's activation slots, the workspace. */
-export function predictInference(ir: IrDocument, weights: WeightMap, batch: number, precision: Precision): HeadroomPoint {
+export function predictInference(ir: IrDocument, batch: number, precision: Precision): HeadroomPoint {
   const plan = planForward(ir, batch, precision);
-  const { total: workspace, largest: largestScratch } = forwardWorkspaceBytes(plan, weights);
-  const w = weightBytes(weights, precision);
+  const { total: workspace, largest: largestScratch } = forwardWorkspaceBytes(plan);
+  const w = weightBytes(ir, precision);
   const largestTensor = Math.max(0, ...[...plan.tensors.values()].map((t) => t.bytes));
   const largestSlot = Math.max(0, ...plan.slots.map((s) => s.bytes));
   return {
@@ -174,7 +168,7 @@ export interface ProbePoint {
  * must drop the session (buffers of a half-built executor are still on its arena).
  */
 export async function probeStep(session: ComputeSession, mode: HeadroomMode, ir: IrDocument, weights: WeightMap, batch: number, precision: Precision): Promise<ProbePoint> {
-  const predictedBytes = (mode === 'inference' ? predictInference(ir, weights, batch, precision) : predictTraining(ir, batch, precision)).total;
+  const predictedBytes = (mode === 'inference' ? predictInference(ir, batch, precision) : predictTraining(ir, batch, precision)).total;
   const device = session.device;
   session.arena.peakBytes = session.arena.liveBytes;
   const base = session.arena.liveBytes;

@@ -39,7 +39,7 @@ function saved(node: IrNode, xShape: readonly number[]): SavedTensor[] {
     { name: 'conv', shape: [seqs, L, md.convDim] },
     { name: 'xbc', shape: [seqs, L, md.convDim] },
     { name: 'scan', shape: [seqs, L, md.dInner] },
-    { name: 'states', shape: statesShape(scan), f32: true },
+    { name: 'states', shape: statesShape(scan), f32: true, backwardOnly: true },
     { name: 'norm', shape: [seqs, L, md.dInner] },
     { name: 'rstd', shape: [rows], f32: true },
   ];

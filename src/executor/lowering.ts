@@ -65,6 +65,8 @@ export interface SavedTensor {
   shape: number[];
   /** 'f32' for statistics and scan states; otherwise the run precision. */
   f32?: boolean;
+  /** A saved tensor the forward writes only when a backward follows (`keepForBackward`): inference never asks for it. */
+  backwardOnly?: boolean;
 }
 
 export interface Saves {

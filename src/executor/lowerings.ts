@@ -43,6 +43,3 @@ export function largestNodeTensor(ir: IrDocument, batch: number, p: Precision): 
   }
   return largest;
 }
-
-/** The name the headroom explorer (src/engine/headroom.ts) reads: the largest workspace or saved tensor. */
-export const scratchBytesEstimate = largestNodeTensor;

@@ -36,7 +36,9 @@ describe('headroom curve', () => {
 });
 
 describe.skipIf(!gpu.session)('Engine headroom on this adapter', () => {
-  it('predicts the arena a forward pass really uses within 10 %, in f32 and f16-storage', async () => {
+  // Weights and workspace come from the op records (derived parameters included); what is left is the kernels'
+  // partial-sum scratch of an inference pass, which the forward plan does not size (0.2-0.4 % at v3-tiny).
+  it('predicts the arena a forward pass really uses within 1 %, in f32 and f16-storage', async () => {
     useNodeGpu(nodeGpu);
     const engine = new Engine();
     try {
@@ -48,7 +50,7 @@ describe.skipIf(!gpu.session)('Engine headroom on this adapter', () => {
         expect(probe.map((p) => p.ok)).toEqual([true, true]);
         for (const [i, p] of probe.entries()) {
           expect(p.predictedBytes).toBe(h.inference.points[i]!.total);
-          expect(Math.abs(p.predictedBytes - p.measuredBytes) / p.measuredBytes, `${precision} batch ${p.batch}`).toBeLessThan(0.1);
+          expect(Math.abs(p.predictedBytes - p.measuredBytes) / p.measuredBytes, `${precision} batch ${p.batch}`).toBeLessThan(0.01);
         }
       }
       await expect(engine.headroom({ precision: 'f32', maxBatch: 2, budgetBytes: -1 })).rejects.toThrow('headroom: the memory budget wants a number of bytes > 0, got -1');
