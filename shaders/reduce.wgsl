@@ -4,11 +4,11 @@
 // written as whole words. Sums accumulate in f32 whatever the precision.
 //
 // Variants (defines), each with its own bindings:
-//   ONE_PASS  x -> y:        reduce_rows (axis is innermost: a workgroup per output pair),
-//                            reduce_cols (axis not innermost: an invocation per output pair, looping over n)
-//   PARTIAL   x -> partial:  reduce_cols_partial, sum_keep_partial (f32 partial results per block of the axis),
+//   ONE_PASS  x -> y:        reduce_rows (axis is innermost: a workgroup per output pair)
+//   PARTIAL   x -> partial:  sum_keep_partial (f32 partial results per block of the reduced extent),
 //                            sum_rows_partial (sum_keep with a long inner extent: a workgroup per (outer, kept) row)
-//   FINAL     partial -> y:  reduce_cols_final, sum_keep_final (combine the blocks in a fixed order)
+//   FINAL     partial -> y:  sum_keep_final (combine the blocks in a fixed order)
+// A non-innermost axis (and sum_keep of the last axis) is reduce_cols.wgsl's: tiled, vectorised, two passes.
 // Two passes instead of float atomics: the same input gives the same bits.
 // sum_keep sums over every axis but one ([outer, n, inner] -> [n]): bias and norm-weight gradients.
 
@@ -78,47 +78,9 @@ var<workgroup> red: array<vec2<f32>, WG>;
   if (lid == 0u) { y_st2(q.at, act(red[0].x * P.scale), act(red[0].y * P.scale), q.second); }
 }
 
-// Axis not innermost: the output keeps the input's rows, so a pair of outputs reads a pair of inputs per step.
-@compute @workgroup_size(WG) fn reduce_cols(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let p = linear_wg(wid, nwg) * WG + lid;
-  if (p >= P.pairs) { return; }
-  let q = out_pair(p);
-  let o = q.f / P.inner;
-  let i = q.f % P.inner;
-  var a0 = identity();
-  var a1 = identity();
-  for (var k = 0u; k < P.n; k++) {
-    let at = phys_in((o * P.n + k) * P.inner + i);
-    a0 = combine(a0, f32(x_ld(at)));
-    if (q.second) { a1 = combine(a1, f32(x_ld(at + 1u))); }
-  }
-  y_st2(q.at, act(a0 * P.scale), act(a1 * P.scale), q.second);
-}
 //#endif
 
 //#if PARTIAL
-// Block b of the axis for output pair p; partial is [blocks, outer * inner] (f32, written element by element).
-@compute @workgroup_size(WG) fn reduce_cols_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = linear_wg(wid, nwg) * WG + lid;
-  if (t >= P.pairs * P.blocks) { return; }
-  let p = t % P.pairs;
-  let b = t / P.pairs;
-  let q = out_pair(p);
-  let o = q.f / P.inner;
-  let i = q.f % P.inner;
-  var a0 = identity();
-  var a1 = identity();
-  let end = min(P.n, (b + 1u) * P.block_len);
-  for (var k = b * P.block_len; k < end; k++) {
-    let at = phys_in((o * P.n + k) * P.inner + i);
-    a0 = combine(a0, f32(x_ld(at)));
-    if (q.second) { a1 = combine(a1, f32(x_ld(at + 1u))); }
-  }
-  let total = P.outer * P.inner;
-  partial_st(b * total + q.f, a0);
-  if (q.second) { partial_st(b * total + q.f + 1u, a1); }
-}
-
 // Block b of the outer x inner extent for kept index c; partial is [blocks, n].
 @compute @workgroup_size(WG) fn sum_keep_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_wg(wid, nwg) * WG + lid;
@@ -164,20 +126,6 @@ fn tree(lid: u32, v: vec2<f32>) -> vec2<f32> {
   }
   workgroupBarrier();
   return redf[0];
-}
-
-@compute @workgroup_size(WG) fn reduce_cols_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let p = linear_wg(wid, nwg);
-  if (p >= P.pairs) { return; }
-  let q = out_pair(p);
-  let total = P.outer * P.inner;
-  var a = vec2<f32>(identity(), identity());
-  for (var b = lid; b < P.blocks; b += WG) {
-    a.x = combine(a.x, partial_ld(b * total + q.f));
-    if (q.second) { a.y = combine(a.y, partial_ld(b * total + q.f + 1u)); }
-  }
-  let r = tree(lid, a);
-  if (lid == 0u) { y_st2(q.at, act(r.x * P.scale), act(r.y * P.scale), q.second); }
 }
 
 // The output is 1-D [n]: pair p holds kept indices 2p and 2p + 1.

@@ -4,37 +4,45 @@
  *
  * Geometry: the input is viewed as [outer, n, inner].
  * - axis innermost (the last axis): one workgroup of 64 per output pair, a tree reduction in workgroup memory;
- * - otherwise one invocation per output pair looping over n, or, when that leaves fewer than 65,536 invocations
- *   busy with a long axis, two passes: f32 partials per block of the axis, then a fixed-order combine.
- * sumKeep: a workgroup per contiguous row when the extent after the kept axis is long, else an invocation per
- * (block, kept index); then a fixed-order combine.
+ * - otherwise reduce_cols.wgsl: workgroups of 32 column groups (16-byte loads where the row stride allows) x 8
+ *   row slices, each tile of rows writing f32 partials that a second pass sums over the tiles (one pass when a
+ *   single tile fills the GPU). Tiles are sized so that about TARGET_TILE_COLUMNS (tile, column) pairs run.
+ * sumKeep: of the last axis, the same column kernel; else a workgroup per contiguous row when the extent after
+ * the kept axis is long, else an invocation per (block, kept index); then a fixed-order combine.
  * No float atomics anywhere: the same input gives the same bits.
  *
  * Sizes: x and y must each fit one storage binding (maxStorageBufferBindingSize: 128 MiB on lavapipe, i.e.
  * 33.5M f32 or 67M half elements; 2 GiB - 4 on the H200, 536M f32 elements): larger tensors must be split by
  * the caller (expectBindable says which). Offsets are u32. The two-pass paths take f32 partials from
- * `ComputeSession.scratch`: `reducePlan(...).partialElements` values for reduce (about 131,072 x 2 at most),
- * and for sumKeep outer x n values (long inner extent) or about 131,072 + n values.
+ * `ComputeSession.scratch`: `reducePlan(...).partialElements` values for reduce and `sumKeepPlan(...)`'s for
+ * sumKeep (whatever the precision: the plans do not depend on it).
  */
 import source from '../../shaders/reduce.wgsl?raw';
+import colsSource from '../../shaders/reduce_cols.wgsl?raw';
 import type { ComputeSession, DispatchSpec } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
-import { elementBytes } from '../gpu/precision.ts';
-import { expectBindable, expectShape, numel, packParams, physicalRow, samePrecision } from './layout.ts';
+import { elementBytes, type Precision } from '../gpu/precision.ts';
+import { expectBindable, expectShape, innermost, numel, packParams, physicalRow, samePrecision } from './layout.ts';
 
 export const REDUCE_SHADER = { name: 'reduce.wgsl', source };
+export const REDUCE_COLS_SHADER = { name: 'reduce_cols.wgsl', source: colsSource };
 export const REDUCE_OPS = ['sum', 'mean', 'max'] as const;
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 
 const WG = 64;
 const OP_CODE: Record<ReduceOp, number> = { sum: 0, mean: 1, max: 2 };
-/**
- * Below this many busy invocations a long non-innermost axis is split into blocks (two passes), aiming at
- * TARGET_INVOCATIONS partial sums of at least MIN_BLOCK elements: a large GPU needs ~10^5 loads in flight.
- */
-const MIN_BUSY_INVOCATIONS = 65536;
+/** sum_keep_partial aims at TARGET_INVOCATIONS partial sums of at least MIN_BLOCK elements. */
 const TARGET_INVOCATIONS = 131072;
 const MIN_BLOCK = 16;
+/**
+ * Column reductions (reduce_cols.wgsl): a workgroup covers COL_GROUPS column groups x COL_SLICES row slices.
+ * Rows are split into tiles until about TARGET_TILE_COLUMNS (tile, output column) pairs exist, i.e. ~2^17 - 2^18
+ * invocations each with 4 rows of 16 bytes in flight: what an H100 (132 SMs x 2,048 invocations) needs to cover
+ * its memory latency. A tile keeps at least MIN_TILE_ROWS rows (8 per slice), so partials stay small beside x.
+ */
+const COL_GROUPS = 32;
+const TARGET_TILE_COLUMNS = 131072;
+const MIN_TILE_ROWS = 64;
 /** sumKeep reads rows of at least this many contiguous elements with a workgroup each (coalesced). */
 const ROWS_FIRST_INNER = 32;
 
@@ -64,25 +72,118 @@ export function reduceCost(x: GpuTensor, y: GpuTensor): ReduceCost {
   return { flops: numel(x.shape), bytes: numel(x.shape) * elementBytes(x.precision) + numel(y.shape) * elementBytes(y.precision) };
 }
 
-/** How a reduction will run: which entries, and the partial-sum workspace (in f32 elements) it needs. */
+/**
+ * How a reduction will run: which entries, and the partial-sum workspace (in f32 elements) it needs.
+ * 'rows': reduce_rows, one pass. 'cols' / 'cols-two-pass': reduce_cols.wgsl in one pass or in `blocks` tiles of
+ * `blockLen` rows plus a combine. 'keep-rows' / 'keep-blocks': sumKeep's sum_rows_partial / sum_keep_partial
+ * over `blocks` blocks, then sum_keep_final.
+ */
 export interface ReducePlan {
-  path: 'rows' | 'cols' | 'cols-two-pass';
+  path: 'rows' | 'cols' | 'cols-two-pass' | 'keep-rows' | 'keep-blocks';
   blocks: number;
   blockLen: number;
   partialElements: number;
+}
+
+/** `len` rounded up to 8: a partial row holds any column group of up to 8 lanes. */
+function partialWidth(len: number): number {
+  return Math.ceil(len / 8) * 8;
+}
+
+/** The column kernel's tiles over n for outputs [outer, inner] (rows of `len`); precision-free on purpose. */
+function colsPlan(outer: number, n: number, inner: number, len: number): ReducePlan {
+  let tiles = Math.max(1, Math.min(Math.ceil(TARGET_TILE_COLUMNS / (outer * inner)), Math.ceil(n / MIN_TILE_ROWS)));
+  const blockLen = Math.ceil(n / tiles);
+  tiles = Math.ceil(n / blockLen);
+  if (tiles === 1) return { path: 'cols', blocks: 1, blockLen: n, partialElements: 0 };
+  return { path: 'cols-two-pass', blocks: tiles, blockLen, partialElements: tiles * ((outer * inner) / len) * partialWidth(len) };
 }
 
 export function reducePlan(shape: readonly number[], axis: number): ReducePlan {
   const { outer, n, inner } = split(shape, axis);
   // Only the last axis has contiguous rows (a trailing axis of length 1 still leaves padded rows in f16-storage).
   if (axis === shape.length - 1) return { path: 'rows', blocks: 1, blockLen: n, partialElements: 0 };
-  const outLen = shape[shape.length - 1]!;
-  const pairs = (outer * inner / outLen) * Math.ceil(outLen / 2);
-  if (pairs >= MIN_BUSY_INVOCATIONS || n <= 2 * MIN_BLOCK) return { path: 'cols', blocks: 1, blockLen: n, partialElements: 0 };
-  let blocks = Math.min(Math.ceil(n / MIN_BLOCK), Math.ceil(TARGET_INVOCATIONS / pairs));
-  const blockLen = Math.ceil(n / blocks);
-  blocks = Math.ceil(n / blockLen);
-  return { path: 'cols-two-pass', blocks, blockLen, partialElements: blocks * outer * inner };
+  return colsPlan(outer, n, inner, shape[shape.length - 1]!);
+}
+
+/** How sumKeep(x of `shape`, keepAxis) will run, and its f32 partial-sum workspace. */
+export function sumKeepPlan(shape: readonly number[], keepAxis: number): ReducePlan {
+  const { outer, n, inner } = split(shape, keepAxis);
+  if (keepAxis === shape.length - 1) return colsPlan(1, outer, n, n);
+  // Long contiguous rows (a conv's [B, C, L] keeping C): a workgroup per (outer, kept) row, partials [outer, n].
+  // Otherwise an invocation per (block, kept index): neighbours read neighbouring kept indices.
+  if (inner >= ROWS_FIRST_INNER) return { path: 'keep-rows', blocks: outer, blockLen: inner, partialElements: outer * n };
+  const reduced = outer * inner;
+  let blocks = Math.max(1, Math.min(Math.ceil(TARGET_INVOCATIONS / n), Math.ceil(reduced / MIN_BLOCK)));
+  const blockLen = Math.ceil(reduced / blocks);
+  blocks = Math.ceil(reduced / blockLen);
+  return { path: 'keep-blocks', blocks, blockLen, partialElements: blocks * n };
+}
+
+/** Lanes per load of the column kernel: a 16-byte vector where every stored row starts 16-byte aligned. */
+function colLanes(p: Precision, stride: number): 2 | 4 | 8 {
+  const v = p === 'f32' ? 4 : 8;
+  return stride % v === 0 ? v : 2;
+}
+
+/** How reduce_cols.wgsl runs on x viewed as [outer, n, inner]: its plan, lanes per load and workgroups. */
+export interface ColsGeometry {
+  plan: ReducePlan;
+  lanes: 2 | 4 | 8;
+  len: number;
+  stride: number;
+  outRows: number;
+  /** Column groups per output row, and in all. */
+  gpr: number;
+  groups: number;
+  /** Workgroups across the columns; the first pass runs colWgs x plan.blocks. */
+  colWgs: number;
+  /** Partial values the first pass writes (two passes only): at most plan.partialElements. */
+  written: number;
+}
+
+export function colsGeometry(x: { shape: readonly number[]; precision: Precision }, dims: { outer: number; n: number; inner: number }): ColsGeometry {
+  const { outer, n, inner } = dims;
+  const len = innermost(x);
+  const stride = physicalRow(x);
+  const plan = colsPlan(outer, n, inner, len);
+  const lanes = colLanes(x.precision, stride);
+  const outRows = (outer * inner) / len;
+  const gpr = Math.ceil(len / lanes);
+  const groups = outRows * gpr;
+  const written = plan.path === 'cols' ? 0 : plan.blocks * groups * lanes;
+  return { plan, lanes, len, stride, outRows, gpr, groups, colWgs: Math.ceil(groups / COL_GROUPS), written };
+}
+
+/**
+ * reduce_cols.wgsl over x viewed as [outer, n, inner] (inner a whole number of x's rows), y = [outer, inner]
+ * stored with x's row stride; `scale` multiplies the result.
+ */
+async function reduceColumns(
+  s: ComputeSession, op: ReduceOp, x: GpuTensor, y: GpuTensor, dims: { outer: number; n: number; inner: number }, scale: number, label: string, shapes: string,
+): Promise<void> {
+  const { n, inner } = dims;
+  const { plan, lanes, len, stride, outRows, gpr, groups, colWgs, written } = colsGeometry(x, dims);
+  const params = (rows: number, tileRows: number) =>
+    packParams([groups, gpr, inner / len, stride, len, n, rows, tileRows, colWgs, OP_CODE[op], partialWidth(len), outRows, { f32: scale }]);
+  const eb = elementBytes(x.precision);
+  const common = { shader: REDUCE_COLS_SHADER, entry: 'reduce_cols', precision: x.precision, shapes };
+  if (plan.path === 'cols') {
+    await s.dispatch({
+      ...common, defines: { COLS_DIRECT: true, VEC: lanes > 2 }, params: params(n, n), tensors: [x, y], workgroups: colWgs, label,
+      flops: numel(x.shape), bytes: numel(x.shape) * eb + numel(y.shape) * eb,
+    });
+    return;
+  }
+  const partial = await s.scratch([plan.partialElements], 'f32', `${label} partials`);
+  await s.dispatch({
+    ...common, defines: { COLS_PARTIAL: true, VEC: lanes > 2 }, params: params(n, plan.blockLen), tensors: [x, partial],
+    workgroups: colWgs * plan.blocks, label: `${label}.partial`, flops: numel(x.shape), bytes: numel(x.shape) * eb + written * 4,
+  });
+  await s.dispatch({
+    ...common, defines: { COLS_FINAL: true, VEC: lanes > 2 }, params: params(plan.blocks, plan.blocks), tensors: [partial, y],
+    workgroups: colWgs, label: `${label}.final`, flops: written, bytes: written * 4 + numel(y.shape) * eb,
+  });
 }
 
 /** y = op over `axis` of x; y's shape is x's with that axis removed ([] for a 1-D x). */
@@ -93,34 +194,25 @@ export async function reduce(s: ComputeSession, op: ReduceOp, x: GpuTensor, y: G
   expectShape(name, y, reducedShape(x.shape, axis), `${x.label} reduced along axis ${axis}`);
   expectBindable(name, s, x, y);
   const { outer, n, inner } = split(x.shape, axis);
-  const plan = reducePlan(x.shape, axis);
-  const outLen = y.shape.length ? y.shape[y.shape.length - 1]! : 1;
-  const outRows = (outer * inner) / outLen;
-  const pairsPerRow = Math.ceil(outLen / 2);
-  const pairs = outRows * pairsPerRow;
-  const params = packParams([
-    outer, n, inner, OP_CODE[op], x.shape[x.shape.length - 1]!, physicalRow(x), outLen, physicalRow(y),
-    pairs, pairsPerRow, plan.blocks, plan.blockLen, { f32: op === 'mean' ? 1 / n : 1 },
-  ]);
-  const cost = reduceCost(x, y);
-  const common = { shader: REDUCE_SHADER, precision: x.precision, params, shapes: `[${x.shape}] axis ${axis}` };
-  if (plan.path !== 'cols-two-pass') {
-    const spec: DispatchSpec = {
-      ...common, defines: { ONE_PASS: true }, entry: plan.path === 'rows' ? 'reduce_rows' : 'reduce_cols', tensors: [x, y],
-      workgroups: plan.path === 'rows' ? pairs : Math.ceil(pairs / WG), label, ...cost,
-    };
-    await s.dispatch(spec);
+  const scale = op === 'mean' ? 1 / n : 1;
+  const shapes = `[${x.shape}] axis ${axis}`;
+  if (reducePlan(x.shape, axis).path !== 'rows') {
+    await reduceColumns(s, op, x, y, { outer, n, inner }, scale, label, shapes);
     return;
   }
-  const partial = await s.scratch([plan.partialElements], 'f32', `${label} partials`);
-  await s.dispatch({
-    ...common, defines: { PARTIAL: true }, entry: 'reduce_cols_partial', tensors: [x, partial],
-    workgroups: Math.ceil((pairs * plan.blocks) / WG), label: `${label}.partial`, ...cost,
-  });
-  await s.dispatch({
-    ...common, defines: { FINAL: true }, entry: 'reduce_cols_final', tensors: [partial, y],
-    workgroups: pairs, label: `${label}.final`, flops: plan.partialElements, bytes: plan.partialElements * 4 + numel(y.shape) * elementBytes(y.precision),
-  });
+  // The last axis: input row o gives output element o (inner is 1); y's rows are outer / outLen long.
+  const outLen = y.shape.length ? y.shape[y.shape.length - 1]! : 1;
+  const pairsPerRow = Math.ceil(outLen / 2);
+  const pairs = (outer / outLen) * pairsPerRow;
+  const params = packParams([
+    outer, n, inner, OP_CODE[op], x.shape[x.shape.length - 1]!, physicalRow(x), outLen, physicalRow(y),
+    pairs, pairsPerRow, 1, n, { f32: scale },
+  ]);
+  const spec: DispatchSpec = {
+    shader: REDUCE_SHADER, precision: x.precision, params, shapes, defines: { ONE_PASS: true }, entry: 'reduce_rows', tensors: [x, y],
+    workgroups: pairs, label, ...reduceCost(x, y),
+  };
+  await s.dispatch(spec);
 }
 
 /**
@@ -134,23 +226,24 @@ export async function sumKeep(s: ComputeSession, x: GpuTensor, y: GpuTensor, kee
   expectShape(name, y, [x.shape[keepAxis]!], `${x.label} summed over every axis but ${keepAxis}`);
   expectBindable(name, s, x, y);
   const { outer, n, inner } = split(x.shape, keepAxis);
-  const reduced = outer * inner;
-  // Long contiguous rows (a conv's [B, C, L] keeping C): a workgroup per (outer, kept) row, partials [outer, n].
-  // Otherwise an invocation per (block, kept index): neighbours read neighbouring kept indices.
-  const rowsFirst = inner >= ROWS_FIRST_INNER;
-  let blocks = rowsFirst ? outer : Math.max(1, Math.min(Math.ceil(TARGET_INVOCATIONS / n), Math.ceil(reduced / MIN_BLOCK)));
-  const blockLen = Math.ceil(reduced / blocks);
-  if (!rowsFirst) blocks = Math.ceil(reduced / blockLen);
+  const shapes = `[${x.shape}] keep ${keepAxis}`;
+  const plan = sumKeepPlan(x.shape, keepAxis);
+  // Keeping the last axis is a column reduction of x seen as [rows, n] (a dense layer's bias gradient).
+  if (plan.path === 'cols' || plan.path === 'cols-two-pass') {
+    await reduceColumns(s, 'sum', x, y, { outer: 1, n: outer, inner: n }, scale, label, shapes);
+    return;
+  }
+  const { blocks, blockLen } = plan;
   const pairs = Math.ceil(n / 2);
   const params = packParams([
     outer, n, inner, 0, x.shape[x.shape.length - 1]!, physicalRow(x), n, physicalRow(y), pairs, pairs, blocks, blockLen, { f32: scale },
   ]);
   const cost = reduceCost(x, y);
-  const common = { shader: REDUCE_SHADER, precision: x.precision, params, shapes: `[${x.shape}] keep ${keepAxis}` };
-  const partial = await s.scratch([blocks * n], 'f32', `${label} partials`);
+  const common = { shader: REDUCE_SHADER, precision: x.precision, params, shapes };
+  const partial = await s.scratch([plan.partialElements], 'f32', `${label} partials`);
   await s.dispatch({
-    ...common, defines: { PARTIAL: true }, entry: rowsFirst ? 'sum_rows_partial' : 'sum_keep_partial', tensors: [x, partial],
-    workgroups: rowsFirst ? outer * n : Math.ceil((blocks * n) / WG), label: `${label}.partial`, ...cost,
+    ...common, defines: { PARTIAL: true }, entry: plan.path === 'keep-rows' ? 'sum_rows_partial' : 'sum_keep_partial', tensors: [x, partial],
+    workgroups: plan.path === 'keep-rows' ? outer * n : Math.ceil((blocks * n) / WG), label: `${label}.partial`, ...cost,
   });
   await s.dispatch({
     ...common, defines: { FINAL: true }, entry: 'sum_keep_final', tensors: [partial, y],
