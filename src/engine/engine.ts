@@ -15,6 +15,10 @@ import { ForwardExecutor } from '../executor/forward-executor.ts';
 import { profileModel, type ModelProfile, type ModelProfileOptions } from './model-profile.ts';
 import { trainModel, TRAIN_DEFAULTS, type TrainConfig, type TrainProgress, type TrainResult } from '../train/trainer.ts';
 import { syntheticWindows, type TrainWindows } from '../train/data.ts';
+import { TrainingExecutor } from '../train/training-executor.ts';
+import { GRAD_SCALER_DEFAULTS } from '../train/loss-scale.ts';
+import { FOCAL_RECIPE } from '../kernels/focal-loss.ts';
+import type { WeightMap } from '../graph/init.ts';
 import { buildModel, RecordingBench, type LoadedModel, type PredictProgress, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
 
 export type { GpuInfo, Calibration, CalibrateProgress, ProfileReport, KernelRow, ChromeTrace, BenchFailure };
@@ -36,6 +40,36 @@ export interface EngineTrainConfig extends TrainConfig {
 }
 
 export type Progress = (p: { done: number; total: number; message: string }) => void;
+
+/** One batch for Engine.grad: any graph (IR JSON, safetensors bytes, as files hold them) and its inputs and labels. */
+export interface GradOptions {
+  graph: string;
+  weights: Uint8Array;
+  /** [batch, ...graph input] and [batch, ...graph output], labels in [0, 1]. */
+  input: Float32Array;
+  labels: Float32Array;
+  batch: number;
+  precision: Precision;
+  /** Default 1. */
+  posWeight?: number;
+  /** Samples per micro-batch; must divide batch (default: what fits the binding limit). */
+  microBatch?: number;
+  /**
+   * Multiplies the loss gradient on the GPU; the result is divided by it. Default 1 in f32 and GradScaler's initial
+   * scale in the half modes: unscaled, gradients of order 1e-7 underflow halves.
+   */
+  lossScale?: number;
+}
+
+export interface GradResult {
+  graph: string;
+  /** The batch's focal loss (unscaled). */
+  loss: number;
+  microBatch: number;
+  lossScale: number;
+  /** Every parameter's gradient in f32, keyed by IR name. */
+  grads: WeightMap;
+}
 
 export interface KernelProfile {
   report: ProfileReport;
@@ -224,6 +258,37 @@ export class Engine {
       return trainModel(await this.current(), model.ir, model.weights, windows, train, {
         onProgress, shouldStop: () => this.stopTrainingRequested,
       });
+    });
+  }
+
+  /**
+   * The focal loss's gradient (the backend's recipe) for every parameter on one batch: dropout off, no optimizer
+   * step, as the backend's `grad` computes with autograd (the gradient parity test compares the two).
+   */
+  async grad(options: GradOptions): Promise<GradResult> {
+    const ir = parseIr(options.graph);
+    const weights = loadWeights(ir, options.weights);
+    const lossScale = options.lossScale ?? (options.precision === 'f32' ? 1 : GRAD_SCALER_DEFAULTS.initScale);
+    if (!(lossScale > 0 && Number.isFinite(lossScale))) throw new Error(`grad: the loss scale must be a finite number > 0, got ${lossScale}`);
+    return this.exclusive(async () => {
+      const s = await this.current();
+      const scale = await s.arena.upload([lossScale], [1], 'f32', 'loss scale');
+      let exec: TrainingExecutor | undefined;
+      try {
+        exec = await TrainingExecutor.create(s, ir, weights, options.batch, {
+          precision: options.precision, microBatch: options.microBatch, loss: { ...FOCAL_RECIPE, posWeight: options.posWeight ?? 1 },
+        });
+        await exec.step(options.input, options.labels, { lossScale: scale, seed: 0, step: 0, training: false });
+        const loss = (await s.read(exec.lossSum))[0]!;
+        const grads = await exec.downloadGrads();
+        for (const g of grads.values()) g.data.forEach((v, i) => { g.data[i] = v / lossScale; });
+        const bad = [...grads].filter(([, g]) => g.data.some((v) => !Number.isFinite(v))).map(([k]) => k);
+        if (bad.length) throw new Error(`the gradient of ${bad.slice(0, 4).join(', ')}${bad.length > 4 ? ' ...' : ''} is not finite (loss scale ${lossScale}: lower it)`);
+        return { graph: ir.name, loss, microBatch: exec.plan.batch, lossScale, grads };
+      } finally {
+        exec?.release();
+        s.arena.release(scale);
+      }
     });
   }
 

@@ -99,8 +99,11 @@ export interface SyntheticRecordingOptions {
   seed: number;
 }
 
-/** A preset with seeded initial weights, or a user's graph.json and weights.safetensors. */
-export type ModelSpec = { preset: string; seed: number; /** `key=value` config overrides (ictal graph --set). */ overrides?: string[] } | { graph: File; weights: File };
+/** A preset with seeded initial weights, or a user's graph.json with its weights.safetensors or seeded initial weights. */
+export type ModelSpec =
+  | { preset: string; seed: number; /** `key=value` config overrides (ictal graph --set). */ overrides?: string[] }
+  | { graph: File; weights: File }
+  | { graph: File; seed: number };
 
 export interface ModelInfo {
   name: string;
@@ -325,17 +328,20 @@ async function named<T>(file: string, work: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/** A preset with seeded weights, or a user's graph + weights, checked: it must take [B, 19, S] at 256 Hz and give [B, S]. */
+/** A preset or a user's graph, with seeded weights or the user's, checked: it must take [B, 19, S] at 256 Hz and give [B, S]. */
 export async function buildModel(spec: ModelSpec): Promise<LoadedModel> {
   const fromPreset = 'preset' in spec;
   const overrides = fromPreset ? spec.overrides ?? [] : [];
   const ir = fromPreset ? buildV3(spec.preset, applyOverrides(preset(spec.preset), overrides)) : await named(spec.graph.name, async () => parseIr(await spec.graph.text()));
   const window = checkDetector(ir, fromPreset ? `preset ${spec.preset}` : spec.graph.name);
-  const weights = fromPreset ? initWeights(ir, spec.seed) : await named(spec.weights.name, async () => loadWeights(ir, new Uint8Array(await spec.weights.arrayBuffer())));
+  const file = 'weights' in spec ? spec.weights : undefined;
+  const seed = 'seed' in spec ? spec.seed : 0;
+  const weights = file ? await named(file.name, async () => loadWeights(ir, new Uint8Array(await file.arrayBuffer()))) : initWeights(ir, seed);
   const set = overrides.length ? ` with ${overrides.join(' ')}` : '';
-  const source = fromPreset ? `preset ${spec.preset}${set}, seeded initial weights (seed ${spec.seed})` : `${spec.graph.name} + ${spec.weights.name}`;
+  const seeded = `seeded initial weights (seed ${seed})`;
+  const source = fromPreset ? `preset ${spec.preset}${set}, ${seeded}` : file ? `${spec.graph.name} + ${file.name}` : `${spec.graph.name}, ${seeded}`;
   const parameters = Object.values(ir.params).reduce((a, p) => a + numel(p.shape), 0);
-  return { ir, weights, info: { name: ir.name, source, window, windowSeconds: window / TARGET_FS, parameters, seeded: fromPreset } };
+  return { ir, weights, info: { name: ir.name, source, window, windowSeconds: window / TARGET_FS, parameters, seeded: !file } };
 }
 
 /** The window length of a graph that maps [B, 19, S] EEG at 256 Hz to [B, S] logits; throws saying what differs. */

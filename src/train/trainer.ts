@@ -8,7 +8,7 @@
  * gradients in halves too, so small gradients underflow the same way. In f32 the scale is 1 and a non-finite
  * loss or gradient stops the run with an error, as the backend raises outside f16.
  *
- * Host-agnostic: Engine.train (the lab's worker) and `ictal train` (Node) both call trainModel.
+ * Host-agnostic: Engine.train calls trainModel, in the lab's worker and for `ictal train` in Node.
  */
 import type { ComputeSession } from '../gpu/session.ts';
 import type { Precision } from '../gpu/precision.ts';

@@ -1,15 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from '../command.ts';
 import { parseOptions } from '../command.ts';
-import { cliGpu } from '../node-session.ts';
+import { useNodeGpu } from '../../gpu/device.ts';
+import { nodeGpu } from '../../gpu/node-gpu.ts';
+import { Engine } from '../../engine/engine.ts';
 import { parseIr } from '../../graph/validate.ts';
-import { loadWeights } from '../../graph/weights.ts';
 import { writeSafetensors } from '../../graph/safetensors.ts';
 import { decodeNpy, type NpyArray } from '../../data/npy.ts';
-import { ComputeSession } from '../../gpu/session.ts';
 import { isPrecision, PRECISIONS } from '../../gpu/precision.ts';
 import { FOCAL_RECIPE } from '../../kernels/focal-loss.ts';
-import { TrainingExecutor } from '../../train/training-executor.ts';
+import { GRAD_SCALER_DEFAULTS } from '../../train/loss-scale.ts';
 
 const HELP = `ictal grad --ir FILE --weights FILE --input X.npy --labels Y.npy --output GRADS.safetensors [--precision P]
            [--pos-weight W] [--micro-batch M] [--loss-scale S]
@@ -17,11 +17,9 @@ const HELP = `ictal grad --ir FILE --weights FILE --input X.npy --labels Y.npy -
   parameter, dropout off, no optimizer step: one safetensors file, F32, keyed by IR parameter name. X is
   [B, ...graph input], Y [B, ...graph output] in [0, 1]. --precision: ${PRECISIONS.join(', ')} (default f32); --pos-weight
   (default 1); --micro-batch divides B (default: what fits); --loss-scale multiplies the loss gradient on the GPU
-  and divides the result (default 1 in f32, GradScaler's initial 65536 in f16 modes: unscaled, gradients of
-  order 1e-7 underflow halves). The twin: npm run backend -- grad, same arguments.`;
-
-/** GradScaler's initial scale (torch.amp.GradScaler init_scale). */
-const HALF_LOSS_SCALE = 65536;
+  and divides the result (default 1 in f32, GradScaler's initial ${GRAD_SCALER_DEFAULTS.initScale} in f16 modes: unscaled, gradients of
+  order 1e-7 underflow halves). The twin: npm run backend -- grad, same arguments. The lab's engine method
+  (Engine.grad) does the work.`;
 
 function floatArray(a: NpyArray, path: string, want: readonly (number | string)[], what: string): Float32Array {
   if (a.dtype !== 'f4' && a.dtype !== 'f8') throw new Error(`${path}: dtype ${a.dtype}; ${what} must be float32 or float64`);
@@ -48,10 +46,10 @@ export const grad: Command = {
     if (!(posWeight >= 0 && Number.isFinite(posWeight))) throw new Error(`--pos-weight "${values['pos-weight']}" is not a finite number >= 0`);
     const micro = values['micro-batch'] === undefined ? undefined : Number(values['micro-batch']);
     if (micro !== undefined && !(Number.isInteger(micro) && micro >= 1)) throw new Error(`--micro-batch "${values['micro-batch']}" is not a positive integer`);
-    const lossScale = values['loss-scale'] === undefined ? (precision === 'f32' ? 1 : HALF_LOSS_SCALE) : Number(values['loss-scale']);
-    if (!(lossScale > 0 && Number.isFinite(lossScale))) throw new Error(`--loss-scale "${values['loss-scale']}" is not a finite number > 0`);
-    const ir = parseIr(readFileSync(values.ir!, 'utf8'));
-    const weights = loadWeights(ir, readFileSync(values.weights!));
+    const lossScale = values['loss-scale'] === undefined ? undefined : Number(values['loss-scale']);
+    if (lossScale !== undefined && !(lossScale > 0 && Number.isFinite(lossScale))) throw new Error(`--loss-scale "${values['loss-scale']}" is not a finite number > 0`);
+    const graph = readFileSync(values.ir!, 'utf8');
+    const ir = parseIr(graph);
     const xa = decodeNpy(readFileSync(values.input!), values.input!);
     const x = floatArray(xa, values.input!, ir.tensors[ir.inputs[0]!]!.shape, 'input');
     const batch = xa.shape[0]!;
@@ -60,20 +58,14 @@ export const grad: Command = {
     if (ya.shape[0] !== batch) throw new Error(`${values.labels}: ${ya.shape[0]} label rows for ${batch} input windows`);
     if (y.some((v) => !(v >= 0 && v <= 1))) throw new Error(`${values.labels}: labels must lie in [0, 1]`);
 
-    const s = new ComputeSession(await cliGpu());
+    useNodeGpu(nodeGpu);
+    const engine = new Engine();
     try {
-      const exec = await TrainingExecutor.create(s, ir, weights, batch, { precision, microBatch: micro, loss: { ...FOCAL_RECIPE, posWeight } });
-      const scale = await s.arena.upload([lossScale], [1], 'f32', 'loss scale');
-      await exec.step(x, y, { lossScale: scale, seed: 0, step: 0, training: false });
-      const loss = (await s.read(exec.lossSum))[0]!;
-      const grads = await exec.downloadGrads();
-      for (const g of grads.values()) g.data.forEach((v, i) => { g.data[i] = v / lossScale; });
-      const bad = [...grads].filter(([, g]) => g.data.some((v) => !Number.isFinite(v))).map(([k]) => k);
-      if (bad.length) throw new Error(`the gradient of ${bad.slice(0, 4).join(', ')}${bad.length > 4 ? ' ...' : ''} is not finite (loss scale ${lossScale}: lower it)`);
-      writeFileSync(values.output!, writeSafetensors(grads, { format: 'ictal-grads', graph: ir.name, loss: String(loss), precision }));
-      console.log(`grad: ${ir.name} on ${batch} window(s), ${precision}, micro-batch ${exec.plan.batch}: loss ${loss} -> ${values.output} (${grads.size} gradients)`);
+      const g = await engine.grad({ graph, weights: readFileSync(values.weights!), input: x, labels: y, batch, precision, posWeight, microBatch: micro, lossScale });
+      writeFileSync(values.output!, writeSafetensors(g.grads, { format: 'ictal-grads', graph: g.graph, loss: String(g.loss), precision }));
+      console.log(`grad: ${g.graph} on ${batch} window(s), ${precision}, micro-batch ${g.microBatch}: loss ${g.loss} -> ${values.output} (${g.grads.size} gradients)`);
     } finally {
-      s.device.destroy();
+      await engine.dispose();
     }
     return 0;
   },

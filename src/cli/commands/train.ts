@@ -1,16 +1,14 @@
 import { readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Command } from '../command.ts';
 import { parseOptions } from '../command.ts';
-import { cliGpu } from '../node-session.ts';
 import { loadTrainWindows } from '../train-data.ts';
-import { parseIr } from '../../graph/validate.ts';
-import { loadWeights } from '../../graph/weights.ts';
-import { initWeights } from '../../graph/init.ts';
-import { buildV3 } from '../../graph/v3.ts';
-import { applyOverrides, preset, PRESETS } from '../../graph/config.ts';
-import { ComputeSession } from '../../gpu/session.ts';
+import { PRESETS } from '../../graph/config.ts';
+import { useNodeGpu } from '../../gpu/device.ts';
+import { nodeGpu } from '../../gpu/node-gpu.ts';
 import { isPrecision, PRECISIONS } from '../../gpu/precision.ts';
-import { trainModel, TRAIN_DEFAULTS, type TrainProgress } from '../../train/trainer.ts';
+import { Engine, type ModelSpec, type TrainProgress } from '../../engine/engine.ts';
+import { TRAIN_DEFAULTS } from '../../train/trainer.ts';
 
 const HELP = `ictal train (--preset ${Object.keys(PRESETS).join('|')} [--set key=value ...] | --ir G.json) [--weights W.safetensors]
             --data synthetic|NPZ_DIR|EDF_DIR --steps N --batch B [--precision P] [--seed S]
@@ -18,9 +16,10 @@ const HELP = `ictal train (--preset ${Object.keys(PRESETS).join('|')} [--set key
   Trains the graph on this machine's GPU with the backend's recipe (focal loss with pos_weight, AdamW with its
   parameter groups, warm-up + cosine, clip 0.5, loss scaling in the half modes). Without --weights it starts from
   the seeded initial weights. --data: the lab's synthetic EEG (--minutes long, default 10), a directory of
-  *_windows.npz files, or a directory of EDF recordings with their .csv_bi labels. --precision: ${PRECISIONS.join(', ')}
-  (default f32). --save writes the trained weights (IR names: the backend's train --weights loads them); --log
-  writes one JSON line per step. Defaults: seed ${TRAIN_DEFAULTS.seed}, lr ${TRAIN_DEFAULTS.lr}; pos_weight from the data.`;
+  *_windows.npz files, or a directory of EDF recordings with their .csv_bi labels (else TUSZ's per-channel .csv).
+  --precision: ${PRECISIONS.join(', ')} (default f32). --save writes the trained weights (IR names: the backend's
+  train --weights loads them); --log writes one JSON line per step. Defaults: seed ${TRAIN_DEFAULTS.seed}, lr ${TRAIN_DEFAULTS.lr};
+  pos_weight from the data. The lab's Train tab runs the same engine method (Engine.train).`;
 
 function bar(p: TrainProgress): string {
   const width = 24;
@@ -59,26 +58,27 @@ export const train: Command = {
       return n;
     };
     const seed = int('seed', values.seed)!;
-    const ir = values.preset ? buildV3(values.preset, applyOverrides(preset(values.preset), values.set ?? [])) : parseIr(readFileSync(values.ir!, 'utf8'));
-    const weights = values.weights ? loadWeights(ir, readFileSync(values.weights)) : initWeights(ir, seed);
-    const inShape = ir.tensors[ir.inputs[0]!]!.shape;
-    const windowLength = inShape[inShape.length - 1];
-    if (typeof windowLength !== 'number') throw new Error(`graph "${ir.name}" has no fixed window length (input ${JSON.stringify(inShape)})`);
-    const { windows, source } = await loadTrainWindows(values.data!, windowLength, seed, num('minutes', values.minutes));
-    if (values.log) writeFileSync(values.log, '');
-    const s = new ComputeSession(await cliGpu());
-    const tty = Boolean(process.stderr.isTTY);
-    console.error(`training ${ir.name} on ${s.gpu.info.description || s.gpu.info.device} in ${precision}: ${windows.count} windows from ${source}`);
+    const file = (path: string) => new File([readFileSync(path)], basename(path));
+    // Without --weights the run starts from the graph's seeded initial weights, seeded as the run is.
+    const model: ModelSpec = values.preset ? { preset: values.preset, seed, overrides: values.set ?? [] }
+      : values.weights ? { graph: file(values.ir!), weights: file(values.weights) } : { graph: file(values.ir!), seed };
+    const config = {
+      steps: int('steps', values.steps)!, batch: int('batch', values.batch)!, precision, seed,
+      lr: num('lr', values.lr), microBatch: int('micro-batch', values['micro-batch']), posWeight: num('pos-weight', values['pos-weight']),
+    };
+    useNodeGpu(nodeGpu);
+    const engine = new Engine();
     try {
-      const result = await trainModel(s, ir, weights, windows, {
-        steps: int('steps', values.steps)!, batch: int('batch', values.batch)!, precision, seed,
-        lr: num('lr', values.lr), microBatch: int('micro-batch', values['micro-batch']), posWeight: num('pos-weight', values['pos-weight']),
-      }, {
-        onProgress: (p) => {
-          if (values.log) appendFileSync(values.log, JSON.stringify(p) + '\n');
-          if (tty) process.stderr.write(`\r${bar(p)}\x1b[K`);
-          else if (p.step === p.steps || p.step % 10 === 0) console.error(bar(p));
-        },
+      const m = await engine.loadModel(model);
+      const { windows, source } = await loadTrainWindows(values.data!, m.window, seed, num('minutes', values.minutes));
+      if (values.log) writeFileSync(values.log, '');
+      const tty = Boolean(process.stderr.isTTY);
+      const info = await engine.gpuInfo();
+      console.error(`training ${m.name} on ${info.description || info.device} in ${precision}: ${windows.count} windows from ${source}`);
+      const result = await engine.train({ ...config, data: { kind: 'windows', windows: windows.windows, labels: windows.labels } }, (p) => {
+        if (values.log) appendFileSync(values.log, JSON.stringify(p) + '\n');
+        if (tty) process.stderr.write(`\r${bar(p)}\x1b[K`);
+        else if (p.step === p.steps || p.step % 10 === 0) console.error(bar(p));
       });
       if (tty) process.stderr.write('\n');
       const last = result.history[result.history.length - 1];
@@ -86,7 +86,7 @@ export const train: Command = {
         + `loss ${result.history[0]?.loss.toFixed(5)} -> ${last?.loss.toFixed(5)}, ${last ? last.skippedTotal : 0} skipped`);
       if (values.save) writeFileSync(values.save, result.weights);
     } finally {
-      s.device.destroy();
+      await engine.dispose();
     }
     return 0;
   },
