@@ -63,14 +63,19 @@ export type RecordingLabStore = StoreApi<RecordingLabState>;
 const extension = (f: File) => /\.[^.]*$/.exec(f.name.toLowerCase())?.[0] ?? '';
 const names = (files: readonly File[]) => files.map((f) => JSON.stringify(f.name)).join(', ') || 'no files';
 
-/** The .edf and the optional .csv_bi among dropped files; throws naming what does not fit. */
+/**
+ * The .edf and its optional labels among dropped files: a .csv_bi, or TUSZ's per-channel .csv when that is all there
+ * is (the same parser reads both; every channel's seizure rows are merged). Throws naming what does not fit.
+ */
 export function recordingFiles(files: readonly File[]): { edf: File; csvBi?: File } {
   const edfs = files.filter((f) => extension(f) === '.edf');
-  const labels = files.filter((f) => extension(f) === '.csv_bi');
-  const other = files.filter((f) => !edfs.includes(f) && !labels.includes(f));
-  if (other.length) throw new Error(`${names(other)}: not an .edf recording or a .csv_bi label file`);
+  const csvBi = files.filter((f) => extension(f) === '.csv_bi');
+  const csv = files.filter((f) => extension(f) === '.csv');
+  const other = files.filter((f) => !edfs.includes(f) && !csvBi.includes(f) && !csv.includes(f));
+  if (other.length) throw new Error(`${names(other)}: not an .edf recording or a .csv_bi / .csv label file`);
   if (edfs.length !== 1) throw new Error(`one .edf file is needed (with its .csv_bi if you have one), got ${names(files)}`);
-  if (labels.length > 1) throw new Error(`at most one .csv_bi goes with a recording, got ${names(labels)}`);
+  const labels = csvBi.length ? csvBi : csv; // .csv_bi first, as the backend's cache and `ictal train` choose
+  if (labels.length > 1) throw new Error(`at most one label file goes with a recording, got ${names(labels)}`);
   return { edf: edfs[0]!, csvBi: labels[0] };
 }
 
@@ -122,7 +127,7 @@ export function createRecordingStore(engine: EngineHandle, queue: GpuQueue, opti
     }
 
     async function load(spec: ModelSpec): Promise<boolean> {
-      const ok = await task('model', () => engine.loadModel(spec), 'Load model');
+      const ok = await task('model', (onProgress) => engine.loadModel(spec, proxy(onProgress)), 'Load model');
       if (ok) set({ window: get().model.result!.window, prediction: { running: false } });
       return ok;
     }
