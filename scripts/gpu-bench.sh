@@ -2,6 +2,9 @@
 # The GPU-machine benchmark: the v3 forward on WebGPU (Dawn on the machine's Vulkan driver) per batch and precision,
 # and the PyTorch backend's training step on CUDA, in one run that prints a short table last.
 #
+# WebGPU part: the copy roofline, the v3 forward at each BATCHES (default 1 16) in f32, f16-storage and (where the
+# adapter offers shader-f16) f16, and the v3 training step at batch TRAIN_BATCH (default 16) in the same precisions
+# (`ictal train` on synthetic EEG, the median of its steps after the first).
 # Here (after npm install):   node scripts/bundle-node.mjs && bash ../shared/tools/devkit.sh
 #                             bash scripts/gpu-mamba-check.sh --prepare && bash scripts/gpu-bench.sh --prepare-torch
 # There (repository root, carrying .devkit, out/node-bundle and .gpu-pkgs):
@@ -19,7 +22,7 @@ if [[ "${1:-}" == "--prepare-torch" ]]; then
   exit $?
 fi
 out=${1:?usage: gpu-bench.sh OUTDIR [BATCHES] [TORCH_BATCHES]  (or --prepare-torch)}
-batches=${2:-1 4 16}
+batches=${2:-1 16}
 torch_batches=${3:-16 48 64}
 mkdir -p "$out"
 if [[ -z "${SKIP_WEBGPU:-}" ]]; then
@@ -30,12 +33,21 @@ ictal() { node out/node-bundle/ictal.mjs "$@"; }
 ictal gpu-info --json > "$out/gpu-info.json" 2>"$out/gpu-info.log" || cat "$out/gpu-info.log"
 ictal calibrate --json --copy-mib 1024 > "$out/calibrate.json" 2>"$out/calibrate.log" || cat "$out/calibrate.log"
 ictal graph --preset v3 --ir "$out/v3.json" --weights "$out/v3.safetensors" > /dev/null
-for p in f32 f16-storage; do
+precisions="f32 f16-storage"
+grep -q '"shader-f16"' "$out/gpu-info.json" && precisions="$precisions f16"
+for p in $precisions; do
   for b in $batches; do
     echo "== webgpu v3 forward batch $b $p"
-    ictal profile --preset v3 --batch "$b" --precision "$p" --no-calibrate --json "$out/profile-b$b-$p.json" > "$out/profile-b$b-$p.txt" 2>&1 \
-      || tail -5 "$out/profile-b$b-$p.txt"
+    timeout "${WEBGPU_TIMEOUT_S:-120}" node out/node-bundle/ictal.mjs profile --preset v3 --batch "$b" --precision "$p" --no-calibrate \
+      --json "$out/profile-b$b-$p.json" > "$out/profile-b$b-$p.txt" 2>&1 || tail -5 "$out/profile-b$b-$p.txt"
   done
+done
+tb=${TRAIN_BATCH:-16}
+for p in $precisions; do
+  echo "== webgpu v3 training step batch $tb $p"
+  rm -f "$out/train-b$tb-$p.jsonl"
+  timeout "${WEBGPU_TIMEOUT_S:-120}" node out/node-bundle/ictal.mjs train --preset v3 --data synthetic --minutes 4 --steps 4 --batch "$tb" \
+    --precision "$p" --log "$out/train-b$tb-$p.jsonl" > "$out/train-b$tb-$p.txt" 2>&1 || tail -5 "$out/train-b$tb-$p.txt"
 done
 fi
 
@@ -88,6 +100,17 @@ if webgpu:
 for f in sorted(glob.glob(f"{out}/profile-b*.json"), key=lambda f: (f.split('-')[-1], int(re.search(r'-b(\d+)-', f).group(1)))):
     r = json.load(open(f)); ms = r["gpuNs"] / 1e6
     print(f"| {r['precision']} | {r['batch']} | {ms:.2f} | {r['dispatches']} | {ms / r['batch']:.2f} |")
+import statistics
+train = {}
+for f in sorted(glob.glob(f"{out}/train-b*.jsonl")):
+    steps = [json.loads(line) for line in open(f) if line.strip()]
+    if len(steps) >= 2:
+        p = re.search(r"train-b\d+-(.+)\.jsonl$", f).group(1)
+        train[p] = (int(re.search(r"-b(\d+)-", f).group(1)), statistics.median(s["stepMs"] for s in steps[1:]) / 1e3, steps[0]["stepMs"] / 1e3)
+if train:
+    print("\n| WebGPU v3 training step | batch | step s (median after the first) | first step s |\n|---|---|---|---|")
+    for p, (b, s, first) in train.items():
+        print(f"| {p} | {b} | {s:.3f} | {first:.1f} |")
 rows = []
 for f in glob.glob(f"{out}/torch-*.json"):
     r = json.load(open(f)); r["name"] = os.path.basename(f)[:-5]; rows.append(r)
@@ -106,6 +129,10 @@ if rows:
         note = "; ".join(x for x in (note, r.get("error") or "") if x)
         print(f"| {r['batch']} | {r['scan']} | {r['checkpoint']} | {'yes' if r['compiled'] else 'no'} | {r['first_step_s']:.1f} | "
               f"{r['step_s']:.3f} | {r['peak_gib']:.1f} | {r['gib_per_window']:.2f} | {note} |")
+ref = {r["scan"]: r["step_s"] for r in rows if r["batch"] == 16 and not r["compiled"] and not r["name"].endswith("-cold") and "step_s" in r}
+if train and ref:
+    print("\nRatios at batch 16 (WebGPU step / PyTorch step, same run): " + "; ".join(
+        f"{p} / {scan} {s / t:.1f}x" for p, (b, s, _) in train.items() if b == 16 for scan, t in sorted(ref.items()) if t))
 for f in sorted(glob.glob(f"{out}/torch-*.txt")):
     if not os.path.exists(f[:-4] + ".json"):
         print(f"| {os.path.basename(f)[:-4]}: no result (see {f}) |")
