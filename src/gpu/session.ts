@@ -50,6 +50,13 @@ export class ComputeSession {
   private scratchTensors: GpuTensor[] = [];
   /** Workspace buffers of earlier flushes, by byte size, kept for reuse: no buffer creation per pass. */
   private readonly scratchPool = new Map<number, GpuTensor[]>();
+  /**
+   * Planned kernel scratch (an executor's own buffers, src/train/training-executor.ts): the j-th request since the
+   * last `scratchScope()` is a view of slot j. Or a sizing pass: requests are recorded per scope, and served
+   * from buffers that are dropped with the never-submitted commands.
+   */
+  private planned: { slots: GpuTensor[]; position: number } | undefined;
+  private sizing: { scopes: number[][]; stand: GpuTensor } | undefined;
 
   constructor(readonly gpu: GpuContext) {
     this.device = gpu.device;
@@ -99,10 +106,26 @@ export class ComputeSession {
 
   /**
    * Workspace of a multi-pass kernel (e.g. partial sums): an arena tensor released at the next flush, once the
-   * GPU is done with it (destroying it earlier would invalidate the commands already recorded).
+   * GPU is done with it (destroying it earlier would invalidate the commands already recorded), and pooled by
+   * size for later flushes. With planned slots (`usePlannedScratch`) a view of the scope's next slot instead.
    */
   async scratch(shape: readonly number[], precision: Precision, label: string): Promise<GpuTensor> {
     const bytes = tensorBytes(shape, precision);
+    if (this.planned) {
+      const j = this.planned.position++;
+      const slot = this.planned.slots[j];
+      if (!slot || slot.bytes < bytes) {
+        throw new Error(`kernel scratch: ${label} asks for ${bytes} bytes as request ${j} of its node; the plan sized ${slot ? `${slot.bytes} bytes` : `${this.planned.slots.length} requests`} (it was sized by recording a step of these shapes on this adapter: did the kernels change between?)`);
+      }
+      return { buffer: slot.buffer, shape: [...shape], precision, bytes, label };
+    }
+    if (this.sizing) {
+      const scope = this.sizing.scopes.at(-1) ?? (this.sizing.scopes[0] = []);
+      scope.push(bytes);
+      // never submitted: one small stand-in serves every request (a binding it is too small for only raises a
+      // validation error in the recorded batch's scope, which `discard` drops with the commands)
+      return { buffer: this.sizing.stand.buffer, shape: [...shape], precision, bytes, label };
+    }
     const pooled = this.scratchPool.get(bytes)?.pop();
     const t = pooled ? { ...pooled, shape: [...shape], precision, label } : await this.arena.tensor(shape, precision, label);
     this.scratchTensors.push(t);
@@ -169,6 +192,41 @@ export class ComputeSession {
     staging.unmap();
     this.stagingPool.set(t.bytes, [...(this.stagingPool.get(t.bytes) ?? []), staging]);
     return values;
+  }
+
+  /**
+   * A new scope of planned (or sized) scratch: the kernels recorded before it are done with their scratch once
+   * the GPU reaches what follows (passes run in order), so positions restart. An executor calls it per node.
+   */
+  scratchScope(): void {
+    if (this.planned) this.planned.position = 0;
+    this.sizing?.scopes.push([]);
+  }
+
+  /** Serves scratch requests from these slots by position within a scope (undefined: back to the pool). */
+  usePlannedScratch(slots: GpuTensor[] | undefined): void {
+    if (slots && this.sizing) throw new Error('kernel scratch: planned slots while a sizing pass records');
+    this.planned = slots ? { slots, position: 0 } : undefined;
+  }
+
+  /**
+   * Starts a sizing pass: what is recorded until `endScratchSizing` must be dropped (`discard`), never submitted.
+   * Serves requests from throw-away buffers and notes their sizes per scope.
+   */
+  async beginScratchSizing(): Promise<void> {
+    if (this.planned || this.sizing) throw new Error('kernel scratch: a sizing pass cannot start inside another or with planned slots');
+    this.sizing = { scopes: [], stand: await this.arena.tensor([64], 'f32', 'scratch sizing stand-in') };
+  }
+
+  /** Ends a sizing pass (after `discard`): the bytes slot j must hold, the largest j-th request of any scope. */
+  endScratchSizing(): number[] {
+    const sizing = this.sizing;
+    if (!sizing) throw new Error('kernel scratch: no sizing pass to end');
+    this.sizing = undefined;
+    this.arena.release(sizing.stand);
+    const slots: number[] = [];
+    for (const scope of sizing.scopes) scope.forEach((bytes, j) => { slots[j] = Math.max(slots[j] ?? 0, bytes); });
+    return slots;
   }
 
   /** Frees the pooled workspace (call between workloads of different shapes). */

@@ -74,7 +74,10 @@ export interface TrainingBytes {
   optimizerState: number;
   /** The one pool of activations, saved tensors and activation gradients, with their lifetimes overlapped. */
   activationsKept: number;
-  /** Node workspace, parameter-gradient staging, the step's input and labels, loss sum, optimizer workspace. */
+  /**
+   * Node workspace, parameter-gradient staging, the step's input and labels, loss sum, optimizer workspace, and
+   * the kernels' own scratch (partial sums, split-K) once `withKernelScratch` has sized it.
+   */
   workspace: number;
   total: number;
 }
@@ -93,6 +96,12 @@ export interface TrainingPlan {
   workspaceSlots: ArenaSlot[];
   /** Positional run-precision staging of a node's j-th parameter gradient. */
   gradStagingSlots: ArenaSlot[];
+  /**
+   * Positional kernel scratch: the j-th ComputeSession.scratch request of a node's forward (or backward, or the
+   * loss) is a view of slot j. Empty until `withKernelScratch`: the kernels pick partial sums and split-K by
+   * adapter, so the sizes come from recording a step on the adapter (TrainingExecutor.create).
+   */
+  kernelScratchSlots: ArenaSlot[];
   params: TrainParam[];
   derived: TrainDerived[];
   /** Per-sample logits length; the labels are shaped like the logits. */
@@ -294,9 +303,18 @@ export function planTraining(ir: IrDocument, batch: number, precision: Precision
     f32(inputShape), f32(stepLabels), ...params.map((p) => f32(p.shape)),
   );
   return {
-    ir, batch, precision, steps, tensors, grads, slots: pool.slots, workspaceSlots, gradStagingSlots, params, derived,
+    ir, batch, precision, steps, tensors, grads, slots: pool.slots, workspaceSlots, gradStagingSlots, kernelScratchSlots: [], params, derived,
     labelShape, bytes, largestBinding, stepBatch,
   };
+}
+
+/** The plan with its kernel scratch sized: slot j holds the largest j-th request of any node (bytes, from a recorded step). */
+export function withKernelScratch(plan: TrainingPlan, slotBytes: readonly number[]): TrainingPlan {
+  if (plan.kernelScratchSlots.length) throw new Error('planTraining: the kernel scratch is sized already');
+  const kernelScratchSlots = slotBytes.map((bytes) => ({ bytes }));
+  const extra = slotBytes.reduce((a, b) => a + b, 0);
+  const bytes = { ...plan.bytes, workspace: plan.bytes.workspace + extra, total: plan.bytes.total + extra };
+  return { ...plan, kernelScratchSlots, bytes, largestBinding: Math.max(plan.largestBinding, ...slotBytes) };
 }
 
 /** The largest micro-batch dividing `batch` whose every binding fits `maxBinding`. */

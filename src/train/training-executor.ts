@@ -2,7 +2,9 @@
 // parameters computed), then per micro-batch the forward keeping what the op records declare, the focal loss,
 // and the backward into f32 gradients summed over the micro-batches. Everything is recorded on the session with
 // no host sync: the caller (the training loop) reads the loss once per step with the optimizer's flag. All
-// buffers come from the plan (plan.ts), so the arena it predicts is the arena allocated.
+// buffers come from the plan (plan.ts), so the arena it predicts is the arena allocated: the kernels' own scratch
+// (partial sums, split-K) too, sized by recording one step on this adapter without submitting it, then served
+// from the plan's slots by position within each node (ComputeSession.usePlannedScratch).
 import type { IrDocument } from '../graph/ir.ts';
 import type { WeightMap } from '../graph/init.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
@@ -14,7 +16,7 @@ import { focalLoss, type FocalLossParams } from '../kernels/focal-loss.ts';
 import { declared } from '../executor/forward-executor.ts';
 import type { BackwardContext, LowerContext, PassMode } from '../executor/lowering.ts';
 import { nodeShapes } from '../executor/lowerings.ts';
-import { fittingTrainingMicroBatch, planTraining, type TrainingPlan, type TrainStep } from './plan.ts';
+import { fittingTrainingMicroBatch, planTraining, withKernelScratch, type TrainingPlan, type TrainStep } from './plan.ts';
 
 export interface TrainingExecutorOptions {
   precision: Precision;
@@ -46,16 +48,22 @@ export class TrainingExecutor {
   private slots: GpuTensor[] = [];
   private workspace: GpuTensor[] = [];
   private staging: GpuTensor[] = [];
+  private kernelScratch: GpuTensor[] = [];
   private stepInput!: GpuTensor;
   private stepLabels!: GpuTensor;
   private labels!: GpuTensor;
 
   private constructor(
     readonly s: ComputeSession,
-    readonly plan: TrainingPlan,
+    private sized: TrainingPlan,
     private readonly loss: FocalLossParams,
     private readonly buffers: WeightMap,
   ) {}
+
+  /** The plan this executor allocated, its kernel scratch sized. */
+  get plan(): TrainingPlan {
+    return this.sized;
+  }
 
   static async create(s: ComputeSession, ir: IrDocument, weights: WeightMap, batch: number, o: TrainingExecutorOptions): Promise<TrainingExecutor> {
     const micro = o.microBatch ?? fittingTrainingMicroBatch(ir, batch, o.precision, s.device.limits.maxStorageBufferBindingSize);
@@ -65,6 +73,7 @@ export class TrainingExecutor {
     const x = new TrainingExecutor(s, plan, o.loss, buffers);
     try {
       await x.allocate(weights);
+      await x.sizeKernelScratch();
     } catch (e) {
       x.release();
       throw e;
@@ -117,6 +126,29 @@ export class TrainingExecutor {
     this.lossSum = await this.alloc([1], 'f32', 'loss sum');
   }
 
+  /**
+   * Records one step with the session noting every kernel scratch request per node instead of allocating, drops
+   * the recording, and allocates the slots the plan then holds (the largest j-th request of any node).
+   */
+  private async sizeKernelScratch(): Promise<void> {
+    const s = this.s;
+    await s.flush(); // what the caller recorded runs; only the sizing pass's commands are dropped
+    const scale = await s.arena.upload([1], [1], 'f32', 'loss scale (scratch sizing)');
+    await s.beginScratchSizing();
+    let recorded: unknown;
+    try {
+      await this.recordStep({ lossScale: scale, seed: 0, step: 0, training: true });
+    } catch (e) {
+      recorded = e;
+    }
+    await s.discard();
+    const slots = s.endScratchSizing();
+    s.arena.release(scale);
+    if (recorded) throw recorded;
+    this.sized = withKernelScratch(this.sized, slots);
+    for (const [i, sl] of this.plan.kernelScratchSlots.entries()) this.kernelScratch.push(await this.alloc([sl.bytes / 4], 'f32', `kernel scratch ${i}`));
+  }
+
   /** A tensor over a slot's buffer (the slot may be larger). */
   private over(slot: GpuTensor, shape: readonly number[], precision: Precision, label: string): GpuTensor {
     return { buffer: slot.buffer, shape: [...shape], precision, bytes: tensorBytes(shape, precision), label };
@@ -146,8 +178,10 @@ export class TrainingExecutor {
   /** Casts the masters to the run precision and computes the derived parameters (once per step). */
   private async prepareParams(): Promise<void> {
     const p = this.plan.precision;
+    this.s.scratchScope();
     if (p !== 'f32') for (const prm of this.plan.params) await castFromF32(this.s, this.params.get(prm.name)!, this.working.get(prm.name)!, `${prm.name}.cast`);
     for (const d of this.plan.derived) {
+      this.s.scratchScope();
       const name = `${d.node.id}.${d.role}`;
       const rec = this.plan.steps.find((st) => st.node === d.node)!.record.derived!.find((x) => x.role === d.role)!;
       await rec.forward(this.s, d.node, d.from.map((r) => this.working.get(d.node.params[r]!)!), this.working.get(name)!, this.derivedAux.get(name)!);
@@ -161,12 +195,25 @@ export class TrainingExecutor {
    */
   async step(input: Float32Array, labels: Float32Array, o: StepOptions): Promise<void> {
     const { plan, s } = this;
-    const B = plan.stepBatch, micro = plan.batch;
+    const B = plan.stepBatch;
     const inPer = this.stepInput.shape.slice(1).reduce((a, b) => a * b, 1), labPer = this.stepLabels.shape.slice(1).reduce((a, b) => a * b, 1);
     if (input.length !== B * inPer) throw new Error(`train: input holds ${input.length} values, expected batch ${B} x ${inPer}`);
     if (labels.length !== B * labPer) throw new Error(`train: labels hold ${labels.length} values, expected batch ${B} x ${labPer}`);
     s.device.queue.writeBuffer(this.stepInput.buffer, 0, input);
     s.device.queue.writeBuffer(this.stepLabels.buffer, 0, labels);
+    s.usePlannedScratch(this.kernelScratch);
+    try {
+      await this.recordStep(o);
+    } finally {
+      s.usePlannedScratch(undefined);
+    }
+  }
+
+  /** The step's dispatches on the uploaded input and labels; kernel scratch as the session is set to serve it. */
+  private async recordStep(o: StepOptions): Promise<void> {
+    const { plan, s } = this;
+    const B = plan.stepBatch, micro = plan.batch;
+    const inPer = this.stepInput.shape.slice(1).reduce((a, b) => a * b, 1), labPer = this.stepLabels.shape.slice(1).reduce((a, b) => a * b, 1);
     await this.prepareParams();
     const inName = plan.ir.inputs[0]!, outName = plan.ir.outputs[0]!;
     for (let b0 = 0; b0 < B; b0 += micro) {
@@ -174,6 +221,7 @@ export class TrainingExecutor {
       await castFromF32(s, this.stepInput, this.activation(inName), 'step input.cast', b0 * inPer);
       await castFromF32(s, this.stepLabels, this.labels, 'labels.cast', b0 * labPer);
       await this.forward(mode);
+      s.scratchScope();
       await focalLoss(s, this.activation(outName), this.labels, { lossSum: this.lossSum, dLogits: this.gradOf(outName) }, {
         ...this.loss, scale: o.lossScale, meanOver: B * labPer, accumulate: b0 > 0,
       });
@@ -185,6 +233,7 @@ export class TrainingExecutor {
     const { plan } = this;
     for (const st of plan.steps) {
       if (st.view) continue;
+      this.s.scratchScope();
       const shapes = nodeShapes(plan.ir, st.node, plan.batch);
       const ws = st.record.workspace?.(st.node, shapes).forward ?? [];
       const written = new Set<string>();
@@ -221,6 +270,7 @@ export class TrainingExecutor {
     const { plan, s } = this;
     for (const st of [...plan.steps].reverse()) {
       if (!st.backward) continue;
+      s.scratchScope();
       const shapes = nodeShapes(plan.ir, st.node, plan.batch);
       const ws = st.record.workspace?.(st.node, shapes).backward ?? [];
       const sv = st.record.saves?.(st.node, shapes);
