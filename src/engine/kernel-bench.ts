@@ -7,7 +7,7 @@ import type { ProfileResult } from '../gpu/profiler.ts';
 import { profileBatch, type Batch } from '../gpu/profile-run.ts';
 import { BINARY_OPS, UNARY_OPS, binary, unary, unaryBackward } from '../kernels/elementwise.ts';
 import { REDUCE_OPS, reduce, reducedShape } from '../kernels/reduce.ts';
-import { type ScanDims, type ScanInputs, defaultChunk, scanBackward, scanChunked, scanSequential, statesShape } from '../kernels/mamba-scan.ts';
+import { type ScanDims, type ScanInputs, defaultChunk, scanBackward, scanChunked, scanFormFor, scanSequential, statesShape } from '../kernels/mamba-scan.ts';
 import { cosineEdges, cosineEdgesBackward, pairCount } from '../kernels/cosine-edges.ts';
 import { adjacencyShape, topkAdjacency, topkAdjacencyBackward } from '../kernels/topk-adjacency.ts';
 import { ssgconvPropagate, ssgconvPropagateBackward } from '../kernels/ssgconv.ts';
@@ -73,7 +73,8 @@ export const BENCH_FAMILIES: BenchFamily[] = [
     },
   },
   {
-    // The v3 streams at T 960: sequential vs chunked forward (chunk 16 and 32), and the backward.
+    // The v3 streams at T 960: sequential vs chunked forward (chunk 16 and 32), and the backward. Labels name the
+    // sequences and the form scanFormFor picks for them: varying --elements finds the measured crossover.
     family: 'mamba-scan',
     async prepare(s, precision, elements) {
       const made: GpuTensor[] = [];
@@ -105,10 +106,12 @@ export const BENCH_FAMILIES: BenchFamily[] = [
         const states = new Map<number, GpuTensor>();
         for (const q of chunks) states.set(q, keep(await s.arena.tensor(statesShape(d, q), 'f32', `states.${q}`)));
         const q0 = defaultChunk(d.dState);
+        const rule = scanFormFor(d);
+        const tag = `scan.${name} seqs ${d.seqs} (rule: ${rule === 'chunked' ? `chunked${q0}` : rule})`;
         runs.push(async (ss) => {
-          await scanSequential(ss, d, inp, y, { states: states.get(q0)!, chunk: q0, label: `scan.${name}.sequential` });
-          for (const q of chunks) await scanChunked(ss, d, inp, y, states.get(q)!, { chunk: q, label: `scan.${name}.chunked${q}` });
-          await scanBackward(ss, d, inp, dy, states.get(q0)!, grads, { chunk: q0, label: `scan.${name}` });
+          await scanSequential(ss, d, inp, y, { states: states.get(q0)!, chunk: q0, label: `${tag} sequential` });
+          for (const q of chunks) await scanChunked(ss, d, inp, y, states.get(q)!, { chunk: q, label: `${tag} chunked${q}` });
+          await scanBackward(ss, d, inp, dy, states.get(q0)!, grads, { chunk: q0, label: tag });
         });
       }
       const batch: Batch = async (ss) => { for (const r of runs) await r(ss); };

@@ -7,7 +7,7 @@
 import { matmul, matmulBackward } from '../kernels/matmul.ts';
 import { depthwiseConv, depthwiseConvBackward } from '../kernels/depthwise-conv.ts';
 import { unary, unaryBackward } from '../kernels/elementwise.ts';
-import { scanBackward, scanSequential, statesShape, type ScanDims, type ScanInputs } from '../kernels/mamba-scan.ts';
+import { scanBackward, scanFormFor, scanForward, statesShape, type ScanDims, type ScanInputs } from '../kernels/mamba-scan.ts';
 import { gatedRmsNorm, gatedRmsNormBackward } from '../kernels/gated-rmsnorm.ts';
 import { negExp, negExpBackward } from '../kernels/grad-plumbing.ts';
 import { viewAs, numel } from '../kernels/layout.ts';
@@ -39,7 +39,8 @@ function saved(node: IrNode, xShape: readonly number[]): SavedTensor[] {
     { name: 'conv', shape: [seqs, L, md.convDim] },
     { name: 'xbc', shape: [seqs, L, md.convDim] },
     { name: 'scan', shape: [seqs, L, md.dInner] },
-    { name: 'states', shape: statesShape(scan), f32: true, backwardOnly: true },
+    // The chunked form's forward writes the chunk states whether or not a backward follows (its workspace).
+    { name: 'states', shape: statesShape(scan), f32: true, backwardOnly: scanFormFor(scan) === 'sequential' },
     { name: 'norm', shape: [seqs, L, md.dInner] },
     { name: 'rstd', shape: [rows], f32: true },
   ];
@@ -58,7 +59,9 @@ export const MAMBA_RECORDS: Record<string, OpRecord> = {
       const xbc = await c.save('xbc');
       await unary(c.s, 'silu', conv, xbc, `${id}.conv_silu`);
       const y = await c.save('scan');
-      await scanSequential(c.s, scan, scanInputs(md, xbc, zxbcdt, c.param), { tensor: y }, { reverse, states: c.keepForBackward ? await c.save('states') : undefined, label: `${id}.scan` });
+      // Scan form per shape (mamba-scan.ts scanFormFor): chunked for few sequences, sequential for many.
+      const states = c.keepForBackward || scanFormFor(scan) === 'chunked' ? await c.save('states') : undefined;
+      await scanForward(c.s, scan, scanInputs(md, xbc, zxbcdt, c.param), { tensor: y }, { reverse, states, label: `${id}.scan` });
       const yn = await c.save('norm');
       await gatedRmsNorm(c.s, y, zxbcdt, c.param('norm.weight'), yn, await c.save('rstd'), { zOffset: 0, eps: attr<number>(c.node, 'norm_eps'), label: `${id}.norm` });
       await matmul(c.s, viewAs(yn, [rows, md.dInner]), c.param('out_proj.weight'), viewAs(c.output, [rows, md.D]), { transB: true, label: `${id}.out_proj` });

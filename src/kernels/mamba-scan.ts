@@ -83,6 +83,35 @@ export function statesShape(d: ScanDims, chunk = defaultChunk(d.dState)): number
   return [d.seqs, chunkCount(d.T, chunk), d.heads * d.headDim, d.dState];
 }
 
+/**
+ * Scan form per shape. The sequential form gives one invocation to each (sequence, channel pair) for all T steps:
+ * with few sequences most of a large GPU idles (the v3 forward at batch 1 on an H200: 19 x 64 and 171 x 16
+ * invocations, 16 scans taking half the forward). The chunked form spreads a scan over sequences x T/chunk
+ * workgroups for the price of three dispatches and more arithmetic. So: chunked while the sequential form would
+ * have fewer than SCAN_CHUNKED_BELOW invocations, sequential from there on. The constant is where the H100 is
+ * expected to fill (a quarter of its 132 x 2,048 resident invocations); the measured crossover is pending
+ * (`ictal bench --families mamba-scan --elements N` times both forms; docs/PERFORMANCE.md).
+ * Shapes only, so the plans can tell whether the forward needs the chunk states (see `chunkedScanRuns`).
+ */
+export const SCAN_CHUNKED_BELOW = 65536;
+
+/** Invocations of the sequential form: one per (sequence, channel pair). */
+export function sequentialInvocations(d: ScanDims): number {
+  return d.seqs * Math.ceil((d.heads * d.headDim) / 2);
+}
+
+export function scanFormFor(d: ScanDims): ScanForm {
+  return sequentialInvocations(d) < SCAN_CHUNKED_BELOW ? 'chunked' : 'sequential';
+}
+
+/**
+ * Whether the chunked form can run here (f16-storage needs an even P; its workgroup memory must fit the
+ * adapter); where it cannot, the sequential form runs instead and writes the same states.
+ */
+export function chunkedScanRuns(d: ScanDims, precision: Precision, maxWorkgroupBytes: number, chunk = defaultChunk(d.dState)): boolean {
+  return !(precision === 'f16-storage' && d.headDim % 2 !== 0) && chunkedWorkgroupBytes(d, chunk) <= maxWorkgroupBytes;
+}
+
 function checkDims(op: string, d: ScanDims): void {
   expectPositiveInt(op, 'seqs', d.seqs);
   expectPositiveInt(op, 'T', d.T);
@@ -325,6 +354,26 @@ export async function scanChunked(s: ComputeSession, d: ScanDims, inp: ScanInput
     flops: nChunks * (quad * 2 * d.dState + d.heads * quad * 4 + quad * CH * 2 + Q * CH * (2 * d.dState + 4)),
     bytes: eb * d.seqs * d.T * (2 * CH + 2 * d.dState + d.heads) + stateBytes,
   });
+}
+
+/**
+ * The forward in the form `scanFormFor` picks for this shape; returns the form that ran. The sequential form runs
+ * instead where the chunked one cannot (chunkedScanRuns), and on CPU adapters, which have no idle lanes to fill:
+ * on lavapipe the chunked form took 7 - 13x the sequential one's time at 1 - 3 sequences (`ictal bench --families
+ * mamba-scan --elements 100000`, 2026-12-05). `states` is required when the rule says chunked (the chunked form's
+ * workspace, left holding the chunk-start states; the plans reserve it from the shape alone), optional otherwise
+ * (saved for the backward when given).
+ */
+export async function scanForward(s: ComputeSession, d: ScanDims, inp: ScanInputs, y: ChannelSlice, opts: ScanOptions & { states?: GpuTensor } = {}): Promise<ScanForm> {
+  if (scanFormFor(d) === 'chunked') {
+    if (!opts.states) throw new Error(`mamba scan: ${d.seqs} sequences take the chunked form, whose states workspace (statesShape) was not given`);
+    if (!s.gpu.info.cpuAdapter && chunkedScanRuns(d, inp.x.tensor.precision, s.device.limits.maxComputeWorkgroupStorageSize, opts.chunk)) {
+      await scanChunked(s, d, inp, y, opts.states, opts);
+      return 'chunked';
+    }
+  }
+  await scanSequential(s, d, inp, y, opts);
+  return 'sequential';
 }
 
 /** Workgroup bytes of the backward: per-step reduction rows plus the dt_bias sums. */
