@@ -48,10 +48,14 @@ export const BENCH_FAMILIES: BenchFamily[] = [
       const shape = matrixOf(elements);
       const [a, b] = [await randomTensor(s, shape, precision, 'a'), await randomTensor(s, shape, precision, 'b')];
       const y = await s.arena.tensor(shape, precision, 'y');
+      // Every op on 16-byte chunks (where rows are unpadded; '.tail' rows hold the pairs after the last chunk),
+      // and relu and add on pairs alone: the pair kernel's numbers beside the chunks' on the same adapter.
       const batch: Batch = async (ss) => {
         for (const op of UNARY_OPS) await unary(ss, op, a, y, op);
         for (const op of UNARY_OPS) await unaryBackward(ss, op, a, b, y, `${op}.bwd`);
         for (const op of BINARY_OPS) await binary(ss, op, a, b, y, op);
+        await unary(ss, 'relu', a, y, 'relu (pairs)', false);
+        await binary(ss, 'add', a, b, y, 'add (pairs)', false);
       };
       return { batch, release: releaser(s, [a, b, y]) };
     },

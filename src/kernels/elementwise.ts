@@ -2,7 +2,8 @@
 import source from '../../shaders/elementwise.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
-import { rowStride } from '../gpu/precision.ts';
+import { rowStride, type Precision } from '../gpu/precision.ts';
+import { numel } from './layout.ts';
 import { erf } from './math.ts';
 
 export const ELEMENTWISE_SHADER = { name: 'elementwise.wgsl', source };
@@ -21,44 +22,85 @@ function sameShape(op: string, ...ts: GpuTensor[]): void {
   }
 }
 
-function geometry(t: GpuTensor): { params: Uint32Array; workgroups: number; count: number } {
+/** Pipeline constant OP of the VEC entries (shaders/elementwise.wgsl). */
+const VEC_OP: Record<string, number> = { add: 0, mul: 1, relu: 2, silu: 3, gelu: 4, softplus: 5, relu_bwd: 6, silu_bwd: 7, gelu_bwd: 8, softplus_bwd: 9 };
+
+/** One dispatch: the entry, its defines and constants, its parameters and workgroups. */
+interface Part {
+  entry: string;
+  defines?: Record<string, boolean>;
+  constants?: Record<string, number>;
+  params: Uint32Array;
+  workgroups: number;
+  /** Elements it computes, and whether it is the pairs after the chunks. */
+  elements: number;
+  tail: boolean;
+}
+
+/** Elements per 16-byte chunk of the VEC variant. */
+export function vecLanes(p: Precision): number {
+  return p === 'f32' ? 4 : 2 * 4;
+}
+
+/**
+ * The dispatches of one elementwise op on tensors shaped like `t`: 16-byte chunks over the flat array where rows
+ * carry no padding (`vector`), then pairs for the remaining elements; pairs row by row otherwise.
+ */
+export function elementwiseParts(t: { shape: readonly number[]; precision: Precision }, entry: string, binaryEntry: boolean, vector = true): Part[] {
   const cols = t.shape.length ? t.shape[t.shape.length - 1]! : 1;
   const count = t.shape.reduce((a, b) => a * b, 1);
   const rows = cols === 0 ? 0 : count / cols;
+  const stride = rowStride(cols, t.precision);
+  const lanes = vecLanes(t.precision);
+  const chunks = vector && stride === cols ? Math.floor(count / lanes) : 0;
+  const parts: Part[] = [];
+  if (chunks > 0) {
+    parts.push({
+      entry: binaryEntry ? 'vec_binary' : 'vec_unary', defines: { VEC: true }, constants: { OP: VEC_OP[entry]! },
+      params: new Uint32Array([0, 0, 0, chunks, 0]), workgroups: Math.ceil(chunks / WG), elements: chunks * lanes, tail: false,
+    });
+    const tail = count - chunks * lanes;
+    if (tail > 0) {
+      parts.push({
+        entry, params: new Uint32Array([1, tail, tail, Math.ceil(tail / 2), chunks * lanes]), workgroups: Math.ceil(Math.ceil(tail / 2) / WG), elements: tail, tail: true,
+      });
+    }
+    return parts;
+  }
   const pairs = Math.ceil(cols / 2);
-  const params = new Uint32Array([rows, cols, rowStride(cols, t.precision), pairs]);
-  return { params, workgroups: Math.ceil((rows * pairs) / WG), count };
+  parts.push({ entry, params: new Uint32Array([rows, cols, stride, pairs, 0]), workgroups: Math.ceil((rows * pairs) / WG), elements: count, tail: false });
+  return parts;
+}
+
+async function dispatchParts(s: ComputeSession, t: GpuTensor, entry: string, binaryEntry: boolean, vector: boolean, tensors: GpuTensor[], label: string, flops: number, bytes: number): Promise<void> {
+  const count = numel(t.shape);
+  for (const { entry: e, defines, constants, params, workgroups, elements, tail } of elementwiseParts(t, entry, binaryEntry, vector)) {
+    const share = count ? elements / count : 1; // of the op's FLOPs and bytes
+    await s.dispatch({
+      shader: ELEMENTWISE_SHADER, entry: e, defines, constants, params, workgroups, precision: t.precision, tensors,
+      label: tail ? `${label}.tail` : label, shapes: `[${t.shape}]`, flops: flops * share, bytes: bytes * share,
+    });
+  }
 }
 
 /** FLOPs per element, as the profiler counts them (transcendentals count 1). */
 const UNARY_FLOPS: Record<UnaryOp, number> = { relu: 1, silu: 4, gelu: 12, softplus: 5 };
 
-export async function unary(s: ComputeSession, op: UnaryOp, x: GpuTensor, y: GpuTensor, label: string = op): Promise<void> {
+/** `vector` false keeps the pair kernel alone (the bench's baseline rows). */
+export async function unary(s: ComputeSession, op: UnaryOp, x: GpuTensor, y: GpuTensor, label: string = op, vector = true): Promise<void> {
   sameShape(op, x, y);
-  const g = geometry(x);
-  await s.dispatch({
-    shader: ELEMENTWISE_SHADER, entry: op, precision: x.precision, params: g.params, tensors: [x, y],
-    workgroups: g.workgroups, label, shapes: `[${x.shape}]`, flops: g.count * UNARY_FLOPS[op], bytes: x.bytes + y.bytes,
-  });
+  await dispatchParts(s, x, op, false, vector, [x, y], label, numel(x.shape) * UNARY_FLOPS[op], x.bytes + y.bytes);
 }
 
 /** dx = dy * f'(x). */
-export async function unaryBackward(s: ComputeSession, op: UnaryOp, x: GpuTensor, dy: GpuTensor, dx: GpuTensor, label = `${op}.bwd`): Promise<void> {
+export async function unaryBackward(s: ComputeSession, op: UnaryOp, x: GpuTensor, dy: GpuTensor, dx: GpuTensor, label = `${op}.bwd`, vector = true): Promise<void> {
   sameShape(`${op}_bwd`, x, dy, dx);
-  const g = geometry(x);
-  await s.dispatch({
-    shader: ELEMENTWISE_SHADER, entry: `${op}_bwd`, precision: x.precision, params: g.params, tensors: [x, dx, dy],
-    workgroups: g.workgroups, label, shapes: `[${x.shape}]`, flops: g.count * (UNARY_FLOPS[op] + 2), bytes: x.bytes + dy.bytes + dx.bytes,
-  });
+  await dispatchParts(s, x, `${op}_bwd`, true, vector, [x, dx, dy], label, numel(x.shape) * (UNARY_FLOPS[op] + 2), x.bytes + dy.bytes + dx.bytes);
 }
 
-export async function binary(s: ComputeSession, op: BinaryOp, a: GpuTensor, b: GpuTensor, y: GpuTensor, label: string = op): Promise<void> {
+export async function binary(s: ComputeSession, op: BinaryOp, a: GpuTensor, b: GpuTensor, y: GpuTensor, label: string = op, vector = true): Promise<void> {
   sameShape(op, a, b, y);
-  const g = geometry(a);
-  await s.dispatch({
-    shader: ELEMENTWISE_SHADER, entry: op, precision: a.precision, params: g.params, tensors: [a, y, b],
-    workgroups: g.workgroups, label, shapes: `[${a.shape}]`, flops: g.count, bytes: a.bytes + b.bytes + y.bytes,
-  });
+  await dispatchParts(s, a, op, true, vector, [a, y, b], label, numel(a.shape), a.bytes + b.bytes + y.bytes);
 }
 
 // ---- float64 CPU references ----

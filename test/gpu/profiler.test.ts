@@ -15,8 +15,9 @@ const session = gpu.session;
 
 /** A batch of elementwise kernels on a tiny and a large tensor (1M elements: many timer quanta on lavapipe). */
 async function makeBatch(s: ComputeSession) {
-  const tiny = await s.arena.tensor([7], 'f32', 'tiny');
-  const tinyOut = await s.arena.tensor([7], 'f32', 'tiny.out');
+  // 8: whole 16-byte chunks, so each op is one dispatch (7 would add a '.tail' dispatch of pairs).
+  const tiny = await s.arena.tensor([8], 'f32', 'tiny');
+  const tinyOut = await s.arena.tensor([8], 'f32', 'tiny.out');
   const big = await s.arena.tensor([256, 4096], 'f32', 'big');
   const bigOut = await s.arena.tensor([256, 4096], 'f32', 'big.out');
   const bigSum = await s.arena.tensor([256, 4096], 'f32', 'big.sum');

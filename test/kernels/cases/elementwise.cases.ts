@@ -3,8 +3,16 @@ import {
   BINARY_OPS, UNARY_OPS, binary, binaryReference, unary, unaryBackward, unaryBackwardReference, unaryReference,
 } from '../../../src/kernels/elementwise.ts';
 
-/** Awkward shapes: a single element, odd rows, a row of 1000, more pairs than one workgroup row. */
-export const ELEMENTWISE_SHAPES: number[][] = [[1], [7], [1000], [3, 5], [13, 257], [2, 3, 999]];
+/**
+ * Awkward shapes: a single element, odd rows, a row of 1000, more pairs than one workgroup row. For the 16-byte
+ * chunks (4 f32 or 8 halves over unpadded rows; test/kernels/elementwise-parts.test.ts checks the reach): counts
+ * that leave a tail of pairs after the chunks ([3, 5], [5, 34], [3, 1030] in some precisions), none ([1000],
+ * [4, 6] ...), fewer elements than a chunk ([1], [7]), and padded f16-storage rows (odd lengths) on pairs alone.
+ */
+export const ELEMENTWISE_SHAPES: number[][] = [[1], [7], [1000], [3, 5], [13, 257], [2, 3, 999], [4, 6], [5, 34], [3, 1030]];
+
+/** 65,537 workgroups of 64 chunks of 4 f32: the VEC grid spreads over two dimensions (f16 modes: half of it). */
+export const ELEMENTWISE_GRID_SPLIT = [65537 * 64 * 4];
 
 export function elementwiseCases(): KernelCase[] {
   const cases: KernelCase[] = [];
@@ -37,5 +45,12 @@ export function elementwiseCases(): KernelCase[] {
       });
     }
   }
+  cases.push({
+    name: `relu [${ELEMENTWISE_GRID_SPLIT}] (split grid)`,
+    inputs: [{ name: 'x', shape: ELEMENTWISE_GRID_SPLIT }],
+    outputs: [{ name: 'y', shape: ELEMENTWISE_GRID_SPLIT }],
+    run: (s, t) => unary(s, 'relu', t.x!, t.y!),
+    reference: (i) => ({ y: unaryReference('relu', i.x!) }),
+  });
   return cases;
 }
