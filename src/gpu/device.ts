@@ -32,6 +32,11 @@ export interface GpuInfo {
   /** The features the device was created with (the wanted ones the adapter has). */
   features: string[];
   limits: Record<string, number>;
+  /**
+   * The adapter's subgroup-matrix (tensor-core) tile shapes, where the device has chromium-experimental-subgroup-matrix
+   * (kernels/gemm-subgroup-matrix.ts picks one); absent elsewhere.
+   */
+  subgroupMatrixConfigs?: { componentType: string; resultComponentType: string; M: number; N: number; K: number }[];
 }
 
 export interface DawnToggle {
@@ -138,6 +143,10 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     features: features.map(String),
     limits: requiredLimits,
   };
+  const configs = (ai as { subgroupMatrixConfigs?: GpuInfo['subgroupMatrixConfigs'] } | undefined)?.subgroupMatrixConfigs;
+  if (device.features.has('chromium-experimental-subgroup-matrix') && configs) {
+    info.subgroupMatrixConfigs = [...configs].map((c) => ({ componentType: String(c.componentType), resultComponentType: String(c.resultComponentType), M: c.M, N: c.N, K: c.K }));
+  }
   return { adapter, device, info, has: (f) => device.features.has(f) };
 }
 

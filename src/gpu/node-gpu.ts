@@ -108,6 +108,11 @@ export const DAWN_TOGGLES: DawnToggle[] = [
     why: 'Dawn keeps shader-f16 off on NVIDIA\'s Vulkan driver by default; on it offers native f16 arithmetic there (an f16 kernel checked exact on an H200). No effect on other drivers.',
   },
   {
+    name: 'allow_unsafe_apis',
+    state: 'enabled',
+    why: 'Dawn hides its experimental features without it, among them chromium-experimental-subgroup-matrix (tensor-core tiles from WGSL, offered on NVIDIA): matmul and conv1d use it in the f16 modes. Ictal requests only the features device.ts names, so nothing else changes.',
+  },
+  {
     name: 'timestamp_quantization',
     state: 'disabled',
     why: 'Dawn rounds timestamp queries down to 65,536 ns, a guard against timing attacks that matters in a browser, not in a Node process profiling its own kernels.',

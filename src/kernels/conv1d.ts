@@ -6,7 +6,8 @@
  * Backward: dx (generic, or the patch form for s = k, d = 1, p = 0 that multiplies no zero taps), dw (summed over
  * the batch inside the GEMM, no atomics) and db (sumKeep). Weight normalisation is weight-norm.ts.
  *
- * Geometry: implicit GEMMs on the 32 x 32 tile core (gemm_tile.wgsl), one workgroup per tile per batch, grid
+ * Geometry: implicit GEMMs on the 32 x 32 tile core (gemm_tile.wgsl, or in the f16 modes the subgroup-matrix core
+ * where the device offers it: gemm-subgroup-matrix.ts), one workgroup per tile per batch, grid
  * linearised (ComputeSession splits it over 2-D when above maxComputeWorkgroupsPerDimension); forward and dw
  * run split-K when they have few tiles for their contraction (gemm-split.ts).
  * Sizes: every tensor must fit one storage binding. At the v3 TCN's widest activation, [B, 512, 15360], one batch
@@ -15,7 +16,6 @@
  * into several calls beyond that (expectBindable names the tensor). Offsets are u32.
  */
 import convSource from '../../shaders/conv1d.wgsl?raw';
-import gemmSource from '../../shaders/gemm_tile.wgsl?raw';
 import activationSource from '../../shaders/activation.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
@@ -23,8 +23,11 @@ import { expectBindable, expectDim, expectPositiveInt, expectRank, expectShape, 
 import { ACTIVATION_CODE, ACTIVATION_FLOPS, activationReference, type Activation } from './matmul.ts';
 import { type GemmShape, combineSplits, splitPlan } from './gemm-split.ts';
 import { sumKeep } from './reduce.ts';
+import { TILED_CORE, gemmCore, gemmDefines, gemmShader } from './gemm-subgroup-matrix.ts';
 
-export const CONV1D_SHADER = { name: 'conv1d.wgsl', source: `${convSource}\n${activationSource}\n${gemmSource}` };
+/** Operand gathers and epilogues of every variant; the GEMM core is appended by gemmShader. */
+const CONV1D_PARTS = { name: 'conv1d.wgsl', source: `${convSource}\n${activationSource}` };
+export const CONV1D_SHADER = gemmShader(CONV1D_PARTS, TILED_CORE);
 
 export interface Conv1dGeometry {
   stride?: number;
@@ -124,9 +127,10 @@ async function runConvGemm(s: ComputeSession, d: Conv1dDims, c: ConvGemm): Promi
   const partial = split ? await s.scratch([plan.partialElements], 'f32', `${c.label} split-K partials`) : undefined;
   const tensors = [...c.inputs, partial ?? c.out];
   if (c.bias && !split) tensors.push(c.bias);
+  const core = await gemmCore(s, c.out.precision, CONV1D_PARTS);
   await s.dispatch({
-    shader: CONV1D_SHADER, entry: 'gemm', precision: c.out.precision,
-    defines: { [c.variant]: true, BIAS: Boolean(c.bias) && !split, SPLIT_K: split }, params, tensors,
+    shader: gemmShader(CONV1D_PARTS, core), entry: 'gemm', precision: c.out.precision,
+    defines: { [c.variant]: true, BIAS: Boolean(c.bias) && !split, SPLIT_K: split, ...gemmDefines(core) }, params, tensors,
     workgroups: plan.workgroups, label: c.label, shapes: `${c.shapes}${split ? ` split ${plan.splits}` : ''}`, flops: c.flops, bytes: c.bytes,
   });
   if (partial) {

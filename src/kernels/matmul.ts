@@ -6,13 +6,13 @@
  *
  * Shapes: A [M, K] or [Ba, M, K] ([K, M] / [Ba, K, M] when transA), B [K, N] or [Bb, K, N] ([N, K] ... when
  * transB), C [M, N] when both are 2-D, else [batch, M, N] with batch = max(Ba, Bb) and Ba, Bb in {1, batch}.
- * Geometry: one workgroup of 64 per 32 x 32 tile of C per batch (gemm_tile.wgsl), grid linearised; few tiles
- * with a long K run split-K (gemm-split.ts: f32 partials, fixed-order combine).
+ * Geometry: one workgroup of 64 per 32 x 32 tile of C per batch (gemm_tile.wgsl, or in the f16 modes the
+ * subgroup-matrix core where the device offers it: gemm-subgroup-matrix.ts), grid linearised; few tiles with a
+ * long K run split-K (gemm-split.ts: f32 partials, fixed-order combine).
  * Sizes: each operand must fit one storage binding (maxStorageBufferBindingSize: 128 MiB on lavapipe = 33.5M
  * f32 / 67M half elements; 2 GiB - 4 on the H200); offsets are u32 (batch x rows x row length < 2^32).
  */
 import matmulSource from '../../shaders/matmul.wgsl?raw';
-import gemmSource from '../../shaders/gemm_tile.wgsl?raw';
 import activationSource from '../../shaders/activation.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
@@ -20,8 +20,11 @@ import { expectBindable, expectShape, numel, packParams, physicalRow, samePrecis
 import { sumKeep } from './reduce.ts';
 import { combineSplits, splitPlan } from './gemm-split.ts';
 import { erf } from './math.ts';
+import { TILED_CORE, gemmCore, gemmDefines, gemmShader } from './gemm-subgroup-matrix.ts';
 
-export const MATMUL_SHADER = { name: 'matmul.wgsl', source: `${matmulSource}\n${activationSource}\n${gemmSource}` };
+/** Operand access and epilogue; the GEMM core is appended by gemmShader. */
+const MATMUL_PARTS = { name: 'matmul.wgsl', source: `${matmulSource}\n${activationSource}` };
+export const MATMUL_SHADER = gemmShader(MATMUL_PARTS, TILED_CORE);
 export const ACTIVATIONS = ['none', 'relu', 'silu', 'gelu', 'softplus'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 export const ACTIVATION_CODE: Record<Activation, number> = { none: 0, relu: 1, silu: 2, gelu: 3, softplus: 4 };
@@ -123,8 +126,10 @@ async function runGemm(s: ComputeSession, g: GemmRun): Promise<void> {
   const partial = split ? await s.scratch([plan.partialElements], 'f32', `${g.label} split-K partials`) : undefined;
   const tensors = [g.lhs.t, g.rhs.t, partial ?? g.out];
   if (g.bias && !split) tensors.push(g.bias);
+  const core = await gemmCore(s, g.out.precision, MATMUL_PARTS);
   await s.dispatch({
-    shader: MATMUL_SHADER, entry: 'gemm', precision: g.out.precision, defines: { BIAS: Boolean(g.bias) && !split, SPLIT_K: split }, params, tensors,
+    shader: gemmShader(MATMUL_PARTS, core), entry: 'gemm', precision: g.out.precision,
+    defines: { BIAS: Boolean(g.bias) && !split, SPLIT_K: split, ...gemmDefines(core) }, params, tensors,
     workgroups: plan.workgroups, label: g.label, flops: g.flops, bytes: g.bytes,
     shapes: `${g.batches * g.sumBatches}x[${g.M}x${g.K}]${g.lhs.trans ? 'T' : ''}.[${g.K}x${g.N}]${g.rhs.trans ? 'T' : ''}${split ? ` split ${plan.splits}` : ''}`,
   });

@@ -169,9 +169,9 @@ describe.skipIf(!session)('timestamp profiler', () => {
     }
   });
 
-  it('sets its own Dawn toggles (f16 on NVIDIA, full timer resolution) and keeps the caller\'s', () => {
+  it('sets its own Dawn toggles (f16 on NVIDIA, subgroup matrices, full timer resolution) and keeps the caller\'s', () => {
     expect(withIctalToggles([])).toEqual([
-      'enable-dawn-features=vulkan_enable_f16_on_nvidia',
+      'enable-dawn-features=vulkan_enable_f16_on_nvidia,allow_unsafe_apis',
       'disable-dawn-features=timestamp_quantization',
     ]);
     expect(withIctalToggles(['--foo', 'enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=foo,bar'])).toEqual([
@@ -184,6 +184,7 @@ describe.skipIf(!session)('timestamp profiler', () => {
   it('reports the toggles it set, with why', () => {
     const names = session!.gpu.info.toggles.map((t) => `${t.state} ${t.name}`);
     expect(names).toContain('enabled vulkan_enable_f16_on_nvidia');
+    expect(names).toContain('enabled allow_unsafe_apis');
     expect(names).toContain('disabled timestamp_quantization');
     for (const t of session!.gpu.info.toggles) expect(t.why.length).toBeGreaterThan(10);
   });

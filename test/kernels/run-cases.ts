@@ -1,13 +1,15 @@
 // Runs the registry's kernel cases on this machine's GPU outside vitest, for a GPU machine that has Node but no
 // node_modules (bundle it with test/kernels/bundle-run-cases.mjs, which says how to run it there):
 //   node run-cases.mjs [--families reduce,matmul] [--precisions f32,f16-storage] [--repeat N]
-// Prints every failure and a count per family and precision; exits 1 when any case fails.
+// Prints every failure and a count per family and precision; exits 1 when any case fails. Cases that run a GEMM
+// (matmul, conv1d) print the core they ran on, each: the subgroup-matrix core (tensor cores) or the tiled one.
 import { acquireGpu, useNodeGpu } from '../../src/gpu/device.ts';
 import { nodeGpu } from '../../src/gpu/node-gpu.ts';
 import { ComputeSession } from '../../src/gpu/session.ts';
 import { isPrecision, PRECISIONS, type Precision } from '../../src/gpu/precision.ts';
 import { describeResult, runKernelCase } from '../harness/kernel-harness.ts';
 import { selectCases } from './cases/index.ts';
+import { subgroupMatrixFacts, takeGemmCoresUsed } from '../../src/kernels/gemm-subgroup-matrix.ts';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,6 +28,9 @@ const gpu = await acquireGpu();
 const session = new ComputeSession(gpu);
 const precisions: Precision[] = wanted.filter((p) => p !== 'f16' || gpu.has('shader-f16'));
 console.log(`adapter: ${gpu.info.description || gpu.info.device} (${gpu.info.vendor}), driver ${gpu.info.driver}; precisions ${precisions.join(', ')}`);
+const facts = subgroupMatrixFacts(session);
+console.log(`subgroup matrices: ${facts.configs.map((c) => `${c.componentType}->${c.resultComponentType} ${c.M}x${c.N}x${c.K}`).join(', ') || 'none offered'}; subgroup size ${facts.subgroupMinSize} - ${facts.subgroupMaxSize}`);
+const byCore = new Map<string, { pass: number; fail: number }>();
 const counts = new Map<string, { pass: number; fail: number }>();
 let failed = 0;
 for (let r = 0; r < repeat; r++) {
@@ -33,24 +38,38 @@ for (let r = 0; r < repeat; r++) {
     for (const { family, case: c } of selectCases(Infinity, families)) {
       const key = `${family} ${precision}`;
       const n = counts.get(key) ?? { pass: 0, fail: 0 };
+      takeGemmCoresUsed(session);
+      let pass = false;
+      let line: string;
       try {
         const result = await runKernelCase(session, c, precision);
-        if (result.pass) n.pass++;
-        else {
-          n.fail++;
-          failed++;
-          console.log(describeResult(result));
-        }
+        pass = result.pass;
+        line = describeResult(result);
       } catch (e) {
+        line = `FAIL ${c.name} (${precision}): ${e instanceof Error ? e.message : String(e)}`;
+      }
+      if (pass) n.pass++;
+      else {
         n.fail++;
         failed++;
-        console.log(`FAIL ${c.name} (${precision}): ${e instanceof Error ? e.message : String(e)}`);
       }
+      const cores = takeGemmCoresUsed(session);
+      if (cores.length) {
+        console.log(`${line} [gemm: ${cores.join('; ')}]`);
+        for (const core of cores) {
+          const k = `${family} ${precision} on ${core}`;
+          const m = byCore.get(k) ?? { pass: 0, fail: 0 };
+          if (pass) m.pass++;
+          else m.fail++;
+          byCore.set(k, m);
+        }
+      } else if (!pass) console.log(line);
       counts.set(key, n);
     }
   }
 }
 for (const [key, n] of counts) console.log(`${key}: ${n.pass} passed, ${n.fail} failed`);
+for (const [key, n] of byCore) console.log(`${key}: ${n.pass} passed, ${n.fail} failed`);
 session.destroy();
 gpu.device.destroy();
 process.exit(failed ? 1 : 0);

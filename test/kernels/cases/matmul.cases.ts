@@ -29,6 +29,12 @@ export const MATMUL_SHAPES: MatmulCase[] = [
   { batchA: 1, batchB: 1, rankA: 2, rankB: 2, M: 5, N: 9, K: 600, bias: true, activation: 'gelu' },
   { batchA: 2, batchB: 2, rankA: 3, rankB: 3, M: 3, N: 4, K: 520, transB: true },
   { batchA: 1, batchB: 3, rankA: 2, rankB: 3, M: 6, N: 200, K: 5 },
+  // For the subgroup-matrix core (f16 modes where the device offers it; 16 x 16 x 16 tiles on NVIDIA): one matrix
+  // tile exactly, whole 32 x 32 blocks, half blocks at the edges with K off the 16-slice, and a larger ragged one.
+  { batchA: 2, batchB: 2, rankA: 3, rankB: 3, M: 16, N: 16, K: 16 },
+  { batchA: 1, batchB: 1, rankA: 2, rankB: 2, M: 64, N: 64, K: 64, bias: true },
+  { batchA: 1, batchB: 1, rankA: 2, rankB: 2, M: 48, N: 80, K: 40, transA: true, bias: true, activation: 'relu' },
+  { batchA: 1, batchB: 1, rankA: 2, rankB: 2, M: 130, N: 70, K: 300, transB: true },
 ];
 
 function shapes(c: MatmulCase): { a: number[]; b: number[]; c: number[] } {

@@ -1,0 +1,182 @@
+/**
+ * Which GEMM core matmul and conv1d run on: the subgroup-matrix core (tensor cores from WGSL, f16 operands,
+ * f32 accumulation: gemm_subgroup_matrix.wgsl) where the device offers it, else the tiled core
+ * (gemm_tile.wgsl). Both take the same operand files, tiles, split-K plans and epilogues; only the inner product
+ * differs.
+ *
+ * Chosen by feature detection, once per device: the features `chromium-experimental-subgroup-matrix`,
+ * `shader-f16` and `subgroups`; a fixed subgroup size that divides the workgroup of 64 (Dawn requires the
+ * workgroup's x size to be a multiple of subgroupMaxSize); an adapter subgroupMatrixConfig with f16 operands, an
+ * f32 result and tiles that divide the 32 x 32 x 16 block evenly among the subgroups; and a probe that compiles
+ * the matmul kernel, which also settles the builtins' call form (Dawn moved the layout from a bool argument to a
+ * template parameter). Only the f16 modes use it: f32 keeps the exact fallback, as tensor cores take halves.
+ * Anything missing gives the tiled core and a reason (`describeGemmCore`).
+ *
+ * In Node, Dawn offers the feature only with its toggle allow_unsafe_apis (node-gpu.ts sets it); in Chromium
+ * the switch --enable-dawn-features=allow_unsafe_apis or chrome://flags/#enable-unsafe-webgpu.
+ */
+import subgroupMatrixSource from '../../shaders/gemm_subgroup_matrix.wgsl?raw';
+import tiledSource from '../../shaders/gemm_tile.wgsl?raw';
+import type { ComputeSession } from '../gpu/session.ts';
+import type { ShaderFile } from '../gpu/pipeline-cache.ts';
+import type { Precision } from '../gpu/precision.ts';
+import type { Defines } from '../gpu/shader-preprocessor.ts';
+
+export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
+/** The tile geometry both cores share (gemm-split.ts plans with the same numbers). */
+const TILE_M = 32, TILE_N = 32, TILE_K = 16, WORKGROUP = 64;
+
+/** One entry of GPUAdapterInfo.subgroupMatrixConfigs. */
+export interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
+export type GemmCore =
+  | { kind: 'tiled'; why: string }
+  | {
+    kind: 'subgroup-matrix';
+    M: number;
+    N: number;
+    K: number;
+    subgroupSize: number;
+    /** Plain-WGSL stand-ins for the builtins (tests on adapters without the feature); never chosen for speed. */
+    emulated: boolean;
+    /** subgroupMatrixLoad<T, row_major>(p, offset, stride) rather than the earlier (p, offset, col_major, stride). */
+    layoutTemplate: boolean;
+  };
+
+export type SubgroupMatrixCore = Extract<GemmCore, { kind: 'subgroup-matrix' }>;
+
+export interface SubgroupMatrixFacts {
+  /** Features of the device (not merely the adapter). */
+  features: Iterable<string>;
+  configs: readonly SubgroupMatrixConfig[];
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+}
+
+/**
+ * The largest config (M N K) that fits the core, the driver's order breaking ties, or why none does. Pure: the
+ * facts come from the device and its adapter.
+ */
+export function pickSubgroupMatrixCore(facts: SubgroupMatrixFacts): SubgroupMatrixCore | { kind: 'tiled'; why: string } {
+  const features = new Set(facts.features);
+  const missing = [SUBGROUP_MATRIX_FEATURE, 'shader-f16', 'subgroups'].filter((f) => !features.has(f));
+  if (missing.length) return { kind: 'tiled', why: `the device lacks ${missing.join(', ')}` };
+  const sg = facts.subgroupMaxSize;
+  if (facts.subgroupMinSize !== sg) {
+    return { kind: 'tiled', why: `the subgroup size varies (${facts.subgroupMinSize} - ${sg}); the core assigns tiles to subgroups of one known size` };
+  }
+  if (!(sg > 0) || WORKGROUP % sg !== 0) return { kind: 'tiled', why: `subgroup size ${sg} does not divide the workgroup of ${WORKGROUP}` };
+  const subgroups = WORKGROUP / sg;
+  const fits = facts.configs.filter((c) =>
+    c.componentType === 'f16' && c.resultComponentType === 'f32' &&
+    TILE_M % c.M === 0 && TILE_N % c.N === 0 && TILE_K % c.K === 0 && ((TILE_M / c.M) * (TILE_N / c.N)) % subgroups === 0);
+  if (!fits.length) {
+    const offered = facts.configs.map((c) => `${c.componentType}->${c.resultComponentType} ${c.M}x${c.N}x${c.K}`).join(', ') || 'none';
+    return { kind: 'tiled', why: `no subgroup-matrix config with f16 operands and an f32 result fits ${TILE_M}x${TILE_N}x${TILE_K} tiles over ${subgroups} subgroups (offered: ${offered})` };
+  }
+  const best = fits.reduce((a, c) => (c.M * c.N * c.K > a.M * a.N * a.K ? c : a));
+  return { kind: 'subgroup-matrix', M: best.M, N: best.N, K: best.K, subgroupSize: sg, emulated: false, layoutTemplate: true };
+}
+
+export const TILED_CORE: GemmCore = { kind: 'tiled', why: 'the default core' };
+
+/** The includer's sources (operand access and epilogue) joined with a core; the name tells the core apart. */
+export function gemmShader(parts: ShaderFile, core: GemmCore): ShaderFile {
+  if (core.kind === 'tiled') return { name: parts.name, source: `${parts.source}\n${tiledSource}` };
+  const header = [`const SGM_M: u32 = ${core.M}u;`, `const SGM_N: u32 = ${core.N}u;`, `const SGM_K: u32 = ${core.K}u;`, `const SGM_SG: u32 = ${core.subgroupSize}u;`].join('\n');
+  return { name: `${parts.name}+sgm${core.M}x${core.N}x${core.K}s${core.subgroupSize}${core.emulated ? '-emulated' : ''}`, source: `${header}\n${parts.source}\n${subgroupMatrixSource}` };
+}
+
+export function gemmDefines(core: GemmCore): Defines {
+  return core.kind === 'tiled' ? {} : { SGM_EMULATE: core.emulated, SGM_LAYOUT_TEMPLATE: core.layoutTemplate };
+}
+
+export function describeGemmCore(core: GemmCore): string {
+  if (core.kind === 'tiled') return `tiled (${core.why})`;
+  return `subgroup-matrix f16 ${core.M}x${core.N}x${core.K} -> f32, subgroup ${core.subgroupSize}${core.emulated ? ', EMULATED in plain WGSL' : ''}`;
+}
+
+interface AdapterFacts {
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+  subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
+}
+
+/** The device's facts; Dawn and Chromium put the configs on GPUAdapterInfo (read only with the feature on). */
+export function subgroupMatrixFacts(s: ComputeSession): SubgroupMatrixFacts {
+  const info = (s.gpu.adapter.info ?? {}) as AdapterFacts;
+  const features = [...s.device.features].map(String);
+  const configs = features.includes(SUBGROUP_MATRIX_FEATURE) ? [...(info.subgroupMatrixConfigs ?? [])].map((c) => ({
+    componentType: String(c.componentType), resultComponentType: String(c.resultComponentType), M: c.M, N: c.N, K: c.K,
+  })) : [];
+  return { features, configs, subgroupMinSize: info.subgroupMinSize ?? 0, subgroupMaxSize: info.subgroupMaxSize ?? 0 };
+}
+
+const perDevice = new WeakMap<GPUDevice, Promise<GemmCore>>();
+const overrides = new WeakMap<ComputeSession, GemmCore>();
+const used = new WeakMap<ComputeSession, Set<string>>();
+
+/**
+ * The core for a GEMM in `precision` on this session's device; `parts` is the caller's shader (compiled once per
+ * device as the probe). Records the choice for `takeGemmCoresUsed`.
+ */
+export async function gemmCore(s: ComputeSession, precision: Precision, parts: ShaderFile): Promise<GemmCore> {
+  let core = overrides.get(s);
+  if (!core) {
+    let found = perDevice.get(s.device);
+    if (!found) {
+      found = detect(s, parts);
+      perDevice.set(s.device, found);
+    }
+    core = await found;
+  }
+  if (core.kind !== 'tiled' && precision === 'f32') core = { kind: 'tiled', why: 'f32 keeps the exact fallback: the subgroup-matrix core multiplies halves' };
+  const seen = used.get(s) ?? new Set<string>();
+  seen.add(describeGemmCore(core));
+  used.set(s, seen);
+  return core;
+}
+
+async function detect(s: ComputeSession, parts: ShaderFile): Promise<GemmCore> {
+  const picked = pickSubgroupMatrixCore(subgroupMatrixFacts(s));
+  if (picked.kind === 'tiled') return picked;
+  const errors: string[] = [];
+  for (const layoutTemplate of [true, false]) {
+    const core: GemmCore = { ...picked, layoutTemplate };
+    s.device.pushErrorScope('validation');
+    try {
+      await s.pipelines.get({ shader: gemmShader(parts, core), entry: 'gemm', precision: 'f16-storage', defines: gemmDefines(core) });
+      return core;
+    } catch (e) {
+      errors.push(`${layoutTemplate ? 'template' : 'bool'} layout form: ${(e as Error).message}`);
+    } finally {
+      await s.device.popErrorScope();
+    }
+  }
+  return { kind: 'tiled', why: `the subgroup-matrix core did not compile on this device: ${errors.join('; ')}` };
+}
+
+/**
+ * Runs this session's GEMMs on `core` whatever the device offers (tests: the emulated core on CI's adapters);
+ * undefined goes back to detection. An emulated core needs only shader-f16.
+ */
+export function overrideGemmCore(s: ComputeSession, core: GemmCore | undefined): void {
+  if (core?.kind === 'subgroup-matrix' && core.emulated && !s.device.features.has('shader-f16')) {
+    throw new Error('the emulated subgroup-matrix core stages halves in workgroup memory: it needs shader-f16');
+  }
+  if (core) overrides.set(s, core);
+  else overrides.delete(s);
+}
+
+/** The cores this session's GEMMs ran on since the last call, described (run-cases prints them per case). */
+export function takeGemmCoresUsed(s: ComputeSession): string[] {
+  const seen = [...(used.get(s) ?? [])];
+  used.delete(s);
+  return seen;
+}
