@@ -10,6 +10,8 @@ import { roundToHalf } from '../../src/gpu/half.ts';
  *   max_i |got_i - ref_i| / max_i |ref_i|
  * (a NaN or infinity anywhere is an infinite error, so an unwritten poisoned output always fails).
  * f16 modes get inputs already rounded to half, so the bound covers the kernel's own arithmetic and storage.
+ * The subgroup-matrix GEMM core (tensor cores: f16 operands, f32 accumulation) runs in the f16 modes only, on the
+ * halves they hold anyway, so their bound is its bound too (f32 never takes it: its products would lose bits).
  */
 export const TOLERANCE: Record<Precision, number> = { f32: 1e-4, 'f16-storage': 1e-2, f16: 1e-2 };
 
