@@ -85,7 +85,7 @@ export async function nodeGpu(dawnFlags: string[] = []): Promise<{ gpu: GPU; ada
   process.env.VK_DRIVER_FILES = driver;
   process.env.VK_ICD_FILENAMES = driver;
   if (!instance) {
-    const flags = withIctalToggles(dawnFlags);
+    const flags = withIctalToggles(dawnFlags, ictalToggles());
     instance = dawn.create(flags) as GPU;
     instanceToggles = describeToggles(flags);
   }
@@ -118,6 +118,15 @@ export const DAWN_TOGGLES: DawnToggle[] = [
     why: 'Dawn rounds timestamp queries down to 65,536 ns, a guard against timing attacks that matters in a browser, not in a Node process profiling its own kernels.',
   },
 ];
+
+/**
+ * DAWN_TOGGLES, less allow_unsafe_apis when ICTAL_TENSOR_CORES=off: then Dawn offers no subgroup matrices and
+ * matmul and conv1d run the tiled core everywhere (the baseline for timing the tensor-core path on the same GPU,
+ * and a way out should a driver get it wrong).
+ */
+export function ictalToggles(env: Record<string, string | undefined> = process.env): DawnToggle[] {
+  return env.ICTAL_TENSOR_CORES === 'off' ? DAWN_TOGGLES.filter((t) => t.name !== 'allow_unsafe_apis') : DAWN_TOGGLES;
+}
 
 /** The Dawn command-line flags for `toggles` merged with the caller's own flags (the caller's toggles are kept). */
 export function withIctalToggles(flags: string[], toggles: DawnToggle[] = DAWN_TOGGLES): string[] {

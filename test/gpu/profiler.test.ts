@@ -7,7 +7,7 @@ import type { GpuTensor } from '../../src/gpu/arena.ts';
 import { unary, binary } from '../../src/kernels/elementwise.ts';
 import { measureProfilerOverhead, profileBatch } from '../../src/gpu/profile-run.ts';
 import { TimestampProfiler } from '../../src/gpu/profiler.ts';
-import { withIctalToggles } from '../../src/gpu/node-gpu.ts';
+import { DAWN_TOGGLES, ictalToggles, withIctalToggles } from '../../src/gpu/node-gpu.ts';
 import { buildReport, formatReportTable, markPerformance, toChromeTrace } from '../../src/gpu/profile-report.ts';
 
 const gpu = await testGpu();
@@ -179,6 +179,11 @@ describe.skipIf(!session)('timestamp profiler', () => {
       'enable-dawn-features=vulkan_enable_f16_on_nvidia,allow_unsafe_apis',
       'disable-dawn-features=timestamp_quantization,foo,bar',
     ]);
+    expect(withIctalToggles([], ictalToggles({ ICTAL_TENSOR_CORES: 'off' }))).toEqual([
+      'enable-dawn-features=vulkan_enable_f16_on_nvidia',
+      'disable-dawn-features=timestamp_quantization',
+    ]);
+    expect(ictalToggles({})).toBe(DAWN_TOGGLES);
   });
 
   it('reports the toggles it set, with why', () => {
