@@ -185,9 +185,16 @@ export class Engine {
     return this.recordings.openSynthetic(synthetic, this.cancellable('the synthetic recording', onProgress), options);
   }
 
-  /** A preset with seeded weights, or a user's graph.json + weights.safetensors, for predict(). */
-  async loadModel(spec: ModelSpec): Promise<ModelInfo> {
-    return this.exclusive(() => this.recordings.loadModel(spec));
+  /**
+   * A preset with seeded weights, or a user's graph.json + weights.safetensors, for predict(). Reading and checking
+   * take a fraction of a second even for v3 (36 MB of weights): the wait worth cancelling is the one before it, for
+   * the GPU (the lab's queue cancels a load still waiting there).
+   */
+  async loadModel(spec: ModelSpec, onProgress?: Progress): Promise<ModelInfo> {
+    return this.exclusive(() => {
+      onProgress?.({ done: 0, total: 1, message: `reading and checking ${'preset' in spec ? `preset ${spec.preset}` : spec.graph.name}` });
+      return this.recordings.loadModel(spec);
+    });
   }
 
   /** The loaded model over every window of the open recording: probabilities, events, and metrics where labelled. */
@@ -199,8 +206,11 @@ export class Engine {
    * One forward pass of a model timed per dispatch (by node, by kernel, the dispatch timeline), against the last
    * calibration's roofline if there was one. `model`: a spec to build for this profile only; default the loaded model.
    */
-  async profileModel(options: ModelProfileOptions & { model?: ModelSpec }): Promise<ModelProfile> {
-    return this.exclusive(async () => profileModel(await this.current(), await this.modelFor(options.model), this.calibration, options));
+  async profileModel(options: ModelProfileOptions & { model?: ModelSpec }, onProgress?: Progress): Promise<ModelProfile> {
+    return this.exclusive(async () => {
+      const report = this.cancellable('model profile', onProgress ?? options.onProgress);
+      return profileModel(await this.current(), await this.modelFor(options.model), this.calibration, { ...options, onProgress: report });
+    });
   }
 
   /** Predicted memory against batch size for the model at a precision, against this adapter's limits and a budget. */
@@ -297,7 +307,7 @@ export class Engine {
     this.stopTrainingRequested = true;
   }
 
-  /** Asks the running long task (calibration, a profile, reading a recording, a model run, a probe) to stop at its next step. */
+  /** Asks the running long task (calibration, a kernel or model profile, reading a recording, a model run, a probe) to stop at its next step. */
   async cancel(): Promise<void> {
     this.cancelRequested = true;
   }

@@ -15,6 +15,11 @@ export interface ModelProfileOptions {
   precision: Precision;
   /** Also measure the profiler's own cost over this many runs with and without timestamps (2N more passes). */
   overheadRuns?: number;
+  /**
+   * Called before each step (upload, warm-up, timed pass, overhead runs); the engine's cancel throws from it, and
+   * the executor is freed on the way out.
+   */
+  onProgress?: (p: { done: number; total: number; message: string }) => void;
 }
 
 export interface ModelProfile {
@@ -45,6 +50,9 @@ export async function profileModel(session: ComputeSession, model: LoadedModel, 
   const overheadRuns = options.overheadRuns ?? 0;
   if (!Number.isInteger(overheadRuns) || overheadRuns < 0) throw new Error(`profile: overhead runs want a count >= 0, got ${overheadRuns}`);
   const { ir, weights } = model;
+  const total = overheadRuns ? 4 : 3;
+  const step = (done: number, message: string) => options.onProgress?.({ done, total, message: `${message} (${ir.name}, batch ${batch}, ${precision})` });
+  step(0, 'weights to the GPU');
   // Peak of this profile only (a calibration before it may have held larger buffers on the same arena).
   session.arena.peakBytes = session.arena.liveBytes;
   // The whole batch in one recorded pass: the profile is of that batch, not of micro-batches of it.
@@ -53,9 +61,12 @@ export async function profileModel(session: ComputeSession, model: LoadedModel, 
     const inputName = ir.inputs[0]!;
     const size = numel(exec.plan.tensors.get(inputName)!.shape);
     const input = new Float32Array(size).map((_, i) => Math.sin(i * 0.013) * 3 + Math.cos(i * 0.0007));
+    step(1, 'warm-up pass: the input uploaded, every pipeline compiled');
     await exec.run(input, batch); // the warm-up: uploads the input and compiles every pipeline
+    step(2, 'the timed pass');
     const result = await profileBatch(session, () => exec.record(), { warmup: 0 });
     markPerformance(result, `ictal ${ir.name} `);
+    if (overheadRuns) step(3, `the profiler's own cost: ${overheadRuns} passes with and ${overheadRuns} without timestamps`);
     const overhead = overheadRuns ? await measureProfilerOverhead(session, () => exec.record(), overheadRuns) : undefined;
     const i = session.gpu.info;
     const report = { adapter: i.description || [i.vendor, i.device].filter(Boolean).join(' '), roofline, overhead };

@@ -27,28 +27,33 @@ export function show(host: HTMLElement, ...children: (Child | Child[])[]): void 
 }
 
 /**
- * A running task's line: queued behind what while it waits for the GPU; then its progress, the ETA once there
- * is a rate, and a Cancel button when `onCancel` is given.
+ * A running task's line: queued behind what while it waits for the GPU, with a Cancel that takes it out of the
+ * queue; then its progress, the ETA once there is a rate, and a Cancel button when `onCancel` is given.
  */
 export function taskLine(task: Task<unknown, Progress>, queue: GpuQueue | undefined, onCancel?: () => void): HTMLElement | null {
   if (!task.running) return null;
   const ahead = queue?.ahead(task.job) ?? [];
   if (ahead.length) {
-    return h('div', { class: 'progress queued', role: 'status', 'data-testid': 'queued' },
-      `Queued: waiting for the GPU behind ${ahead.join(', then ')}.`);
+    return h('div', { class: 'progress queued', role: 'status' },
+      h('span', { 'data-testid': 'queued' }, `Queued: waiting for the GPU behind ${ahead.join(', then ')}.`), cancelButton(() => queue!.cancel(task.job)));
   }
   const eta = etaSeconds(task);
-  const cancel = onCancel && h('button', { type: 'button', class: 'secondary', 'data-testid': 'cancel' }, 'Cancel');
-  cancel?.addEventListener('click', () => {
-    cancel.disabled = true;
-    cancel.textContent = 'Cancelling…';
-    onCancel!();
-  });
+  const cancel = onCancel && cancelButton(onCancel);
   return h('div', { class: 'progress', role: 'status' },
     h('progress', { max: String(task.progress?.total ?? 1), value: String(task.progress?.done ?? 0) }),
     h('span', {}, task.progress?.message ?? 'starting'),
     h('span', { class: 'eta', 'data-testid': 'eta' }, eta === undefined ? '' : `about ${formatSeconds(eta)} left`),
     cancel);
+}
+
+function cancelButton(onCancel: () => void): HTMLButtonElement {
+  const cancel = h('button', { type: 'button', class: 'secondary', 'data-testid': 'cancel' }, 'Cancel');
+  cancel.addEventListener('click', () => {
+    cancel.disabled = true;
+    cancel.textContent = 'Cancelling…';
+    onCancel();
+  });
+  return cancel;
 }
 
 /** An error notice, or a plain "cancelled" note when the user asked for it. */

@@ -57,7 +57,7 @@ const remote = createRemoteStore(engine, recordings);
 const training = createTrainStore(engine, queue, recordings);
 
 mountTabs(section('tabs'), section('start-here'));
-mountModelBar(section('model-bar'), recordings, store);
+mountModelBar(section('model-bar'), recordings, store, queue);
 mountAdapterPanel(section('adapter'), store);
 mountCalibrationPanel(section('calibration'), store, queue);
 mountModelProfilePanel(section('model-profile'), store, recordings, queue);

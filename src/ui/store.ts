@@ -97,7 +97,7 @@ export function createLabStore(engine: EngineHandle, queue: GpuQueue, options: L
       profileKernels: () => gpuTask('profile', 'Profile kernels', (onProgress) =>
         engine.profileKernels(proxy(onProgress), { elements: options.profileElements ?? 2 ** 20, families: options.families })),
 
-      profileModel: ({ batch, precision }) => gpuTask('modelProfile', 'Model profile', () => engine.profileModel({ batch, precision })),
+      profileModel: ({ batch, precision }) => gpuTask('modelProfile', 'Model profile', (onProgress) => engine.profileModel({ batch, precision }, proxy(onProgress))),
 
       // Plain arithmetic over the plans, but it reads the loaded model and the adapter: no GPU work, no queue.
       async predictHeadroom(request) {

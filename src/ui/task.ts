@@ -21,6 +21,11 @@ export interface Task<T, P extends Progress = Progress> {
   cancelled?: boolean;
 }
 
+/** A task stopped because the user asked (the engine's is the same by name: comlink carries only name and message). */
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+}
+
 /** A thrown value as the one line a person should read (comlink carries an Error's name and message). */
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

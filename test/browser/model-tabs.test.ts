@@ -1,6 +1,7 @@
 // The Model profile and Headroom tabs in headless Chromium (SwiftShader) against the real Vite dev server, on a
 // v3-tiny graph cut to 1 s windows (samples=256) loaded as files: SwiftShader takes ~25 CPU-s per full v3-tiny
-// window, so the profile, the predicted curves and a two-batch training probe stay within a few minutes.
+// window, so the profile, the predicted curves and a two-batch training probe stay within a few minutes; then the
+// whole v3-tiny, for a profile long enough to cancel while it runs and a model load queued behind it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +118,46 @@ describe.skipIf(skip)('Model profile and Headroom tabs', () => {
     }
     expect(await count(page, 'svg.headroom circle.measured')).toBe(2);
     await saveScreenshot(page, 'headroom');
+    expect(errors).toEqual([]);
+  });
+
+  it('cancels a running model profile and a model load queued behind one, and the page works on after both', async () => {
+    await openTab(page, 'Model profile');
+    // The whole v3-tiny (10 s windows, ~6 s a forward pass here): a profile long enough to be caught running.
+    await page.click('[data-testid=load-preset]');
+    await waitForText(page, '[data-testid=model-info]', 'preset v3-tiny', 60_000);
+    await typeInto(page, '[data-testid=profile-batch]', '2');
+    const profileLine = '#model-profile .progress:not(.queued)';
+    await page.click('[data-testid=profile-model]');
+    // Its steps are reported as they start (weights, warm-up, timed pass): cancelled during the warm-up.
+    await waitForText(page, profileLine, /warm-up pass.*\(v3-tiny, batch 2, f32\)/, 60_000);
+    expect(await disabled(page, '[data-testid=profile-model]')).toBe(true);
+    await page.click(`${profileLine} [data-testid=cancel]`);
+    expect(await waitForText(page, '[data-testid=model-profile-error-cancelled]', 'Cancelled', 120_000)).toBe('Cancelled: model profile cancelled.');
+    expect(await page.$(profileLine)).toBeNull();
+    expect(await page.$('[data-testid=model-profile-result]')).not.toBeNull(); // the last finished profile stays
+    expect(await text(page, '[data-testid=model-profile-summary]')).toMatch(/^v3-tiny \(tiny\.json \+ tiny\.safetensors\), batch 2/);
+    expect(await disabled(page, '[data-testid=profile-model]')).toBe(false);
+
+    // A model load waits behind the GPU task using the model, says so, and is taken out of the queue by its Cancel.
+    await page.click('[data-testid=profile-model]');
+    await waitForText(page, profileLine, 'warm-up pass', 60_000);
+    await pickFiles(page, 'model-files', join(dir, 'tiny.json'), join(dir, 'tiny.safetensors'));
+    expect(await waitForText(page, '#model-bar [data-testid=queued]', 'behind', 10_000)).toBe('Queued: waiting for the GPU behind Model profile.');
+    await page.click('#model-bar [data-testid=cancel]');
+    expect(await waitForText(page, '[data-testid=model-error-cancelled]', 'Cancelled', 10_000)).toBe('Cancelled: load model cancelled while queued.');
+    expect(await text(page, '[data-testid=model-info]')).toMatch(/^v3-tiny \(preset v3-tiny, seeded initial weights/); // still the model in use
+    expect(await page.$('#model-bar .progress')).toBeNull();
+    await page.click(`${profileLine} [data-testid=cancel]`);
+    await waitForText(page, '[data-testid=model-profile-error-cancelled]', 'Cancelled', 120_000);
+
+    // Both cancels left nothing behind: a load with progress, then a profile, run to the end.
+    await pickFiles(page, 'model-files', join(dir, 'tiny.json'), join(dir, 'tiny.safetensors'));
+    await waitForText(page, '[data-testid=model-info]', 'tiny.json + tiny.safetensors', 30_000);
+    await typeInto(page, '[data-testid=profile-batch]', '1');
+    await page.click('[data-testid=profile-model]');
+    expect(await waitForText(page, '[data-testid=model-profile-summary]', 'batch 1', 240_000)).toMatch(/^v3-tiny \(tiny\.json \+ tiny\.safetensors\), batch 1, f32: /);
+    expect(await page.$('[data-testid=model-profile-error-cancelled]')).toBeNull();
     expect(errors).toEqual([]);
   });
 });

@@ -47,4 +47,35 @@ describe.skipIf(!gpu.session)('Engine.profileModel', () => {
       await engine.dispose();
     }
   });
+
+  it('reports each step before it starts, and a cancel stops it at the next step, freeing what it held', async () => {
+    useNodeGpu(nodeGpu);
+    const engine = new Engine();
+    try {
+      await engine.loadModel({ preset: 'v3-tiny', seed: 3, overrides: ['samples=256'] });
+      const steps: string[] = [];
+      await engine.profileModel({ batch: 1, precision: 'f32', overheadRuns: 1 }, (p) => steps.push(`${p.done}/${p.total} ${p.message}`));
+      expect(steps).toEqual([
+        '0/4 weights to the GPU (v3-tiny, batch 1, f32)',
+        '1/4 warm-up pass: the input uploaded, every pipeline compiled (v3-tiny, batch 1, f32)',
+        '2/4 the timed pass (v3-tiny, batch 1, f32)',
+        "3/4 the profiler's own cost: 1 passes with and 1 without timestamps (v3-tiny, batch 1, f32)",
+      ]);
+      const live = () => (engine as unknown as { session: { arena: { liveBytes: number } } }).session.arena.liveBytes;
+      const before = live();
+      const seen: number[] = [];
+      // Asked during the warm-up: the timed pass never starts.
+      const cancelled = engine.profileModel({ batch: 2, precision: 'f32' }, (p) => {
+        seen.push(p.done);
+        if (p.done === 1) void engine.cancel();
+      });
+      await expect(cancelled).rejects.toMatchObject({ name: 'CancelledError', message: 'model profile cancelled' });
+      expect(seen).toEqual([0, 1]);
+      expect(live()).toBe(before); // the executor's weights and activations went with the throw
+      // The cancel was for that task only: the next one runs to the end.
+      expect((await engine.profileModel({ batch: 1, precision: 'f32' })).byNode.dispatches).toBeGreaterThan(20);
+    } finally {
+      await engine.dispose();
+    }
+  });
 });

@@ -3,13 +3,20 @@
 // re-render would empty the file input); only the status below them is redrawn.
 import type { LabStore } from '../store.ts';
 import { DEFAULT_MODEL, type RecordingLabStore } from '../recording-store.ts';
-import { h, show, taskError } from '../dom.ts';
+import type { GpuQueue } from '../gpu-queue.ts';
+import { h, show, taskError, taskLine } from '../dom.ts';
 
-export function mountModelBar(host: HTMLElement, store: RecordingLabStore, lab: LabStore): void {
+export function mountModelBar(host: HTMLElement, store: RecordingLabStore, lab: LabStore, queue: GpuQueue): void {
   const preset = h('button', { type: 'button', 'data-testid': 'load-preset' }, `Load ${DEFAULT_MODEL.preset} (seeded weights)`);
   preset.addEventListener('click', () => void store.getState().loadModel());
   const files = h('input', { type: 'file', multiple: true, accept: '.json,.safetensors', 'data-testid': 'model-files', id: 'model-files' });
-  files.addEventListener('change', () => files.files && files.files.length > 0 && void store.getState().loadModelFiles([...files.files]));
+  // Emptied once read: the loaded model's files are named below (a refused pick is not what is loaded), and the
+  // same files picked again (fixed on disk) fire a change again.
+  files.addEventListener('change', () => {
+    const picked = [...(files.files ?? [])];
+    files.value = '';
+    if (picked.length > 0) void store.getState().loadModelFiles(picked);
+  });
   const status = h('div', { class: 'model-status' });
   show(host,
     h('div', { class: 'model-row' },
@@ -25,7 +32,8 @@ export function mountModelBar(host: HTMLElement, store: RecordingLabStore, lab: 
     files.disabled = busy;
     const info = m.result;
     show(status,
-      m.running && h('p', { class: 'muted', role: 'status' }, 'Loading the model…'),
+      // A load waits for the GPU behind any running task (the model may be in use): queued, it can be cancelled.
+      taskLine(m, queue),
       taskError(m, 'model-error'),
       info
         ? h('p', { 'data-testid': 'model-info' },
@@ -38,5 +46,6 @@ export function mountModelBar(host: HTMLElement, store: RecordingLabStore, lab: 
   };
   render();
   store.subscribe(render);
+  queue.subscribe(render);
   lab.subscribe((now, prev) => now.adapter !== prev.adapter && render());
 }

@@ -65,7 +65,7 @@ export function mountModelProfilePanel(host: HTMLElement, lab: LabStore, models:
     const r = t.result;
     show(status,
       why && h('p', { class: 'muted' }, why),
-      taskLine(t, queue),
+      taskLine(t, queue, () => void s.cancel()),
       taskError(t, 'model-profile-error'),
       r && h('div', { 'data-testid': 'model-profile-result' },
         h('p', { 'data-testid': 'model-profile-summary' },
