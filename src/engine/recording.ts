@@ -141,6 +141,8 @@ export interface PredictOptions {
 export interface Prediction {
   model: string;
   precision: Precision;
+  /** Windows per forward call, as asked (the last call takes what is left). */
+  batch: number;
   window: number;
   stride: number;
   windows: number;
@@ -292,7 +294,7 @@ export class RecordingBench {
     const seconds = (performance.now() - t0) / 1000;
     const evaluation = rec.labels && evaluate([{ probabilities, labels: rec.labels }]);
     return {
-      model: model.info.name, precision, window, stride: plan.stride, windows: total, samples: plan.samples,
+      model: model.info.name, precision, batch, window, stride: plan.stride, windows: total, samples: plan.samples,
       probability: minMaxEnvelope(probabilities, options.columns ?? DEFAULT_COLUMNS),
       events: postprocess(probabilities),
       postprocess: { ...DEFAULT_POSTPROCESS },

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, collectErrors, launchChromium, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
+import { browserSkipReason, collectErrors, launchChromium, pickFiles, saveScreenshot, startLabServer, typeInto, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
 import { edfWithout, syntheticFiles, truncated } from '../engine/recording-fixtures.ts';
 import { freshSeed } from '../harness/kernel-harness.ts';
 import { bytesSource } from '../../src/data/byte-source.ts';
@@ -16,6 +16,8 @@ import { EdfReader } from '../../src/data/edf.ts';
 import { synthesizeEeg } from '../../src/data/synthetic-eeg.ts';
 import { planWindows, strideFor } from '../../src/data/window-stitch.ts';
 import { DEFAULT_SYNTHETIC } from '../../src/ui/recording-store.ts';
+import { DEFAULT_POSTPROCESS } from '../../src/data/postprocess.ts';
+import { syntheticCsvBi } from '../../src/data/synthetic-files.ts';
 import { applyOverrides, preset } from '../../src/graph/config.ts';
 import { buildV3 } from '../../src/graph/v3.ts';
 import { initWeights } from '../../src/graph/init.ts';
@@ -47,6 +49,10 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     writeFileSync(path(`${files.name}.csv_bi`), files.csvBi);
     writeFileSync(path(`${short.name}.edf`), short.edf);
     writeFileSync(path(`${short.name}.csv_bi`), short.csvBi);
+    // The short recording with one labelled seizure (3-7 s), whatever the seed gave it: a flat output must not
+    // "detect" it by covering the whole recording.
+    writeFileSync(path('flat.edf'), short.edf);
+    writeFileSync(path('flat.csv_bi'), syntheticCsvBi({ ...short.rec, seizures: [{ ...(short.rec.seizures[0] ?? files.rec.seizures[0]!), start: 3, stop: 7 }] }, 'flat'));
     writeFileSync(path('cut.edf'), truncated(files.edf));
     writeFileSync(path('partial.edf'), edfWithout(files.rec, ['Cz', 'O2']));
     const narrow = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['samples=1280']));
@@ -87,9 +93,29 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     await waitForText(page, '[data-testid=recording-name]', `${files.name}.edf`, 60_000);
     expect(await text(page, '[data-testid=recording-duration]')).toBe('60 s (60 records of 1 s)');
     const n = files.rec.seizures.length;
+    // Both loaded files are named on the page; the input is emptied (what it would show is not what is open).
     expect(await text(page, '[data-testid=recording-labels]')).toMatch(new RegExp(`^${n} seizures? in ${files.name}\\.csv_bi`));
+    expect(await page.$eval('[data-testid=recording-files]', (el) => (el as HTMLInputElement).files?.length)).toBe(0);
     expect(await count(page, 'svg.eeg rect.seizure-label')).toBe(n);
     expect(await count(page, 'svg.eeg path.channel')).toBe(19);
+    // The amplitude scale: the bar's label follows the choice, and the traces are redrawn taller at ±1 SD a row.
+    expect(await text(page, '[data-testid=amplitude-scale] text')).toBe('4 SD');
+    // Each trace is a min/max band (top edge left to right, bottom edge back): its mean height in pixels.
+    const spread = () => page.$$eval('svg.eeg path.channel', (ps) => ps.map((p) => {
+      const y = (p.getAttribute('d') ?? '').match(/-?\d+(\.\d+)?(e-?\d+)?/g)!.map(Number).filter((_, i) => i % 2 === 1);
+      const n = Math.floor(y.length / 2);
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += y[y.length - 1 - i]! - y[i]!;
+      return sum / n;
+    }));
+    const at4 = await spread();
+    await page.select('[data-testid=eeg-amplitude]', '1');
+    expect(await text(page, '[data-testid=amplitude-scale] text')).toBe('1 SD');
+    const at1 = await spread();
+    // Four times taller where the band stays within ±1 SD; less where it reaches the row's edge and is clipped.
+    at1.forEach((h, c) => expect(h, `channel ${c}`).toBeGreaterThan(at4[c]! * 1.5));
+    await page.select('[data-testid=eeg-amplitude]', '4');
+    expect(await spread()).toEqual(at4);
     // A stride of half the model's window: the grid follows.
     await page.select('[data-testid=overlap]', '2');
     const plan = planWindows(60 * 256, 2560, 1280);
@@ -114,7 +140,13 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     await page.waitForSelector('[data-testid=prediction-result], [data-testid=prediction-error]', { timeout: 240_000 });
     console.log(`v3-tiny over one 10 s window in Chromium (SwiftShader): ${((Date.now() - started) / 1000).toFixed(1)} s from the click`);
     expect(await page.$('[data-testid=prediction-error]')).toBeNull();
-    expect(await text(page, '[data-testid=prediction-summary]')).toMatch(/^v3-tiny over 1 window of 2560 samples, stride 1280, f32: \d+\.\d s in the worker\.$/);
+    expect(await text(page, '[data-testid=prediction-summary]')).toMatch(/^v3-tiny over 1 window of 2560 samples, stride 1280, batch 4, f32: \d+\.\d s in the worker\.$/);
+    // The trace says what it plots: the probability axis and its title, the thresholds by name, the time axis.
+    expect(await page.$$eval('svg.probability text.axis-title', (ts) => ts.map((t) => t.textContent))).toEqual(['P(seizure)', 'time m:ss']);
+    const { onThreshold, offThreshold } = DEFAULT_POSTPROCESS;
+    expect(await page.$$eval('svg.probability text.threshold-label', (ts) => ts.map((t) => t.textContent))).toEqual([`on ${onThreshold}`, `off ${offThreshold}`]);
+    const ticks = await page.$$eval('svg.probability g.axis .tick text', (ts) => ts.map((t) => t.textContent));
+    expect(ticks).toEqual(expect.arrayContaining(['0.0', '0.2', '1.0', '0:00', '0:05', '0:10']));
     expect((await page.$eval('svg.probability path.probability', (p) => p.getAttribute('d') ?? '')).length).toBeGreaterThan(100);
     expect(await page.$('[data-testid=events]')).not.toBeNull();
     expect(await count(page, 'svg.probability rect.event')).toBe(await count(page, 'table.events tbody tr'));
@@ -123,6 +155,25 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     expect(await count(page, '[data-testid=metrics] table.operating-points tbody tr')).toBe(4);
     expect(await page.$('.progress')).toBeNull();
     await saveScreenshot(page, 'recordings');
+    expect(errors).toEqual([]);
+  });
+
+  it("runs at the batch and precision chosen, and flags the seeded model's flat output instead of reporting 100 % sensitivity", async () => {
+    await upload(page, path('flat.edf'), path('flat.csv_bi'));
+    await waitForText(page, '[data-testid=recording-labels]', 'flat.csv_bi', 60_000);
+    await typeInto(page, '[data-testid=detection-batch]', '2');
+    await page.select('[data-testid=detection-precision]', 'f16-storage');
+    await page.click('[data-testid=run-model]');
+    const summary = await waitForText(page, '[data-testid=prediction-summary]', 'f16-storage', 240_000);
+    expect(summary).toMatch(/^v3-tiny over 1 window of 2560 samples, stride 1280, batch 2, f16-storage: /);
+    expect(await page.$('[data-testid=prediction-error]')).toBeNull();
+    // Untrained, v3-tiny gives ~0.5 everywhere: at every target the lowest threshold is one event over the whole
+    // recording, which "finds" the labelled seizure with no false alarm. Each such point is flagged, with why.
+    const rows = await page.$$eval('[data-testid=metrics] table.operating-points tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
+    expect(rows).toHaveLength(4);
+    for (const r of rows) expect(r[2]).toMatch(/^(100\.0% degenerate|-)$/);
+    expect(rows.filter((r) => r[2] !== '-').length).toBeGreaterThan(0);
+    expect(await text(page, '[data-testid=degenerate-notice]')).toMatch(/^Degenerate operating points: at \d+(\.\d+)? FA\/24 h, 1 event covers 100 % of the recording/);
     expect(errors).toEqual([]);
   });
 
@@ -136,7 +187,7 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     await waitForText(page, '[data-testid=recording-name]', 'dropped.edf', 30_000);
     expect(await text(page, '[data-testid=recording-labels]')).toMatch(/^none/);
     await drop([{ name: 'dropped.edf', base64: '' }, { name: 'notes.txt', base64: '' }]);
-    expect(await waitForText(page, '[data-testid=recording-error]', 'notes.txt', 30_000)).toBe('"notes.txt": not an .edf recording or a .csv_bi label file');
+    expect(await waitForText(page, '[data-testid=recording-error]', 'notes.txt', 30_000)).toBe('"notes.txt": not an .edf recording or a .csv_bi / .csv label file');
     // The refused drop replaced nothing.
     expect(await text(page, '[data-testid=recording-name]')).toBe('dropped.edf');
     expect(await text(page, '[data-testid=recording-kept]')).toBe('Still showing dropped.edf.');
@@ -150,6 +201,9 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     await pick(page, 'model-files', path('narrow.json'));
     expect(await waitForText(page, '[data-testid=model-error]', 'a model is two files', 30_000))
       .toBe('a model is two files, a graph .json and its weights .safetensors; got "narrow.json"');
+    // The refused pick replaced nothing: the loaded model's files are still the ones named, the input emptied.
+    expect(await text(page, '[data-testid=model-info]')).toMatch(/^v3-tiny \(narrow\.json \+ narrow\.safetensors\)/);
+    expect(await page.$eval('[data-testid=model-files]', (el) => (el as HTMLInputElement).files?.length)).toBe(0);
     expect(errors).toEqual([]);
   });
 

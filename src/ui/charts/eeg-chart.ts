@@ -8,11 +8,14 @@ import { WIDTH, drawTimeAxis, envelopeArea, timeScale } from './time-axis.ts';
 
 const TOP = 8;
 const ROW = 22;
-/** A row spans z-scores -ROW_Z..ROW_Z (the signal is clipped to +-10; bigger excursions run into the neighbours). */
-const ROW_Z = 4;
+/** By default a row spans z-scores -4..4 (the signal is clipped to +-10; bigger excursions run into the neighbours). */
+export const DEFAULT_ROW_Z = 4;
+/** The amplitude scales the view offers: standard deviations from a row's middle to its edge. */
+export const ROW_Z_CHOICES: readonly number[] = [1, 2, 4, 8];
 const WINDOW_ROW = 5;
 
-export function eegChart(view: RecordingView, plan: WindowPlan | null): SVGSVGElement {
+/** `rowZ`: the standard deviations from a row's middle to its edge (smaller: a taller trace). */
+export function eegChart(view: RecordingView, plan: WindowPlan | null, rowZ = DEFAULT_ROW_Z): SVGSVGElement {
   const seconds = view.samples / view.sampleRate;
   const x = timeScale(seconds);
   const channelsBottom = TOP + ROW * view.channels.length;
@@ -32,19 +35,19 @@ export function eegChart(view: RecordingView, plan: WindowPlan | null): SVGSVGEl
   const channels = svg.append('g').attr('class', 'channels');
   view.envelopes.forEach((e, c) => {
     const mid = TOP + ROW * (c + 0.5);
-    const y = (v: number) => mid - (Math.max(-ROW_Z, Math.min(ROW_Z, v)) / ROW_Z) * (ROW / 2);
+    const y = (v: number) => mid - (Math.max(-rowZ, Math.min(rowZ, v)) / rowZ) * (ROW / 2);
     channels.append('text').attr('class', 'channel-name').attr('x', x.range()[0]! - 8).attr('y', mid).attr('dy', '0.35em')
       .attr('text-anchor', 'end').text(view.channels[c]!);
     channels.append('path').attr('class', 'channel').attr('d', envelopeArea(e, x, y));
   });
 
-  // The amplitude scale: a bar of ROW_Z standard deviations (channels are z-scored), the half-height of a row.
+  // The amplitude scale: a bar of rowZ standard deviations (channels are z-scored), the half-height of a row.
   const barX = x.range()[1]! - 3, barBottom = TOP + ROW * (view.channels.length - 0.5);
   const scale = svg.append('g').attr('class', 'amplitude-scale').attr('data-testid', 'amplitude-scale');
   scale.append('line').attr('x1', barX).attr('x2', barX).attr('y1', barBottom - ROW / 2).attr('y2', barBottom);
   scale.append('text').attr('class', 'note').attr('x', barX - 4).attr('y', barBottom - ROW / 4).attr('dy', '0.35em').attr('text-anchor', 'end')
-    .text(`${ROW_Z} SD`);
-  scale.append('title').text(`amplitude scale: ${ROW_Z} standard deviations of the z-scored channel; each row shows ±${ROW_Z}, clipped beyond`);
+    .text(`${rowZ} SD`);
+  scale.append('title').text(`amplitude scale: ${rowZ} standard deviations of the z-scored channel; each row shows ±${rowZ}, clipped beyond`);
 
   if (plan) {
     const t = (sample: number) => x(sample / view.sampleRate);

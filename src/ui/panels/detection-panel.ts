@@ -87,7 +87,7 @@ function result(p: Prediction, s: RecordingLabState): HTMLElement {
   const ev = p.evaluation;
   return h('div', { 'data-testid': 'prediction-result' },
     h('p', { 'data-testid': 'prediction-summary' },
-      `${p.model} over ${p.windows} window${p.windows === 1 ? '' : 's'} of ${p.window} samples, stride ${p.stride}, ${p.precision}: ${p.seconds.toFixed(1)} s in the worker.`),
+      `${p.model} over ${p.windows} window${p.windows === 1 ? '' : 's'} of ${p.window} samples, stride ${p.stride}, batch ${p.batch}, ${p.precision}: ${p.seconds.toFixed(1)} s in the worker.`),
     probabilityChart(p, seizures),
     h('h3', {}, 'Events'),
     p.events.length === 0

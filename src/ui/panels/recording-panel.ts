@@ -4,16 +4,20 @@ import '../recording.css';
 import type { RecordingView } from '../../engine/engine.ts';
 import { planWindows, strideFor, type WindowPlan } from '../../data/window-stitch.ts';
 import { DEFAULT_SYNTHETIC, SYNTHETIC_MINUTES, syntheticMinutes, type RecordingLabState, type RecordingLabStore } from '../recording-store.ts';
-import { eegChart } from '../charts/eeg-chart.ts';
+import { DEFAULT_ROW_Z, ROW_Z_CHOICES, eegChart } from '../charts/eeg-chart.ts';
 import { h, show, taskError, taskLine } from '../dom.ts';
 
 export function mountRecordingPanel(host: HTMLElement, store: RecordingLabStore): void {
   // The picker is built once: redrawing it would empty the file input and the minutes typed.
   const pick = picker(store);
   const status = h('div', {});
+  // The EEG's amplitude scale, a view setting (the data is the same): built once, the chart redrawn at its value.
+  const amplitude = h('select', { id: 'eeg-amplitude', 'data-testid': 'eeg-amplitude' },
+    ROW_Z_CHOICES.map((z) => h('option', { value: String(z), selected: z === DEFAULT_ROW_Z }, `±${z} SD per row`)));
+  amplitude.addEventListener('change', () => render(store.getState()));
   show(host,
     h('h2', { id: 'recording-title' }, 'Recording'),
-    h('p', { class: 'muted' }, 'An EDF recording with TUSZ-style channel labels (EEG FP1-REF, …) and, if you have it, its .csv_bi seizure labels. ',
+    h('p', { class: 'muted' }, 'An EDF recording with TUSZ-style channel labels (EEG FP1-REF, …) and, if you have it, its .csv_bi seizure labels (or TUSZ\'s per-channel .csv). ',
       'The engine worker reads the file piece by piece, maps the 19 montage channels and preprocesses them (256 Hz, band-pass 0.5-120 Hz, notch 60 Hz, z-score, clip ±10); nothing leaves this page.'),
     pick.element, status);
   const render = (s: RecordingLabState) => {
@@ -26,7 +30,7 @@ export function mountRecordingPanel(host: HTMLElement, store: RecordingLabStore)
       taskError(r, 'recording-error'),
       whole && h('p', {}, whole, h('span', { class: 'muted' }, ' (the samples after it are missing from the file)')),
       r.error && r.result && !r.cancelled && h('p', { class: 'muted', 'data-testid': 'recording-kept' }, `Still showing ${r.result.facts.name}.`),
-      r.result && details(r.result, s),
+      r.result && details(r.result, s, amplitude),
     );
   };
   render(store.getState());
@@ -36,8 +40,14 @@ export function mountRecordingPanel(host: HTMLElement, store: RecordingLabStore)
 
 function picker(store: RecordingLabStore): { element: HTMLElement; setBusy(busy: boolean): void } {
   let busy = false;
-  const input = h('input', { type: 'file', multiple: true, accept: '.edf,.csv_bi', 'data-testid': 'recording-files', id: 'recording-files' });
-  input.addEventListener('change', () => input.files && input.files.length > 0 && void store.getState().openFiles([...input.files]));
+  const input = h('input', { type: 'file', multiple: true, accept: '.edf,.csv_bi,.csv', 'data-testid': 'recording-files', id: 'recording-files' });
+  // Emptied once read: the open recording's files are named in its facts (a refused pick is not what is open), and
+  // the same files picked again fire a change again.
+  input.addEventListener('change', () => {
+    const picked = [...(input.files ?? [])];
+    input.value = '';
+    if (picked.length > 0) void store.getState().openFiles(picked);
+  });
   const minutes = h('input', {
     type: 'number', min: String(SYNTHETIC_MINUTES.min), max: String(SYNTHETIC_MINUTES.max), step: '1', value: String(DEFAULT_SYNTHETIC.minutes),
     'data-testid': 'synthetic-minutes', id: 'synthetic-minutes',
@@ -88,7 +98,7 @@ function picker(store: RecordingLabStore): { element: HTMLElement; setBusy(busy:
   };
 }
 
-function details(v: RecordingView, s: RecordingLabState): HTMLElement {
+function details(v: RecordingView, s: RecordingLabState, amplitude: HTMLSelectElement): HTMLElement {
   const f = v.facts;
   const seconds = (x: number) => `${+x.toFixed(2)} s`;
   let plan: WindowPlan | null = null;
@@ -111,7 +121,9 @@ function details(v: RecordingView, s: RecordingLabState): HTMLElement {
         : 'none (drop the .csv_bi together with the .edf to see them)'),
       h('dt', {}, 'windows'), h('dd', { 'data-testid': 'window-count' }, windowNote)),
     h('p', { class: 'muted' }, `Windows have the model's own input length (v3: 60 s, v3-tiny: 10 s) and a stride of 1/${s.overlap} of it; one more window ends at the last sample when the stride leaves a remainder.`),
-    eegChart(v, plan),
+    h('div', { class: 'model-row' }, h('label', { for: 'eeg-amplitude' }, 'Amplitude'), amplitude,
+      h('span', { class: 'muted' }, 'channels are z-scored: the bar at the right of the plot is the scale')),
+    eegChart(v, plan, Number(amplitude.value)),
     h('details', {},
       h('summary', {}, 'Channel mapping'),
       h('table', { class: 'limits', 'data-testid': 'channel-mapping' },
