@@ -78,6 +78,15 @@ export function ssgconvBackwardCost(d: NodeDims, p: Precision, K = SSG_DEFAULTS.
   return { flops, bytes: elementBytes(p) * graphs * (2 * d.E * d.E + 3 * d.E * d.F) };
 }
 
+/**
+ * Whether the kernels' loops over nodes run to the pipeline constant E (unrollable, per-column arrays in
+ * registers): on GPU adapters; CPU adapters (lavapipe took minutes to compile the unrolled kernels) loop to the
+ * uniform.
+ */
+export function unrollNodes(s: ComputeSession): boolean {
+  return !s.gpu.info.cpuAdapter;
+}
+
 /** h (layout of x) from node features x and dense adjacency A (B*T, E, E). */
 export async function ssgconvPropagate(s: ComputeSession, d: NodeDims, layout: NodeLayout, x: GpuTensor, adj: GpuTensor, h: GpuTensor, opts: SsgOptions = {}): Promise<void> {
   const op = 'ssgconv propagate';
@@ -90,7 +99,7 @@ export async function ssgconvPropagate(s: ComputeSession, d: NodeDims, layout: N
   expectShape(op, h, x.shape, 'h has the shape of x');
   expectShape(op, adj, adjacencyShape(d), 'dense adjacency (B*T, E, E)');
   await s.dispatch({
-    shader: SSGCONV_SHADER, entry: 'ssgconv_propagate', precision: p, defines: { FWD: true },
+    shader: SSGCONV_SHADER, entry: 'ssgconv_propagate', precision: p, defines: { FWD: true, UNROLL: unrollNodes(s) }, constants: { E_N: d.E },
     params: params(d, xs, K, alpha, p), tensors: [x, adj, h], workgroups: d.B * d.T,
     label: opts.label ?? 'gnn.ssg.propagate', shapes: `B ${d.B} T ${d.T} E ${d.E} F ${d.F} K ${K} ${layout}`, ...ssgconvCost(d, p, K),
   });
@@ -112,7 +121,7 @@ export async function ssgconvPropagateBackward(
   expectShape(op, adj, adjacencyShape(d), 'dense adjacency (B*T, E, E)');
   expectShape(op, dAdj, adjacencyShape(d), 'gradient of the dense adjacency (B*T, E, E)');
   await s.dispatch({
-    shader: SSGCONV_SHADER, entry: 'ssgconv_propagate_bwd', precision: p, defines: { BWD: true },
+    shader: SSGCONV_SHADER, entry: 'ssgconv_propagate_bwd', precision: p, defines: { BWD: true, UNROLL: unrollNodes(s) }, constants: { E_N: d.E },
     params: params(d, xs, K, alpha, p), tensors: [x, adj, dh, dx, dAdj], workgroups: d.B * d.T,
     label: opts.label ?? 'gnn.ssg.propagate.bwd', shapes: `B ${d.B} T ${d.T} E ${d.E} F ${d.F} K ${K} ${layout}`, ...ssgconvBackwardCost(d, p, K),
   });

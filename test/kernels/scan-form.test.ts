@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { testGpu } from '../harness/node-gpu-session.ts';
 import { describeResult, runKernelCase, type KernelCase } from '../harness/kernel-harness.ts';
 import { PRECISIONS, type Precision } from '../../src/gpu/precision.ts';
-import type { ComputeSession } from '../../src/gpu/session.ts';
+import { asGpuAdapter } from './gpu-adapter-view.ts';
 import {
   SCAN_CHUNKED_BELOW, chunkedScanRuns, chunkedWorkgroupBytes, scanFormFor, scanForward, scanReference, sequentialInvocations, statesShape,
   type ScanDims, type ScanForm,
@@ -55,15 +55,6 @@ const FORM_CASES: FormCase[] = [
   // Exactly SCAN_CHUNKED_BELOW sequential invocations (65,536 sequences of one channel pair): sequential.
   { d: { seqs: SCAN_CHUNKED_BELOW, T: 3, heads: 1, headDim: 2, dState: 2 }, want: () => 'sequential' },
 ];
-
-/** The session as a GPU adapter would be seen: same device, `cpuAdapter` off; recording goes to the session itself. */
-function asGpuAdapter(s: ComputeSession): ComputeSession {
-  const view = Object.create(s) as ComputeSession;
-  Object.defineProperty(view, 'gpu', { value: { ...s.gpu, info: { ...s.gpu.info, cpuAdapter: false } } });
-  view.dispatch = (spec) => s.dispatch(spec);
-  view.scratch = (shape, precision, label) => s.scratch(shape, precision, label);
-  return view;
-}
 
 function formCase(c: FormCase, ran: { form?: ScanForm }, gpuView: boolean): KernelCase {
   const { d } = c;

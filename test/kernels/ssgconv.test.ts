@@ -2,13 +2,32 @@ import { describe, expect, it } from 'vitest';
 import { kernelSuite } from '../harness/kernel-suite.ts';
 import { expectFiniteDifferences } from '../harness/finite-difference.ts';
 import { testGpu } from '../harness/node-gpu-session.ts';
-import { makeRng } from '../harness/kernel-harness.ts';
+import { describeResult, makeRng, runKernelCase } from '../harness/kernel-harness.ts';
 import { ssgconvCases } from './cases/ssgconv.cases.ts';
-import { type NodeDims, ssgconvBackwardReference, ssgconvPropagate, ssgconvReference } from '../../src/kernels/ssgconv.ts';
+import { asGpuAdapter } from './gpu-adapter-view.ts';
+import { type NodeDims, ssgconvBackwardReference, ssgconvPropagate, ssgconvReference, unrollNodes } from '../../src/kernels/ssgconv.ts';
 
 const gpu = await testGpu();
 
 await kernelSuite('ssgconv', ssgconvCases);
+
+// GPU adapters run the kernels with their node loops bounded by the pipeline constant E (UNROLL); CPU adapters
+// loop to the uniform. Here the GPU variant runs too, at E 7 and 1 only: lavapipe compiles the unrolled kernels
+// slowly (minutes at E 19). The GPU machine runs every case in it (test/kernels/run-cases.ts).
+describe.skipIf(!gpu.session?.gpu.info.cpuAdapter)('ssgconv, the GPU adapters\' variant (unrolled node loops)', () => {
+  const small = ssgconvCases().filter((c) => / E [17] /.test(c.name) && c.name.startsWith('ssgconv'));
+  it('covers the small cases, forward and backward', () => {
+    expect(small.map((c) => c.name.split(' B ')[0])).toEqual(['ssgconv propagate', 'ssgconv propagate.bwd', 'ssgconv propagate', 'ssgconv propagate.bwd']);
+    expect(unrollNodes(asGpuAdapter(gpu.session!))).toBe(true);
+    expect(unrollNodes(gpu.session!)).toBe(false);
+  });
+  for (const c of small) {
+    it(`${c.name} (f32)`, async () => {
+      const r = await runKernelCase(gpu.session!, { ...c, run: (s, t, p) => c.run(asGpuAdapter(s), t, p) }, 'f32');
+      expect(r.pass, describeResult(r)).toBe(true);
+    });
+  }
+});
 
 describe('ssgconv CPU reference', () => {
   it('backward (the dÃ formula included) matches finite differences', () => {

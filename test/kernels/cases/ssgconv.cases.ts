@@ -13,12 +13,16 @@ interface SsgCase extends NodeDims {
   opts?: SsgOptions;
 }
 
-/** Layer 1 (F 80) and 2 (F 64) widths in both layouts, a one-node graph, odd F and E with K 3. */
+/**
+ * Layer 1 (F 80) and 2 (F 64) widths in both layouts, a one-node graph, odd F and E with K 3, and the largest E
+ * (32: the kernels size their workgroup arrays and unroll their node loops for each E).
+ */
 export const SSG_SHAPES: SsgCase[] = [
   { B: 1, T: 5, E: 19, F: 80, layout: 'sequence-major', shape: [1, 19, 5, 80] },
   { B: 2, T: 3, E: 19, F: 64, layout: 'graph-major', shape: [6, 19, 64] },
   { B: 1, T: 1, E: 1, F: 1, layout: 'graph-major', shape: [1, 1, 1] },
   { B: 3, T: 2, E: 7, F: 9, layout: 'sequence-major', shape: [21, 2, 9], opts: { K: 3, alpha: 0.2 } },
+  { B: 1, T: 2, E: 32, F: 70, layout: 'graph-major', shape: [2, 32, 70] },
 ];
 
 /**
