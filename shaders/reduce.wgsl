@@ -7,6 +7,8 @@
 //   ONE_PASS  x -> y:        reduce_rows (axis is innermost: a workgroup per output pair)
 //   PARTIAL   x -> partial:  sum_keep_partial (f32 partial results per block of the reduced extent),
 //                            sum_rows_partial (sum_keep with a long inner extent: a workgroup per (outer, kept) row)
+//   ROWS_VEC  x -> partial:  sum_rows_partial_vec, the same over single stored rows whose stride is a whole number
+//                            of 16-byte chunks (4 f32, 8 halves): a chunk per load instead of an element
 //   FINAL     partial -> y:  sum_keep_final (combine the blocks in a fixed order)
 // A non-innermost axis (and sum_keep of the last axis) is reduce_cols.wgsl's: tiled, vectorised, two passes.
 // Two passes instead of float atomics: the same input gives the same bits.
@@ -34,6 +36,29 @@ struct Params {
 //#endif
 //#if PARTIAL
 //#tensor 1 x read
+//#tensor 2 partial read_write f32
+//#endif
+//#if ROWS_VEC
+//#if F32
+@group(0) @binding(1) var<storage, read> xv: array<vec4<f32>>;
+const LANES: u32 = 4u;
+// Lanes of chunk i at or past `valid` count 0 (a row's last chunk may hold its f16-storage pad half).
+fn chunk_sum(i: u32, valid: u32) -> f32 {
+  let v = select(vec4<f32>(0.0), xv[i], vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(valid));
+  return (v.x + v.y) + (v.z + v.w);
+}
+//#else
+// Both f16 modes store element e at byte 2e: raw words unpack the same way.
+@group(0) @binding(1) var<storage, read> xv: array<vec4<u32>>;
+const LANES: u32 = 8u;
+fn chunk_sum(i: u32, valid: u32) -> f32 {
+  let w = xv[i];
+  let lo = select(vec4<f32>(0.0), vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)), vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(valid));
+  let hi = select(vec4<f32>(0.0), vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)), vec4<u32>(4u, 5u, 6u, 7u) < vec4<u32>(valid));
+  let s = lo + hi;
+  return (s.x + s.y) + (s.z + s.w);
+}
+//#endif
 //#tensor 2 partial read_write f32
 //#endif
 //#if FINAL
@@ -111,6 +136,24 @@ var<workgroup> red1: array<f32, WG>;
     if (lid < st) { red1[lid] += red1[lid + st]; }
   }
   if (lid == 0u) { partial_st(r, red1[0]); }
+}
+//#endif
+
+//#if ROWS_VEC
+// sum_rows_partial over 16-byte chunks: row r is stored at r * in_stride (inner is one stored row of in_len).
+var<workgroup> redv: array<f32, WG>;
+@compute @workgroup_size(WG) fn sum_rows_partial_vec(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_wg(wid, nwg);
+  if (r >= P.outer * P.n) { return; }
+  let per = P.in_stride / LANES;
+  var a = 0.0;
+  for (var k = lid; k * LANES < P.in_len; k += WG) { a += chunk_sum(r * per + k, P.in_len - k * LANES); }
+  redv[lid] = a;
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lid < st) { redv[lid] += redv[lid + st]; }
+  }
+  if (lid == 0u) { partial_st(r, redv[0]); }
 }
 //#endif
 

@@ -120,6 +120,14 @@ export function sumKeepPlan(shape: readonly number[], keepAxis: number): ReduceP
   return { path: 'keep-blocks', blocks, blockLen, partialElements: blocks * n };
 }
 
+/**
+ * sumKeep's rows path reads 16-byte chunks (sum_rows_partial_vec) when each (outer, kept) row is one stored row
+ * (the kept axis is second to last) whose stride is a whole number of chunks.
+ */
+export function keepRowsVectorised(x: { shape: readonly number[]; precision: Precision }, keepAxis: number): boolean {
+  return keepAxis === x.shape.length - 2 && colLanes(x.precision, physicalRow(x)) > 2;
+}
+
 /** Lanes per load of the column kernel: a 16-byte vector where every stored row starts 16-byte aligned. */
 function colLanes(p: Precision, stride: number): 2 | 4 | 8 {
   const v = p === 'f32' ? 4 : 8;
@@ -241,8 +249,10 @@ export async function sumKeep(s: ComputeSession, x: GpuTensor, y: GpuTensor, kee
   const cost = reduceCost(x, y);
   const common = { shader: REDUCE_SHADER, precision: x.precision, params, shapes };
   const partial = await s.scratch([plan.partialElements], 'f32', `${label} partials`);
+  const vec = plan.path === 'keep-rows' && keepRowsVectorised(x, keepAxis);
   await s.dispatch({
-    ...common, defines: { PARTIAL: true }, entry: plan.path === 'keep-rows' ? 'sum_rows_partial' : 'sum_keep_partial', tensors: [x, partial],
+    ...common, defines: vec ? { ROWS_VEC: true } : { PARTIAL: true }, tensors: [x, partial],
+    entry: vec ? 'sum_rows_partial_vec' : plan.path === 'keep-rows' ? 'sum_rows_partial' : 'sum_keep_partial',
     workgroups: plan.path === 'keep-rows' ? outer * n : Math.ceil((blocks * n) / WG), label: `${label}.partial`, ...cost,
   });
   await s.dispatch({

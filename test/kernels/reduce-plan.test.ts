@@ -3,7 +3,7 @@
 // training plan reserves without knowing the precision) must hold what the kernel writes in any precision.
 import { describe, expect, it } from 'vitest';
 import { PRECISIONS, type Precision } from '../../src/gpu/precision.ts';
-import { colsGeometry, reducePlan, sumKeepPlan } from '../../src/kernels/reduce.ts';
+import { colsGeometry, keepRowsVectorised, reducePlan, sumKeepPlan } from '../../src/kernels/reduce.ts';
 import { COLS_GRID_SPLIT, REDUCE_SHAPES, SUM_KEEP_SHAPES } from './cases/reduce.cases.ts';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
@@ -42,6 +42,14 @@ describe('column reduction plan', () => {
     for (const want of ['lanes 2', vector, 'cols', 'cols-two-pass', 'partial last tile', 'unroll remainder', 'part-filled workgroup', 'split grid', 'several stored rows per output row']) {
       expect(seen, `no case reaches "${want}" in ${p}`).toContain(want);
     }
+  });
+
+  it.each(PRECISIONS)('the sumKeep cases read rows as 16-byte chunks and as elements (%s)', (p: Precision) => {
+    const rows = SUM_KEEP_SHAPES.filter(([shape, keep]) => sumKeepPlan(shape, keep).path === 'keep-rows');
+    const vec = rows.map(([shape, keep]) => keepRowsVectorised({ shape, precision: p }, keep));
+    expect(vec).toContain(true);
+    expect(vec).toContain(false);
+    if (p === 'f16-storage') expect(keepRowsVectorised({ shape: [3, 4, 47], precision: p }, 1), 'a padded row in chunks').toBe(true);
   });
 
   it('declares a workspace that does not depend on the precision and holds what every precision writes', () => {

@@ -23,10 +23,14 @@ const GRID_SPLIT: [number[], number] = [[140000, 1], 1];
 /** The column kernel's grid split: 4,194,305 outputs in pairs (an odd row) = 65,537 workgroups of 32 groups. */
 export const COLS_GRID_SPLIT: [number[], number] = [[1, 4194305], 0];
 
-/** Keeping the last axis runs the column kernel: [1000, 7] and [3, 700, 64] in two passes, [5, 24] in one. */
+/**
+ * Keeping the last axis runs the column kernel: [1000, 7] and [3, 700, 64] in two passes, [5, 24] in one.
+ * Rows of 16-byte chunks (sum_rows_partial_vec): [3, 5, 64] in every precision, [2, 5, 36] in f32 only, [3, 4, 47]
+ * in f16-storage only (stride 48: the last chunk holds the pad half, which must not count).
+ */
 export const SUM_KEEP_SHAPES: [number[], number][] = [
   [[1], 0], [[7], 0], [[3, 5, 7], 1], [[1000, 7], 1], [[2, 9, 33], 1], [[7, 1], 0], [[4, 3, 1000], 0],
-  [[3, 700, 64], 2], [[5, 24], 1],
+  [[3, 700, 64], 2], [[5, 24], 1], [[3, 5, 64], 1], [[2, 5, 36], 1], [[3, 4, 47], 1],
 ];
 
 export function reduceCases(): KernelCase[] {
