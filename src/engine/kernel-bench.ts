@@ -6,7 +6,8 @@ import type { Precision } from '../gpu/precision.ts';
 import type { ProfileResult } from '../gpu/profiler.ts';
 import { profileBatch, type Batch } from '../gpu/profile-run.ts';
 import { BINARY_OPS, UNARY_OPS, binary, unary, unaryBackward } from '../kernels/elementwise.ts';
-import { REDUCE_OPS, reduce, reducedShape } from '../kernels/reduce.ts';
+import { REDUCE_OPS, reduce, reducedShape, sumKeep } from '../kernels/reduce.ts';
+import { viewAs } from '../kernels/layout.ts';
 import { type ScanDims, type ScanInputs, defaultChunk, scanBackward, scanChunked, scanFormFor, scanSequential, statesShape } from '../kernels/mamba-scan.ts';
 import { cosineEdges, cosineEdgesBackward, pairCount } from '../kernels/cosine-edges.ts';
 import { adjacencyShape, topkAdjacency, topkAdjacencyBackward } from '../kernels/topk-adjacency.ts';
@@ -67,13 +68,19 @@ export const BENCH_FAMILIES: BenchFamily[] = [
       const x = await randomTensor(s, shape, precision, 'x');
       const rows = await s.arena.tensor(reducedShape(shape, 1), precision, 'rows');
       const cols = await s.arena.tensor(reducedShape(shape, 0), precision, 'cols');
+      // Bias gradients: a dense layer's (sum over rows, keeping the last axis) and a conv's ([B, C, L] keeping C,
+      // C = 64 when the rows divide: x seen as [rows / 64, 64, cols]).
+      const channels = shape[0]! % 64 === 0 ? 64 : 1;
+      const perChannel = await s.arena.tensor([channels], precision, 'per_channel');
       const batch: Batch = async (ss) => {
         for (const op of REDUCE_OPS) {
           await reduce(ss, op, x, rows, 1, `reduce.${op} last axis`);
           await reduce(ss, op, x, cols, 0, `reduce.${op} first axis`);
         }
+        await sumKeep(ss, x, cols, 1, 'sum_keep last axis (dense bias)');
+        await sumKeep(ss, viewAs(x, [shape[0]! / channels, channels, shape[1]!]), perChannel, 1, 'sum_keep [B, C, L] keep C (conv bias)');
       };
-      return { batch, release: releaser(s, [x, rows, cols]) };
+      return { batch, release: releaser(s, [x, rows, cols, perChannel]) };
     },
   },
   {
