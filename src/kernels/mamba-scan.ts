@@ -295,6 +295,11 @@ export async function scanSequential(s: ComputeSession, d: ScanDims, inp: ScanIn
   });
 }
 
+/** The chunked form's session scratch (f32): per-chunk decay sums [seqs, chunks, H]; the plans can size it from here. */
+export function chunkSumsShape(d: ScanDims, chunk = defaultChunk(d.dState)): number[] {
+  return [d.seqs, chunkCount(d.T, chunk), d.heads];
+}
+
 /** Workgroup bytes of the chunked output pass (the largest of the three). */
 export function chunkedWorkgroupBytes(d: ScanDims, chunk: number): number {
   return 4 * (2 * d.heads * chunk + 2 * chunk * d.dState + 2 * chunk * chunk);
@@ -330,7 +335,7 @@ export async function scanChunked(s: ComputeSession, d: ScanDims, inp: ScanInput
   const quad = (Q * (Q + 1)) / 2;
   const eb = elementBytes(r.precision);
   const stateBytes = 4 * numel(statesShape(d, chunk));
-  const sums = await s.scratch([d.seqs, chunkCount(d.T, chunk), d.heads], 'f32', `${label}.chunk_sums`);
+  const sums = await s.scratch(chunkSumsShape(d, chunk), 'f32', `${label}.chunk_sums`);
   await s.dispatch({
     shader: MAMBA_SCAN_SHADER, entry: 'ssd_chunk_state', precision: r.precision, defines: { SSD_STATE: true }, constants,
     params: params(d, r, chunk, reverse, true, nChunks, none),
