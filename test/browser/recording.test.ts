@@ -142,7 +142,7 @@ describe.skipIf(skip)(`EEG recording in the lab page (seed ${seed})`, () => {
     expect(await page.$('[data-testid=prediction-error]')).toBeNull();
     expect(await text(page, '[data-testid=prediction-summary]')).toMatch(/^v3-tiny over 1 window of 2560 samples, stride 1280, batch 4, f32: \d+\.\d s in the worker\.$/);
     // The trace says what it plots: the probability axis and its title, the thresholds by name, the time axis.
-    expect(await page.$$eval('svg.probability text.axis-title', (ts) => ts.map((t) => t.textContent))).toEqual(['P(seizure)', 'time m:ss']);
+    expect(await page.$$eval('svg.probability text.axis-title', (ts) => ts.map((t) => t.textContent))).toEqual(['P(seizure)', 'time']);
     const { onThreshold, offThreshold } = DEFAULT_POSTPROCESS;
     expect(await page.$$eval('svg.probability text.threshold-label', (ts) => ts.map((t) => t.textContent))).toEqual([`on ${onThreshold}`, `off ${offThreshold}`]);
     const ticks = await page.$$eval('svg.probability g.axis .tick text', (ts) => ts.map((t) => t.textContent));

@@ -55,7 +55,8 @@ export function eegChart(view: RecordingView, plan: WindowPlan | null, rowZ = DE
       .attr('class', 'window').attr('x', (s) => t(s)).attr('width', Math.max(1, t(plan.window) - t(0) - 1))
       .attr('y', (_, k) => gridTop + (k % rows) * WINDOW_ROW).attr('height', WINDOW_ROW - 1)
       .append('title').text((s, k) => `window ${k + 1}: ${(s / view.sampleRate).toFixed(1)}-${((s + plan.window) / view.sampleRate).toFixed(1)} s`);
-    svg.append('text').attr('class', 'note').attr('x', x.range()[0]! - 8).attr('y', gridTop + (rows * WINDOW_ROW) / 2).attr('dy', '0.35em')
+    // Closer to the plot than the channel names: the word is nearly as wide as the margin.
+    svg.append('text').attr('class', 'note').attr('x', x.range()[0]! - 3).attr('y', gridTop + (rows * WINDOW_ROW) / 2).attr('dy', '0.35em')
       .attr('text-anchor', 'end').text('windows');
   }
   drawTimeAxis(svg, x, axisY);

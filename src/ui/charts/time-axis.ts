@@ -24,9 +24,10 @@ function clock(seconds: number): string {
 export function drawTimeAxis(svg: d3.Selection<SVGSVGElement, undefined, null, undefined>, x: TimeScale, y: number): void {
   svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${y})`)
     .call(d3.axisBottom(x).ticks(10).tickFormat((d) => clock(Number(d))));
-  // The axis's title in the left margin, on the line of its tick labels (the charts leave no room below them).
-  svg.append('text').attr('class', 'axis-title time-title').attr('x', x.range()[0]! - 8).attr('y', y + 9).attr('dy', '0.71em')
-    .attr('text-anchor', 'end').text('time m:ss');
+  // The axis's title in the left margin, on the line of its tick labels (the charts leave no room below them), clear
+  // of the first tick's label (centred on the margin's edge); the ticks say m:ss themselves.
+  svg.append('text').attr('class', 'axis-title time-title').attr('x', x.range()[0]! - 16).attr('y', y + 9).attr('dy', '0.71em')
+    .attr('text-anchor', 'end').text('time');
 }
 
 /** A min/max band of an envelope: column c drawn at the middle of its span of the time axis. */
