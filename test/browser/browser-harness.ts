@@ -1,12 +1,17 @@
 // The browser suite's real parts: a Vite dev server started in-process on a free port, and Debian's Chromium
 // driven by puppeteer (no browser download). Without /usr/bin/chromium the suite is skipped with a loud reason
 // locally and fails under CI=true.
-import { existsSync, appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'vite';
 import puppeteer, { type Browser, type ElementHandle, type Page } from 'puppeteer-core';
+import { applyOverrides, preset } from '../../src/graph/config.ts';
+import { buildV3 } from '../../src/graph/v3.ts';
+import { initWeights } from '../../src/graph/init.ts';
+import { serializeIr } from '../../src/graph/serialize.ts';
+import { encodeWeights } from '../../src/graph/weights.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -71,6 +76,49 @@ export async function launchChromium(options: { webgpu: boolean }): Promise<Chro
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+export interface TinyModel {
+  dir: string;
+  /** tiny.json and tiny.safetensors in `dir`. */
+  graph: string;
+  weights: string;
+  remove(): void;
+}
+
+/**
+ * v3-tiny cut to 1 s windows (samples=256) with seeded weights, as files in a fresh folder: SwiftShader takes ~25
+ * CPU-s per full v3-tiny window, so the tabs' tests profile, probe and train this one in seconds.
+ */
+export function writeTinyModel(prefix: string, seed: number): TinyModel {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const ir = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['samples=256']));
+  const graph = join(dir, 'tiny.json'), weights = join(dir, 'tiny.safetensors');
+  writeFileSync(graph, serializeIr(ir));
+  writeFileSync(weights, encodeWeights(ir, initWeights(ir, seed), seed));
+  return { dir, graph, weights, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface LabPage {
+  chromium: Chromium;
+  page: Page;
+  /** The page's console errors and uncaught exceptions so far (collectErrors). */
+  errors: string[];
+}
+
+/** The lab served at `url`, opened on tab `hash` in a fresh Chromium with WebGPU, once the adapter shows. */
+export async function openLab(url: string, hash: string): Promise<LabPage> {
+  const chromium = await launchChromium({ webgpu: true });
+  try {
+    const page = await chromium.browser.newPage();
+    const errors = collectErrors(page);
+    await page.goto(`${url}/#${hash}`);
+    await page.waitForSelector('[data-testid=adapter-name]', { timeout: 60_000 });
+    return { chromium, page, errors };
+  } catch (e) {
+    await chromium.close(); // the caller's afterAll never saw it
+    throw e;
+  }
 }
 
 /** Every console error and uncaught exception of the page and of its workers, as text, from now on. */

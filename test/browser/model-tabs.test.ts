@@ -2,17 +2,9 @@
 // v3-tiny graph cut to 1 s windows (samples=256) loaded as files: SwiftShader takes ~25 CPU-s per full v3-tiny
 // window, so the profile, the predicted curves and a two-batch training probe stay within a few minutes; then the
 // whole v3-tiny, for a profile long enough to cancel while it runs and a model load queued behind it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, collectErrors, typeInto, launchChromium, openTab, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
-import { applyOverrides, preset } from '../../src/graph/config.ts';
-import { buildV3 } from '../../src/graph/v3.ts';
-import { initWeights } from '../../src/graph/init.ts';
-import { serializeIr } from '../../src/graph/serialize.ts';
-import { encodeWeights } from '../../src/graph/weights.ts';
+import { browserSkipReason, openLab, openTab, pickFiles, saveScreenshot, startLabServer, typeInto, waitForText, writeTinyModel, type Chromium, type LabServer, type TinyModel } from './browser-harness.ts';
 
 const skip = browserSkipReason();
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
@@ -24,29 +16,22 @@ describe.skipIf(skip)('Model profile and Headroom tabs', () => {
   let chromium: Chromium;
   let page: Page;
   let errors: string[];
-  let dir: string;
+  let tiny: TinyModel;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ictal-model-tabs-'));
-    const ir = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['samples=256']));
-    writeFileSync(join(dir, 'tiny.json'), serializeIr(ir));
-    writeFileSync(join(dir, 'tiny.safetensors'), encodeWeights(ir, initWeights(ir, 7), 7));
+    tiny = writeTinyModel('ictal-model-tabs-', 7);
     server = await startLabServer();
-    chromium = await launchChromium({ webgpu: true });
-    page = await chromium.browser.newPage();
-    errors = collectErrors(page);
-    await page.goto(`${server.url}/#model-profile`);
-    await page.waitForSelector('[data-testid=adapter-name]', { timeout: 60_000 });
+    ({ chromium, page, errors } = await openLab(server.url, 'model-profile'));
   });
   afterAll(async () => {
     await chromium?.close();
     await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    tiny?.remove();
   });
 
   it('waits for a model, then profiles its forward pass: a sortable table, the dispatch timeline, downloads', async () => {
     expect(await disabled(page, '[data-testid=profile-model]')).toBe(true);
-    await pickFiles(page, 'model-files', join(dir, 'tiny.json'), join(dir, 'tiny.safetensors'));
+    await pickFiles(page, 'model-files', tiny.graph, tiny.weights);
     await waitForText(page, '[data-testid=model-info]', 'tiny.json + tiny.safetensors', 30_000);
     expect(await page.$('[data-testid=untrained-banner]')).toBeNull(); // weights from a file: not flagged as seeded
     await typeInto(page, '[data-testid=profile-batch]', '0');
@@ -142,7 +127,7 @@ describe.skipIf(skip)('Model profile and Headroom tabs', () => {
     // A model load waits behind the GPU task using the model, says so, and is taken out of the queue by its Cancel.
     await page.click('[data-testid=profile-model]');
     await waitForText(page, profileLine, 'warm-up pass', 60_000);
-    await pickFiles(page, 'model-files', join(dir, 'tiny.json'), join(dir, 'tiny.safetensors'));
+    await pickFiles(page, 'model-files', tiny.graph, tiny.weights);
     expect(await waitForText(page, '#model-bar [data-testid=queued]', 'behind', 10_000)).toBe('Queued: waiting for the GPU behind Model profile.');
     await page.click('#model-bar [data-testid=cancel]');
     expect(await waitForText(page, '[data-testid=model-error-cancelled]', 'Cancelled', 10_000)).toBe('Cancelled: load model cancelled while queued.');
@@ -152,7 +137,7 @@ describe.skipIf(skip)('Model profile and Headroom tabs', () => {
     await waitForText(page, '[data-testid=model-profile-error-cancelled]', 'Cancelled', 120_000);
 
     // Both cancels left nothing behind: a load with progress, then a profile, run to the end.
-    await pickFiles(page, 'model-files', join(dir, 'tiny.json'), join(dir, 'tiny.safetensors'));
+    await pickFiles(page, 'model-files', tiny.graph, tiny.weights);
     await waitForText(page, '[data-testid=model-info]', 'tiny.json + tiny.safetensors', 30_000);
     await typeInto(page, '[data-testid=profile-batch]', '1');
     await page.click('[data-testid=profile-model]');

@@ -2,18 +2,10 @@
 // test/remote/api-server.ts with the lab's origin allowed by CORS): a bad token refused, the loaded graph and
 // its weights submitted, the run followed live to `succeeded` with its loss chart, its checkpoint loaded back
 // into the lab as the model; the token kept in sessionStorage only.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, collectErrors, typeInto, launchChromium, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
+import { browserSkipReason, openLab, pickFiles, saveScreenshot, startLabServer, typeInto, waitForText, writeTinyModel, type Chromium, type LabServer, type TinyModel } from './browser-harness.ts';
 import { backendPython, startApiServer, type ApiServer } from '../remote/api-server.ts';
-import { applyOverrides, preset } from '../../src/graph/config.ts';
-import { buildV3 } from '../../src/graph/v3.ts';
-import { initWeights } from '../../src/graph/init.ts';
-import { serializeIr } from '../../src/graph/serialize.ts';
-import { encodeWeights } from '../../src/graph/weights.ts';
 
 const skip = browserSkipReason();
 const python = skip ? undefined : backendPython();
@@ -25,26 +17,19 @@ describe.skipIf(skip || !python)('Remote runs tab against a real run API', () =>
   let chromium: Chromium;
   let page: Page;
   let errors: string[];
-  let dir: string;
+  let tiny: TinyModel;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ictal-remote-tab-'));
-    const ir = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['samples=256']));
-    writeFileSync(join(dir, 'tiny.json'), serializeIr(ir));
-    writeFileSync(join(dir, 'tiny.safetensors'), encodeWeights(ir, initWeights(ir, 3), 3));
+    tiny = writeTinyModel('ictal-remote-tab-', 3);
     lab = await startLabServer();
     api = await startApiServer(python!, { corsOrigins: [lab.url] });
-    chromium = await launchChromium({ webgpu: true });
-    page = await chromium.browser.newPage();
-    errors = collectErrors(page);
-    await page.goto(`${lab.url}/#remote-runs`);
-    await page.waitForSelector('[data-testid=adapter-name]', { timeout: 60_000 });
+    ({ chromium, page, errors } = await openLab(lab.url, 'remote-runs'));
   });
   afterAll(async () => {
     await chromium?.close();
     await api?.stop();
     await lab?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    tiny?.remove();
   });
 
   it('refuses a wrong token with the server\'s answer, and connects with the right one', async () => {
@@ -63,7 +48,7 @@ describe.skipIf(skip || !python)('Remote runs tab against a real run API', () =>
 
   it('submits the loaded graph and weights, follows the run to succeeded, and loads its checkpoint into the lab', async () => {
     expect(await page.$eval('[data-testid=remote-submit]', (b) => (b as HTMLButtonElement).disabled)).toBe(true); // no model yet
-    await pickFiles(page, 'model-files', join(dir, 'tiny.json'), join(dir, 'tiny.safetensors'));
+    await pickFiles(page, 'model-files', tiny.graph, tiny.weights);
     await waitForText(page, '[data-testid=model-info]', 'tiny.json + tiny.safetensors', 30_000);
     await typeInto(page, '#remote-steps', '2');
     await typeInto(page, '#remote-batch', '1');

@@ -1,17 +1,9 @@
 // The Train tab in headless Chromium (SwiftShader) against the real Vite dev server: a v3-tiny cut to 1 s windows
 // (samples=256) loaded as files, trained a few steps on synthetic EEG with the loss chart growing step by step,
 // stopped, resumed to its end, and its weights made the lab's model.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, collectErrors, typeInto, launchChromium, pickFiles, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
-import { applyOverrides, preset } from '../../src/graph/config.ts';
-import { buildV3 } from '../../src/graph/v3.ts';
-import { initWeights } from '../../src/graph/init.ts';
-import { serializeIr } from '../../src/graph/serialize.ts';
-import { encodeWeights } from '../../src/graph/weights.ts';
+import { browserSkipReason, openLab, pickFiles, saveScreenshot, startLabServer, typeInto, waitForText, writeTinyModel, type Chromium, type LabServer, type TinyModel } from './browser-harness.ts';
 
 const skip = browserSkipReason();
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
@@ -22,29 +14,22 @@ describe.skipIf(skip)('Train tab', () => {
   let chromium: Chromium;
   let page: Page;
   let errors: string[];
-  let dir: string;
+  let tiny: TinyModel;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ictal-train-tab-'));
-    const ir = buildV3('v3-tiny', applyOverrides(preset('v3-tiny'), ['samples=256']));
-    writeFileSync(join(dir, 'tiny.json'), serializeIr(ir));
-    writeFileSync(join(dir, 'tiny.safetensors'), encodeWeights(ir, initWeights(ir, 9), 9));
+    tiny = writeTinyModel('ictal-train-tab-', 9);
     server = await startLabServer();
-    chromium = await launchChromium({ webgpu: true });
-    page = await chromium.browser.newPage();
-    errors = collectErrors(page);
-    await page.goto(`${server.url}/#train`);
-    await page.waitForSelector('[data-testid=adapter-name]', { timeout: 60_000 });
+    ({ chromium, page, errors } = await openLab(server.url, 'train'));
   });
   afterAll(async () => {
     await chromium?.close();
     await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    tiny?.remove();
   });
 
   it('trains step by step with a live loss chart, stops, resumes to the end, and hands the weights to the lab', async () => {
     expect(await page.$eval('[data-testid=train-start]', (b) => (b as HTMLButtonElement).disabled)).toBe(true); // no model yet
-    await pickFiles(page, 'model-files', join(dir, 'tiny.json'), join(dir, 'tiny.safetensors'));
+    await pickFiles(page, 'model-files', tiny.graph, tiny.weights);
     await waitForText(page, '[data-testid=model-info]', 'tiny.json + tiny.safetensors', 30_000);
     await typeInto(page, '#train-steps', '0');
     await page.click('[data-testid=train-start]');
