@@ -7,8 +7,9 @@
 //   ONE_PASS  x -> y:        reduce_rows (axis is innermost: a workgroup per output pair)
 //   PARTIAL   x -> partial:  sum_keep_partial (f32 partial results per block of the reduced extent),
 //                            sum_rows_partial (sum_keep with a long inner extent: a workgroup per (outer, kept) row)
-//   ROWS_VEC  x -> partial:  sum_rows_partial_vec, the same over single stored rows whose stride is a whole number
-//                            of 16-byte chunks (4 f32, 8 halves): a chunk per load instead of an element
+//   CHUNKS with  rows whose stride is a whole number of 16-byte chunks (4 f32, 8 halves), read a chunk per load:
+//     ROWS_VEC  x -> partial:  sum_rows_partial_vec (sum_rows_partial over single stored rows)
+//     RED_ROWS  x -> y:        reduce_rows_vec (reduce_rows)
 //   FINAL     partial -> y:  sum_keep_final (combine the blocks in a fixed order)
 // A non-innermost axis (and sum_keep of the last axis) is reduce_cols.wgsl's: tiled, vectorised, two passes.
 // Two passes instead of float atomics: the same input gives the same bits.
@@ -38,28 +39,33 @@ struct Params {
 //#tensor 1 x read
 //#tensor 2 partial read_write f32
 //#endif
-//#if ROWS_VEC
+//#if CHUNKS
+// Lanes of chunk i at or past `valid` count as the identity (a row's last chunk may hold its f16-storage pad half).
+fn fold4(v: vec4<f32>) -> f32 { return combine(combine(v.x, v.y), combine(v.z, v.w)); }
 //#if F32
 @group(0) @binding(1) var<storage, read> xv: array<vec4<f32>>;
 const LANES: u32 = 4u;
-// Lanes of chunk i at or past `valid` count 0 (a row's last chunk may hold its f16-storage pad half).
-fn chunk_sum(i: u32, valid: u32) -> f32 {
-  let v = select(vec4<f32>(0.0), xv[i], vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(valid));
-  return (v.x + v.y) + (v.z + v.w);
+fn chunk_fold(i: u32, valid: u32) -> f32 {
+  return fold4(select(vec4<f32>(identity()), xv[i], vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(valid)));
 }
 //#else
 // Both f16 modes store element e at byte 2e: raw words unpack the same way.
 @group(0) @binding(1) var<storage, read> xv: array<vec4<u32>>;
 const LANES: u32 = 8u;
-fn chunk_sum(i: u32, valid: u32) -> f32 {
+fn chunk_fold(i: u32, valid: u32) -> f32 {
   let w = xv[i];
-  let lo = select(vec4<f32>(0.0), vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)), vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(valid));
-  let hi = select(vec4<f32>(0.0), vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)), vec4<u32>(4u, 5u, 6u, 7u) < vec4<u32>(valid));
-  let s = lo + hi;
-  return (s.x + s.y) + (s.z + s.w);
+  let id = vec4<f32>(identity());
+  let lo = select(id, vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)), vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(valid));
+  let hi = select(id, vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)), vec4<u32>(4u, 5u, 6u, 7u) < vec4<u32>(valid));
+  return combine(fold4(lo), fold4(hi));
 }
 //#endif
+//#endif
+//#if ROWS_VEC
 //#tensor 2 partial read_write f32
+//#endif
+//#if RED_ROWS
+//#tensor 2 y read_write
 //#endif
 //#if FINAL
 //#tensor 1 partial read f32
@@ -147,13 +153,37 @@ var<workgroup> redv: array<f32, WG>;
   if (r >= P.outer * P.n) { return; }
   let per = P.in_stride / LANES;
   var a = 0.0;
-  for (var k = lid; k * LANES < P.in_len; k += WG) { a += chunk_sum(r * per + k, P.in_len - k * LANES); }
+  for (var k = lid; k * LANES < P.in_len; k += WG) { a += chunk_fold(r * per + k, P.in_len - k * LANES); }
   redv[lid] = a;
   for (var st = WG / 2u; st > 0u; st >>= 1u) {
     workgroupBarrier();
     if (lid < st) { redv[lid] += redv[lid + st]; }
   }
   if (lid == 0u) { partial_st(r, redv[0]); }
+}
+//#endif
+
+//#if RED_ROWS
+// reduce_rows over 16-byte chunks: output pair p reduces stored rows q.f and q.f + 1.
+var<workgroup> redr: array<vec2<f32>, WG>;
+@compute @workgroup_size(WG) fn reduce_rows_vec(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let p = linear_wg(wid, nwg);
+  if (p >= P.pairs) { return; }
+  let q = out_pair(p);
+  let per = P.in_stride / LANES;
+  var a0 = identity();
+  var a1 = identity();
+  for (var k = lid; k * LANES < P.n; k += WG) {
+    let valid = P.n - k * LANES;
+    a0 = combine(a0, chunk_fold(q.f * per + k, valid));
+    if (q.second) { a1 = combine(a1, chunk_fold((q.f + 1u) * per + k, valid)); }
+  }
+  redr[lid] = vec2<f32>(a0, a1);
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lid < st) { redr[lid] = vec2<f32>(combine(redr[lid].x, redr[lid + st].x), combine(redr[lid].y, redr[lid + st].y)); }
+  }
+  if (lid == 0u) { y_st2(q.at, act(redr[0].x * P.scale), act(redr[0].y * P.scale), q.second); }
 }
 //#endif
 

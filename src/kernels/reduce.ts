@@ -216,8 +216,11 @@ export async function reduce(s: ComputeSession, op: ReduceOp, x: GpuTensor, y: G
     outer, n, inner, OP_CODE[op], x.shape[x.shape.length - 1]!, physicalRow(x), outLen, physicalRow(y),
     pairs, pairsPerRow, 1, n, { f32: scale },
   ]);
+  // 16-byte chunks where every stored row starts on one (reduce_rows_vec), else element by element.
+  const vec = colLanes(x.precision, physicalRow(x)) > 2;
   const spec: DispatchSpec = {
-    shader: REDUCE_SHADER, precision: x.precision, params, shapes, defines: { ONE_PASS: true }, entry: 'reduce_rows', tensors: [x, y],
+    shader: REDUCE_SHADER, precision: x.precision, params, shapes, tensors: [x, y],
+    defines: vec ? { CHUNKS: true, RED_ROWS: true } : { ONE_PASS: true }, entry: vec ? 'reduce_rows_vec' : 'reduce_rows',
     workgroups: pairs, label, ...reduceCost(x, y),
   };
   await s.dispatch(spec);
@@ -251,7 +254,7 @@ export async function sumKeep(s: ComputeSession, x: GpuTensor, y: GpuTensor, kee
   const partial = await s.scratch([plan.partialElements], 'f32', `${label} partials`);
   const vec = plan.path === 'keep-rows' && keepRowsVectorised(x, keepAxis);
   await s.dispatch({
-    ...common, defines: vec ? { ROWS_VEC: true } : { PARTIAL: true }, tensors: [x, partial],
+    ...common, defines: vec ? { CHUNKS: true, ROWS_VEC: true } : { PARTIAL: true }, tensors: [x, partial],
     entry: vec ? 'sum_rows_partial_vec' : plan.path === 'keep-rows' ? 'sum_rows_partial' : 'sum_keep_partial',
     workgroups: plan.path === 'keep-rows' ? outer * n : Math.ceil((blocks * n) / WG), label: `${label}.partial`, ...cost,
   });

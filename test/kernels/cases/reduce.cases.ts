@@ -2,7 +2,9 @@ import type { KernelCase } from '../../harness/kernel-harness.ts';
 import { REDUCE_OPS, reduce, reduceReference, reducedShape, sumKeep, sumKeepReference } from '../../../src/kernels/reduce.ts';
 
 /**
- * Shapes and axes covering every path: a single element, 7, 1000 and a 20000-long innermost axis (rows path),
+ * Shapes and axes covering every path: a single element, 7, 1000 and a 20000-long innermost axis (rows path: in
+ * 16-byte chunks where the row stride is a multiple of 4 f32 or 8 halves, e.g. 1000 everywhere and 7 in
+ * f16-storage, whose stride 8 holds a pad half; element by element for 1 and for 7 in f32 and f16),
  * a trailing axis of 1 and a reduced axis of 1 (columns path on padded rows), and long non-innermost axes with
  * few outputs (two-pass path), and a grid split over two dimensions.
  * The column kernel (reduce_cols.wgsl; test/kernels/reduce-plan.test.ts checks that these reach each variant):
