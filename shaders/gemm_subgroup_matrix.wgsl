@@ -173,17 +173,3 @@ fn gemm(
   }
   gemm_store(b, split, m0 + ty * 4u, n0 + tx * 4u, c);
 }
-
-//#if SPLIT_K
-// Split-K store, as in gemm_tile.wgsl: f32 partial sums laid out [batches, splits, M, N].
-fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + i;
-    if (m >= P.M) { return; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + j;
-      if (n < P.N) { partial_st(((b * P.splits + split) * P.M + m) * P.N + n, c[i * 4u + j]); }
-    }
-  }
-}
-//#endif

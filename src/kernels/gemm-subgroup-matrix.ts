@@ -17,6 +17,7 @@
  */
 import subgroupMatrixSource from '../../shaders/gemm_subgroup_matrix.wgsl?raw';
 import tiledSource from '../../shaders/gemm_tile.wgsl?raw';
+import splitKStoreSource from '../../shaders/gemm_splitk_store.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { ShaderFile } from '../gpu/pipeline-cache.ts';
 import type { Precision } from '../gpu/precision.ts';
@@ -88,9 +89,9 @@ export const TILED_CORE: GemmCore = { kind: 'tiled', why: 'the default core' };
 
 /** The includer's sources (operand access and epilogue) joined with a core; the name tells the core apart. */
 export function gemmShader(parts: ShaderFile, core: GemmCore): ShaderFile {
-  if (core.kind === 'tiled') return { name: parts.name, source: `${parts.source}\n${tiledSource}` };
+  if (core.kind === 'tiled') return { name: parts.name, source: `${parts.source}\n${tiledSource}\n${splitKStoreSource}` };
   const header = [`const SGM_M: u32 = ${core.M}u;`, `const SGM_N: u32 = ${core.N}u;`, `const SGM_K: u32 = ${core.K}u;`, `const SGM_SG: u32 = ${core.subgroupSize}u;`].join('\n');
-  return { name: `${parts.name}+sgm${core.M}x${core.N}x${core.K}s${core.subgroupSize}${core.emulated ? '-emulated' : ''}`, source: `${header}\n${parts.source}\n${subgroupMatrixSource}` };
+  return { name: `${parts.name}+sgm${core.M}x${core.N}x${core.K}s${core.subgroupSize}${core.emulated ? '-emulated' : ''}`, source: `${header}\n${parts.source}\n${subgroupMatrixSource}\n${splitKStoreSource}` };
 }
 
 export function gemmDefines(core: GemmCore): Defines {
