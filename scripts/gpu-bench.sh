@@ -64,6 +64,7 @@ py=${PYTHON:-python3}
 scans=chunked
 $py -c "from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined" 2>"$out/mamba-import.log" \
   && scans="mamba_ssm chunked" || echo "== mamba_ssm does not import (see $out/mamba-import.log): chunked scan only"
+scans=${BENCH_SCANS:-$scans}   # e.g. BENCH_SCANS=mamba_ssm to spend a short device call on one scan only
 step() {  # step NAME ARGS...: one model_step.py run, its table row in NAME.txt and numbers in NAME.json
   local name=$1; shift
   echo "== torch v3 training step: $name"
