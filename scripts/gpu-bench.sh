@@ -13,7 +13,8 @@
 # The backend part runs the full v3 training step (f16 autocast) at each TORCH_BATCHES (default 16 48 64) with the
 # chunked scan and with mamba_ssm (from .gpu-pkgs/ on PYTHONPATH, the machine's own python3), each with the
 # recomputation the trainer's policy picks; the first mamba_ssm run starts from an empty Triton cache (cold) and
-# is repeated on the filled one (warm); with BENCH_COMPILE=1 (default) batch 16 runs once more under torch.compile.
+# is repeated on the filled one (warm), or with TRITON_CACHE_SEED=DIR every run starts from a copy of the cache DIR
+# an earlier run kept (a new container with its cache on a Volume); with BENCH_COMPILE=1 (default) batch 16 runs once more under torch.compile.
 # Results (JSON reports, logs, summary.md) go to OUTDIR. Numbers published in docs/PERFORMANCE.md come from here.
 set -uo pipefail
 if [[ "${1:-}" == "--prepare-torch" ]]; then
@@ -59,7 +60,13 @@ export PYTHONPATH=.gpu-pkgs:backend${PYTHONPATH:+:$PYTHONPATH}
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True   # as the Modal image: batch 64 ran out of memory without
 export TRITON_CACHE_AUTOTUNING=1                           # autotune results kept in the cache too
 export TRITON_CACHE_DIR="$out/triton-cache"
-rm -rf "$TRITON_CACHE_DIR"                                 # the first mamba_ssm run starts cold
+rm -rf "$TRITON_CACHE_DIR"                                 # the first mamba_ssm run starts cold, unless
+first=1
+# TRITON_CACHE_SEED: the cache an earlier run kept, as a new container finds it on its Volume (a warm start).
+if [[ -n "${TRITON_CACHE_SEED:-}" ]]; then
+  mkdir -p "$TRITON_CACHE_DIR" && cp -r "$TRITON_CACHE_SEED"/. "$TRITON_CACHE_DIR"/
+  first=0; echo "== Triton cache seeded from $TRITON_CACHE_SEED"
+fi
 py=${PYTHON:-python3}
 scans=chunked
 $py -c "from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined" 2>"$out/mamba-import.log" \
@@ -71,13 +78,13 @@ step() {  # step NAME ARGS...: one model_step.py run, its table row in NAME.txt 
   timeout "${STEP_TIMEOUT_S:-420}" $py backend/benchmarks/model_step.py --ir "$ir" --device "${BENCH_DEVICE:-cuda}" --precision f16 \
     --checkpoint policy --repeats 3 --json "$out/$name.json" "$@" > "$out/$name.txt" 2>&1 || tail -5 "$out/$name.txt"
 }
-first=1
 for b in $torch_batches; do
   for s in $scans; do
     step "torch-$s-b$b" --batch "$b" --scan "$s"
     if [[ $s == mamba_ssm && $first == 1 ]]; then  # the same step again, its kernels now in the cache
       first=0
-      mv "$out/torch-$s-b$b.json" "$out/torch-$s-b$b-cold.json"; mv "$out/torch-$s-b$b.txt" "$out/torch-$s-b$b-cold.txt"
+      [[ -f "$out/torch-$s-b$b.json" ]] && mv "$out/torch-$s-b$b.json" "$out/torch-$s-b$b-cold.json"  # none if it timed out
+      mv "$out/torch-$s-b$b.txt" "$out/torch-$s-b$b-cold.txt"
       step "torch-$s-b$b-warm" --batch "$b" --scan "$s"
     fi
   done
@@ -127,6 +134,8 @@ if rows:
           "|---|---|---|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: (r["batch"], r["scan"], r["compiled"], r["name"])):
         note = "cold Triton cache" if r["name"].endswith("-cold") else "warm Triton cache" if r["name"].endswith("-warm") else ""
+        if not note and r["scan"] == "mamba_ssm" and os.environ.get("TRITON_CACHE_SEED"):
+            note = "Triton cache carried from an earlier run"
         note = "; ".join(x for x in (note, r.get("error") or "") if x)
         print(f"| {r['batch']} | {r['scan']} | {r['checkpoint']} | {'yes' if r['compiled'] else 'no'} | {r['first_step_s']:.1f} | "
               f"{r['step_s']:.3f} | {r['peak_gib']:.1f} | {r['gib_per_window']:.2f} | {note} |")
