@@ -42,6 +42,17 @@ export interface KernelRow {
   bound?: 'memory' | 'compute';
   /** Some dispatch was shorter than the timer's quantum: its time is a bound, not a measurement. */
   belowQuantum: boolean;
+  /** The run's phase (a training step's forward, backward, ...), where the run marked them: rows never mix phases. */
+  phase?: string;
+}
+
+/** One phase of a run that marked them (a training step): its dispatches and their summed time. */
+export interface PhaseRow {
+  phase: string;
+  dispatches: number;
+  timeNs: number;
+  /** Of the batch's summed GPU time: the phases' shares add up to 1. */
+  share: number;
 }
 
 export interface ProfileReport {
@@ -56,6 +67,8 @@ export interface ProfileReport {
   roofline?: Roofline;
   overhead?: ProfilerOverhead;
   kernels: KernelRow[];
+  /** Per phase in order of first dispatch, where the run marked phases (a training step); their times sum to gpuNs. */
+  phases?: PhaseRow[];
 }
 
 export interface ReportOptions {
@@ -68,10 +81,11 @@ export interface ReportOptions {
 export function buildReport(result: ProfileResult, options: ReportOptions = {}): ProfileReport {
   const rows = new Map<string, KernelRow>();
   for (const e of result.entries) {
-    const key = JSON.stringify([e.label, e.kernel, e.precision, e.shapes]);
+    const key = JSON.stringify([e.label, e.kernel, e.precision, e.shapes, e.phase]);
     let row = rows.get(key);
     if (!row) {
       row = { label: e.label, kernel: e.kernel, precision: e.precision, shapes: e.shapes, calls: 0, timeNs: 0, meanNs: 0, bytes: 0, flops: 0, gbps: 0, gflops: 0, share: 0, belowQuantum: false };
+      if (e.phase !== undefined) row.phase = e.phase;
       rows.set(key, row);
     }
     row.calls++;
@@ -80,6 +94,14 @@ export function buildReport(result: ProfileResult, options: ReportOptions = {}):
     row.flops += e.flops;
     row.belowQuantum ||= e.belowQuantum;
   }
+  const phases = new Map<string, PhaseRow>();
+  for (const e of result.entries) {
+    if (e.phase === undefined) continue;
+    const p = phases.get(e.phase) ?? phases.set(e.phase, { phase: e.phase, dispatches: 0, timeNs: 0, share: 0 }).get(e.phase)!;
+    p.dispatches++;
+    p.timeNs += e.durationNs;
+  }
+  for (const p of phases.values()) p.share = result.gpuNs > 0 ? p.timeNs / result.gpuNs : 0;
   const roof = options.roofline;
   for (const row of rows.values()) {
     row.meanNs = row.timeNs / row.calls;
@@ -104,6 +126,7 @@ export function buildReport(result: ProfileResult, options: ReportOptions = {}):
     ...(roof ? { roofline: { copyGBps: roof.copyGBps, fmaGflops: roof.fmaGflops } } : {}),
     ...(options.overhead ? { overhead: options.overhead } : {}),
     kernels: [...rows.values()],
+    ...(phases.size ? { phases: [...phases.values()] } : {}),
   };
 }
 
@@ -131,7 +154,7 @@ export function toChromeTrace(result: ProfileResult, processName = 'ictal GPU'):
   ];
   const events = result.entries.map((e): ChromeTraceEvent => ({
     name: e.label,
-    cat: 'gpu',
+    cat: e.phase ?? 'gpu',
     ph: 'X',
     pid: 1,
     tid: 1,
@@ -143,7 +166,7 @@ export function toChromeTrace(result: ProfileResult, processName = 'ictal GPU'):
 }
 
 function entryDetail(e: ProfileEntry): Record<string, unknown> {
-  return { kernel: e.kernel, precision: e.precision, shapes: e.shapes, flops: e.flops, bytes: e.bytes, workgroups: e.workgroups, belowQuantum: e.belowQuantum };
+  return { kernel: e.kernel, ...(e.phase === undefined ? {} : { phase: e.phase }), precision: e.precision, shapes: e.shapes, flops: e.flops, bytes: e.bytes, workgroups: e.workgroups, belowQuantum: e.belowQuantum };
 }
 
 /**
@@ -165,9 +188,12 @@ export function markPerformance(result: ProfileResult, prefix = 'gpu ', endMs = 
 
 /** A fixed-width text table of the report (CLI, bench). */
 export function formatReportTable(report: ProfileReport): string {
-  const head = ['kernel', 'precision', 'shapes', 'calls', 'mean us', 'GB/s', 'GFLOP/s', 'share', 'roofline'];
+  // a run that marked phases (a training step) gets a phase column: conv1d forward and backward are two rows
+  const phased = report.kernels.some((r) => r.phase !== undefined);
+  const head = ['kernel', ...(phased ? ['phase'] : []), 'precision', 'shapes', 'calls', 'mean us', 'GB/s', 'GFLOP/s', 'share', 'roofline'];
   const body = report.kernels.map((r) => [
     r.label,
+    ...(phased ? [r.phase ?? '-'] : []),
     r.precision,
     r.shapes,
     String(r.calls),
@@ -179,19 +205,29 @@ export function formatReportTable(report: ProfileReport): string {
   ]);
   const lines = [head, ...body];
   const widths = head.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
-  const numeric = new Set([3, 4, 5, 6, 7]);
+  const numeric = new Set(['calls', 'mean us', 'GB/s', 'GFLOP/s', 'share'].map((h) => head.indexOf(h)));
   const fmt = (l: string[]) => l.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
   const out = [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)];
   out.push(`GPU time ${(report.gpuNs / 1e6).toFixed(3)} ms in ${report.dispatches} dispatches, timer quantum ${report.quantumNs} ns${report.kernels.some((r) => r.belowQuantum) ? ' (* shorter than the timer quantum: not resolved)' : ''}`);
   if (report.kernels.some((r) => (r.rooflineShare ?? 0) > 1)) {
     out.push('! above the roofline: no kernel can be, so its byte or FLOP count overstates the work (or the calibration was low)');
   }
+  if (report.phases) out.push(...formatPhases(report.phases, report.gpuNs));
   if (report.untimed) out.push(`${report.untimed} more dispatches ran untimed: the profiler's query set was full`);
   if (report.overhead) {
     const o = report.overhead;
     out.push(`profiler overhead: ${o.overheadMs.toFixed(3)} ms per batch of ${o.dispatches} dispatches (${percent(o.fraction)}; ${o.withoutMs.toFixed(3)} ms without timestamps, ${o.withMs.toFixed(3)} ms with, medians of ${o.repeats})`);
   }
   return out.join('\n');
+}
+
+/** The phases' lines: each one's GPU time, dispatches and share, then their sum (the run's GPU time). */
+function formatPhases(phases: PhaseRow[], gpuNs: number): string[] {
+  const ms = (ns: number) => (ns / 1e6).toFixed(3);
+  const width = Math.max(...phases.map((p) => p.phase.length));
+  const lines = phases.map((p) => `  ${p.phase.padEnd(width)}  ${ms(p.timeNs).padStart(10)} ms  ${String(p.dispatches).padStart(5)} dispatches  ${percent(p.share).padStart(6)}`);
+  const sum = phases.reduce((a, p) => a + p.timeNs, 0);
+  return ['by phase:', ...lines, `  ${'sum'.padEnd(width)}  ${ms(sum).padStart(10)} ms  ${String(phases.reduce((a, p) => a + p.dispatches, 0)).padStart(5)} dispatches  (GPU time ${ms(gpuNs)} ms)`];
 }
 
 function percent(x: number): string {

@@ -8,6 +8,8 @@ export interface DispatchInfo {
   flops: number;
   bytes: number;
   workgroups: number;
+  /** The part of a larger run the dispatch belongs to (a training step's forward, backward, ...), where one was set. */
+  phase?: string;
 }
 
 export interface ProfileEntry extends DispatchInfo {
@@ -35,41 +37,76 @@ function gcd(a: bigint, b: bigint): bigint {
 /** WebGPU's cap on one query set is 4096 queries: 2048 timed passes per batch. */
 export const MAX_TIMED_PASSES = 2048;
 
+/** One query set and the buffers its timestamps are resolved into and read back from. */
+interface QueryChunk {
+  querySet: GPUQuerySet;
+  resolveBuffer: GPUBuffer;
+  readBuffer: GPUBuffer;
+}
+
+export interface TimestampProfilerOptions {
+  /**
+   * Another query set of `capacity` passes whenever one is full, instead of leaving later passes untimed: for a
+   * batch of unknown length (a training step records several thousand passes).
+   */
+  growable?: boolean;
+}
+
 export class TimestampProfiler {
-  private readonly querySet: GPUQuerySet;
-  private readonly resolveBuffer: GPUBuffer;
-  private readonly readBuffer: GPUBuffer;
+  private readonly chunks: QueryChunk[] = [];
+  private readonly growable: boolean;
   private readonly infos: DispatchInfo[] = [];
   private resolvedCount = 0;
   private untimed = 0;
+  /** Stamped on every pass begun while set: whoever drives a run marks its phases here (the session knows none). */
+  phase: string | undefined;
 
   constructor(
-    device: GPUDevice,
+    private readonly device: GPUDevice,
+    /** Passes one query set times (all the profiler times, unless growable). */
     readonly capacity = MAX_TIMED_PASSES,
+    options: TimestampProfilerOptions = {},
   ) {
     if (!device.features.has('timestamp-query')) throw new Error('this device has no timestamp-query feature');
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_TIMED_PASSES) {
       throw new Error(`TimestampProfiler: capacity must be a whole number of passes from 1 to ${MAX_TIMED_PASSES} (a query set holds at most 4096 timestamps), got ${capacity}`);
     }
-    this.querySet = device.createQuerySet({ type: 'timestamp', count: capacity * 2, label: 'profiler' });
-    const bytes = capacity * 2 * 8;
-    this.resolveBuffer = device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    this.readBuffer = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.growable = options.growable ?? false;
+    this.addChunk();
+  }
+
+  private addChunk(): void {
+    const bytes = this.capacity * 2 * 8;
+    this.chunks.push({
+      querySet: this.device.createQuerySet({ type: 'timestamp', count: this.capacity * 2, label: `profiler ${this.chunks.length}` }),
+      resolveBuffer: this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+      readBuffer: this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    });
   }
 
   get count(): number {
     return this.infos.length;
   }
 
-  /** Timestamp writes for the next pass, or undefined once the query set is full (that pass goes untimed). */
+  /** Passes of the first `n` that chunk c holds. */
+  private passesIn(c: number, n: number): number {
+    return Math.max(0, Math.min(this.capacity, n - c * this.capacity));
+  }
+
+  /** Timestamp writes for the next pass, or undefined once the query set is full and cannot grow (that pass goes untimed). */
   begin(info: DispatchInfo): GPUComputePassTimestampWrites | undefined {
     const i = this.infos.length;
-    if (i >= this.capacity) {
-      this.untimed++;
-      return undefined;
+    const c = Math.floor(i / this.capacity);
+    if (c >= this.chunks.length) {
+      if (!this.growable) {
+        this.untimed++;
+        return undefined;
+      }
+      this.addChunk();
     }
-    this.infos.push(info);
-    return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+    this.infos.push(this.phase === undefined ? info : { ...info, phase: this.phase });
+    const j = i - c * this.capacity;
+    return { querySet: this.chunks[c]!.querySet, beginningOfPassWriteIndex: 2 * j, endOfPassWriteIndex: 2 * j + 1 };
   }
 
   /** Forgets passes begun since the last resolve (their commands were discarded, never submitted). */
@@ -81,8 +118,12 @@ export class TimestampProfiler {
   resolve(encoder: GPUCommandEncoder): void {
     const n = this.infos.length;
     if (n === 0) return;
-    encoder.resolveQuerySet(this.querySet, 0, 2 * n, this.resolveBuffer, 0);
-    encoder.copyBufferToBuffer(this.resolveBuffer, 0, this.readBuffer, 0, 2 * n * 8);
+    this.chunks.forEach((chunk, c) => {
+      const m = this.passesIn(c, n);
+      if (m === 0) return;
+      encoder.resolveQuerySet(chunk.querySet, 0, 2 * m, chunk.resolveBuffer, 0);
+      encoder.copyBufferToBuffer(chunk.resolveBuffer, 0, chunk.readBuffer, 0, 2 * m * 8);
+    });
     this.resolvedCount = n;
   }
 
@@ -94,9 +135,14 @@ export class TimestampProfiler {
     const untimed = this.untimed;
     this.untimed = 0;
     if (n === 0) return { entries: [], gpuNs: 0, quantumNs: 1, untimed };
-    await this.readBuffer.mapAsync(GPUMapMode.READ, 0, 2 * n * 8);
-    const raw = new BigInt64Array(this.readBuffer.getMappedRange(0, 2 * n * 8).slice(0));
-    this.readBuffer.unmap();
+    const raw = new BigInt64Array(2 * n);
+    for (const [c, chunk] of this.chunks.entries()) {
+      const m = this.passesIn(c, n);
+      if (m === 0) break;
+      await chunk.readBuffer.mapAsync(GPUMapMode.READ, 0, 2 * m * 8);
+      raw.set(new BigInt64Array(chunk.readBuffer.getMappedRange(0, 2 * m * 8).slice(0)), 2 * c * this.capacity);
+      chunk.readBuffer.unmap();
+    }
     if (raw.every((v) => v === 0n)) {
       throw new Error(`profiler: none of the ${n} timed passes wrote a timestamp; the GPU rejected the batch (see the validation errors reported before)`);
     }
@@ -114,8 +160,11 @@ export class TimestampProfiler {
   }
 
   destroy(): void {
-    this.querySet.destroy();
-    this.resolveBuffer.destroy();
-    this.readBuffer.destroy();
+    for (const chunk of this.chunks) {
+      chunk.querySet.destroy();
+      chunk.resolveBuffer.destroy();
+      chunk.readBuffer.destroy();
+    }
+    this.chunks.length = 0;
   }
 }
