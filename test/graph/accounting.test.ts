@@ -2,6 +2,7 @@
 // test/train/saved-activations.test.ts).
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/graph/builder.ts';
+import { linearReluLinear } from '../harness/small-graphs.ts';
 import { accountNodes, graphSummary, movedBytes } from '../../src/graph/accounting.ts';
 import { buildV3 } from '../../src/graph/v3.ts';
 import { preset } from '../../src/graph/config.ts';
@@ -34,12 +35,7 @@ describe('per-op counts', () => {
   });
 
   it('linear -> relu -> linear on [1, 7, 3]: dX only where a parameter lies upstream', () => {
-    const g = new GraphBuilder('t', {});
-    const x = g.input('x', ['B', 7, 3]);
-    const h = g.node('l1', 'linear', [x], { in_features: 3, out_features: 5, bias: true });
-    const r = g.node('r', 'relu', [h]);
-    g.node('l2', 'linear', [r], { in_features: 5, out_features: 2, bias: true });
-    const ir = g.build(['l2']);
+    const ir = linearReluLinear();
     const a = byId(ir, 1);
     expect(a.l1!.flopsForward).toBe(2 * 7 * 3 * 5 + 7 * 5); // 245
     expect(a.l1!.flopsBackward).toBe(2 * 7 * 3 * 5 + 7 * 5); // dW + db; x needs no gradient

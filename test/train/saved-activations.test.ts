@@ -3,6 +3,7 @@
 // same declarations (so the `ictal graph` figure and the arena the executor allocates cannot drift apart).
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/graph/builder.ts';
+import { linearReluLinear } from '../harness/small-graphs.ts';
 import { buildV3 } from '../../src/graph/v3.ts';
 import { applyOverrides, preset } from '../../src/graph/config.ts';
 import { PRECISIONS, tensorBytes, type Precision } from '../../src/gpu/precision.ts';
@@ -21,12 +22,7 @@ const gpu = await testGpu();
 
 describe('saved for backward, counted by hand', () => {
   it('linear -> relu -> linear on [1, 7, 3]: x, and the relu output kept once though relu and l2 both read it', () => {
-    const g = new GraphBuilder('t', {});
-    const x = g.input('x', ['B', 7, 3]);
-    const h = g.node('l1', 'linear', [x], { in_features: 3, out_features: 5, bias: true });
-    const r = g.node('r', 'relu', [h]);
-    g.node('l2', 'linear', [r], { in_features: 5, out_features: 2, bias: true });
-    const ir = g.build(['l2']);
+    const ir = linearReluLinear();
     // every buffer is rounded up to a whole pair of elements (precision.ts tensorBytes): 21 -> 22, 35 -> 36
     expect(savedActivationBytes(ir, 1, 'f32')).toBe((22 + 36) * 4);
     // f16-storage pads rows to even length: x 7 rows of 3 -> 4 (28 halves), relu 7 rows of 5 -> 6 (42 halves)
