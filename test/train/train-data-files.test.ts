@@ -17,14 +17,19 @@ const L = 2560;
 
 describe('training windows from files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ictal-train-data-'));
+  /** A fresh folder `sub` holding one synthetic 2-minute recording's EDF and the label files `labels` writes. */
+  const edfFolder = (sub: string, seed: number, labels: (name: string, rec: ReturnType<typeof synthesizeEeg>) => Record<string, string>) => {
+    const folder = join(dir, sub);
+    mkdirSync(folder);
+    const rec = synthesizeEeg({ minutes: 2, seed });
+    const name = syntheticName(seed);
+    writeFileSync(join(folder, `${name}.edf`), syntheticEdf(rec));
+    for (const [ext, text] of Object.entries(labels(name, rec))) writeFileSync(join(folder, `${name}${ext}`), text);
+    return { folder, rec };
+  };
 
   it('an EDF directory: windows and labels as the recording path cuts them (labels from .csv_bi)', async () => {
-    const edfDir = join(dir, 'edf');
-    mkdirSync(edfDir);
-    const rec = synthesizeEeg({ minutes: 2, seed: 8 });
-    const name = syntheticName(8);
-    writeFileSync(join(edfDir, `${name}.edf`), syntheticEdf(rec));
-    writeFileSync(join(edfDir, `${name}.csv_bi`), syntheticCsvBi(rec, name));
+    const { folder: edfDir, rec } = edfFolder('edf', 8, (name, r) => ({ '.csv_bi': syntheticCsvBi(r, name) }));
     const { windows } = await loadTrainWindows(edfDir, L, 1);
     const want = recordingWindows(rec.eeg, SYNTHETIC_SAMPLE_RATE, rec.seizures.map((s) => [s.start, s.stop] as const), L);
     expect(windows.count).toBe(want.count);
@@ -50,12 +55,7 @@ describe('training windows from files', () => {
   const merged: Array<readonly [number, number]> = [[20, 47], [80, 95.5]];
 
   it('an EDF directory without .csv_bi: labels from TUSZ\'s per-channel .csv, every channel\'s seizure rows merged', async () => {
-    const csvDir = join(dir, 'csv');
-    mkdirSync(csvDir);
-    const rec = synthesizeEeg({ minutes: 2, seed: 9 });
-    const name = syntheticName(9);
-    writeFileSync(join(csvDir, `${name}.edf`), syntheticEdf(rec));
-    writeFileSync(join(csvDir, `${name}.csv`), perChannelCsv(name));
+    const { folder: csvDir, rec } = edfFolder('csv', 9, (name) => ({ '.csv': perChannelCsv(name) }));
     const { windows } = await loadTrainWindows(csvDir, L, 1);
     const want = recordingWindows(rec.eeg, SYNTHETIC_SAMPLE_RATE, merged, L);
     expect(windows.count).toBe(want.count);
@@ -64,13 +64,10 @@ describe('training windows from files', () => {
   });
 
   it('a .csv_bi beside the .csv wins, as in the backend\'s cache', async () => {
-    const bothDir = join(dir, 'both');
-    mkdirSync(bothDir);
-    const rec = synthesizeEeg({ minutes: 2, seed: 10 });
-    const name = syntheticName(10);
-    writeFileSync(join(bothDir, `${name}.edf`), syntheticEdf(rec));
-    writeFileSync(join(bothDir, `${name}.csv`), perChannelCsv(name));
-    writeFileSync(join(bothDir, `${name}.csv_bi`), formatCsvBi(name, 120, [{ start: 60, stop: 75, label: 'seiz' }]));
+    const { folder: bothDir, rec } = edfFolder('both', 10, (name) => ({
+      '.csv': perChannelCsv(name),
+      '.csv_bi': formatCsvBi(name, 120, [{ start: 60, stop: 75, label: 'seiz' }]),
+    }));
     const { windows } = await loadTrainWindows(bothDir, L, 1);
     const want = recordingWindows(rec.eeg, SYNTHETIC_SAMPLE_RATE, [[60, 75]], L);
     expect(Array.from(windows.labels)).toEqual(Array.from(want.labels));
