@@ -12,12 +12,16 @@
 //   FWD_SEQ    scan_sequential   one invocation per (sequence, channel pair), N states per channel in registers
 //   SSD_STATE  ssd_chunk_state   chunked form 1/3: each chunk's own end state S_c and its sum s_end of dt A
 //                                (chunk_sums[(seq * n_chunks + c) * H + h]), one workgroup per (seq, chunk)
-//   SSD_PASS   ssd_state_pass    chunked form 2/3: H_c = exp(s_end) H_{c-1} + S_c, in place: leaves chunk-start states
-//   SSD_OUT    ssd_chunk_output  chunked form 3/3: intra-chunk quadratic form + exp(s_t) H_{c-1} C_t + D x_t
+//   SSD_PASS   ssd_state_pass    chunked form 2/3: H_c = exp(s_end) H_{c-1} + S_c, in place: leaves chunk-start states;
+//                                one invocation per state element
+//   SSD_OUT    ssd_chunk_output  chunked form 3/3: intra-chunk quadratic form + exp(s_t) H_{c-1} C_t + D x_t,
+//                                one workgroup per (seq, chunk)
+//   (SSD_STATE and SSD_OUT also define SSD_CHUNK: the staging of a chunk in workgroup memory they share.)
 //   BWD        scan_backward     one workgroup per sequence, one invocation per channel; walks chunks backwards,
 //                                recomputing the states inside a chunk from the saved chunk-start state
 //   GRADS      scan_param_grads  dA, dD, d(dt_bias): per-sequence partial sums reduced in a fixed order
-// Saved states: states[((seq * n_chunks + c) * CH + ch) * N + n] = state before step c * chunk (f32).
+// Saved states: states[((seq * n_chunks + c) * N + n) * CH + ch] = state before step c * chunk (f32). Channel
+// fastest: invocations on consecutive channels (every pass here) load and store consecutive words.
 
 struct Params {
   seqs: u32, T: u32, H: u32, P: u32,
@@ -38,6 +42,12 @@ override N_STATE: u32 = 16u;
 override CHUNK: u32 = 16u;
 override HEADS: u32 = 16u;
 override BWD_WG: u32 = 128u;
+// Chunked form: channels per sequence (H*P) sizes the staged x; HEAD_BLOCK (<= PBMAX) channels of one head per
+// invocation in the output's intra-chunk sum.
+override CHANNELS: u32 = 128u;
+override HEAD_BLOCK: u32 = 8u;
+const PBMAX: u32 = 8u;
+const SSD_WG: u32 = 256u;
 // Register capacity of one channel's state (N <= 16) and of one chunk's recomputed states (chunk * N <= 256).
 const NMAX: u32 = 16u;
 const HIST: u32 = 256u;
@@ -103,7 +113,8 @@ fn Cm_ld(i: u32) -> act { return x_ld(i); }
 fn time_index(k: u32) -> u32 { return select(k, U.T - 1u - k, U.reverse != 0u); }
 fn softplus(v: f32) -> f32 { return max(v, 0.0) + log(1.0 + exp(-abs(v))); }
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-fn state_index(seq: u32, c: u32, ch: u32) -> u32 { return ((seq * U.n_chunks + c) * U.CH + ch) * U.N; }
+// Element (n, ch) of a chunk's state is at state_index(seq, c, ch) + n * CH.
+fn state_index(seq: u32, c: u32, ch: u32) -> u32 { return (seq * U.n_chunks + c) * U.N * U.CH + ch; }
 
 //#if !GRADS
 //#if !SSD_PASS
@@ -142,7 +153,7 @@ fn step_dt(seq: u32, t: u32, h: u32) -> f32 {
     if (U.save_states != 0u && k % U.chunk == 0u) {
       let i0 = state_index(seq, k / U.chunk, c0);
       let i1 = state_index(seq, k / U.chunk, c1);
-      for (var n = 0u; n < N_STATE; n++) { states_st(i0 + n, s0[n]); states_st(i1 + n, s1[n]); }
+      for (var n = 0u; n < N_STATE; n++) { states_st(i0 + n * U.CH, s0[n]); states_st(i1 + n * U.CH, s1[n]); }
     }
     let dt0 = step_dt(seq, t, h0);
     let dt1 = select(dt0, step_dt(seq, t, h1), h1 != h0);
@@ -170,159 +181,190 @@ fn step_dt(seq: u32, t: u32, h: u32) -> f32 {
 }
 //#endif
 
-//#if SSD_STATE
-var<workgroup> sh_dt: array<f32, HEADS * CHUNK>;
-var<workgroup> sh_cs: array<f32, HEADS * CHUNK>;
+//#if SSD_CHUNK
+// The chunked passes stage one chunk in workgroup memory once, with coalesced loads (consecutive invocations read
+// consecutive channels of a row), and compute from there: x [j][ch], B (C) [j][n], dt and the running sum of dt A
+// [j][h] (head fastest: the loops below read one time step across heads or channels without bank conflicts).
+var<workgroup> sh_x: array<f32, CHUNK * CHANNELS>;
 var<workgroup> sh_b: array<f32, CHUNK * N_STATE>;
+var<workgroup> sh_dt: array<f32, CHUNK * HEADS>;
+var<workgroup> sh_cs: array<f32, CHUNK * HEADS>;
 
-// S_c[ch, n] = sum over the chunk of exp(s_end - s_tau) dt_tau x_tau[ch] B_tau[n]; s = running sum of dt A inside the chunk.
-@compute @workgroup_size(WG) fn ssd_chunk_state(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// x, B and dt of steps [start, start + len) of one sequence into workgroup memory (no barrier: the caller's).
+fn stage_chunk(lid: u32, seq: u32, start: u32, len: u32) {
+  for (var i = lid; i < len * U.CH; i += SSD_WG) {
+    let j = i / U.CH;
+    sh_x[j * CHANNELS + i % U.CH] = f32(x_ld(seq * U.x_seq + time_index(start + j) * U.x_row + U.x_off + i % U.CH));
+  }
+  for (var i = lid; i < len * U.N; i += SSD_WG) {
+    sh_b[i] = f32(Bm_ld(seq * U.b_seq + time_index(start + i / U.N) * U.b_row + U.b_off + i % U.N));
+  }
+  for (var i = lid; i < len * U.H; i += SSD_WG) {
+    sh_dt[i] = step_dt(seq, time_index(start + i / U.H), i % U.H);
+  }
+}
+
+// Running sums of dt A over the chunk for head h (after stage_chunk and a barrier); returns the chunk's total.
+fn chunk_cumsum(h: u32, len: u32) -> f32 {
+  let a = f32(A_ld(h));
+  var s = 0.0;
+  for (var j = 0u; j < len; j++) { s += sh_dt[j * HEADS + h] * a; sh_cs[j * HEADS + h] = s; }
+  return s;
+}
+//#endif
+
+//#if SSD_STATE
+// S_c[n, ch] = sum over the chunk of exp(s_end - s_tau) dt_tau x_tau[ch] B_tau[n]; s = running sum of dt A inside the chunk.
+// One workgroup per (seq, chunk): the weights exp(s_end - s_tau) dt_tau x_tau replace x in place, then one
+// invocation per state element (channel fastest: the stores are coalesced).
+@compute @workgroup_size(SSD_WG) fn ssd_chunk_state(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let w = linear_wg(wid, nwg);
   if (w >= U.items) { return; } // uniform per workgroup: the barriers below stay in uniform control flow
   let seq = w / U.n_chunks;
   let c = w % U.n_chunks;
   let start = c * U.chunk;
   let len = min(U.chunk, U.T - start);
-  for (var i = lid; i < U.H * len; i += WG) {
-    let h = i / len;
-    let j = i % len;
-    sh_dt[h * CHUNK + j] = step_dt(seq, time_index(start + j), h);
-  }
-  for (var i = lid; i < len * U.N; i += WG) {
-    let j = i / U.N;
-    sh_b[i] = f32(Bm_ld(seq * U.b_seq + time_index(start + j) * U.b_row + U.b_off + i % U.N));
+  stage_chunk(lid, seq, start, len);
+  workgroupBarrier();
+  for (var h = lid; h < U.H; h += SSD_WG) { chunk_sums_st((seq * U.n_chunks + c) * U.H + h, chunk_cumsum(h, len)); }
+  workgroupBarrier();
+  let last = (len - 1u) * HEADS;
+  for (var i = lid; i < len * U.CH; i += SSD_WG) {
+    let j = i / U.CH;
+    let h = (i % U.CH) / U.P;
+    sh_x[j * CHANNELS + i % U.CH] *= exp(sh_cs[last + h] - sh_cs[j * HEADS + h]) * sh_dt[j * HEADS + h];
   }
   workgroupBarrier();
-  for (var h = lid; h < U.H; h += WG) {
-    let a = f32(A_ld(h));
-    var s = 0.0;
-    for (var j = 0u; j < len; j++) { s += sh_dt[h * CHUNK + j] * a; sh_cs[h * CHUNK + j] = s; }
-    chunk_sums_st((seq * U.n_chunks + c) * U.H + h, s);
-  }
-  workgroupBarrier();
-  for (var ch = lid; ch < U.CH; ch += WG) {
-    let h = ch / U.P;
-    let s_end = sh_cs[h * CHUNK + len - 1u];
-    var acc: array<f32, NMAX>;
-    for (var n = 0u; n < N_STATE; n++) { acc[n] = 0.0; } // explicit: a loop-body var is not reliably re-zeroed
-    for (var j = 0u; j < len; j++) {
-      let xv = f32(x_ld(seq * U.x_seq + time_index(start + j) * U.x_row + U.x_off + ch));
-      let wj = exp(s_end - sh_cs[h * CHUNK + j]) * sh_dt[h * CHUNK + j] * xv;
-      for (var n = 0u; n < N_STATE; n++) { acc[n] += wj * sh_b[j * N_STATE + n]; }
-    }
-    let o = state_index(seq, c, ch);
-    for (var n = 0u; n < N_STATE; n++) { states_st(o + n, acc[n]); }
+  let o = state_index(seq, c, 0u);
+  for (var i = lid; i < U.N * U.CH; i += SSD_WG) {
+    let n = i / U.CH;
+    let ch = i % U.CH;
+    var acc = 0.0;
+    for (var j = 0u; j < len; j++) { acc += sh_x[j * CHANNELS + ch] * sh_b[j * N_STATE + n]; }
+    states_st(o + i, acc);
   }
 }
 //#endif
 
 //#if SSD_PASS
-// One invocation per (sequence, channel): the sequential pass over chunks only (T / chunk steps).
+// One invocation per state element (sequence, n, channel), consecutive invocations on consecutive elements: the
+// sequential pass over chunks only (T / chunk steps), each load and store coalesced.
 @compute @workgroup_size(WG) fn ssd_state_pass(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let item = linear_wg(wid, nwg) * WG + lid;
   if (item >= U.items) { return; }
-  let seq = item / U.CH;
-  let ch = item % U.CH;
-  let h = ch / U.P;
-  var run: array<f32, NMAX>;
+  let per = U.N * U.CH;
+  let seq = item / per;
+  let e = item % per;
+  let h = (e % U.CH) / U.P;
+  var run = 0.0;
   for (var c = 0u; c < U.n_chunks; c++) {
     // Underflows to 0 for long chunks of strong decay, which is the right limit.
     let decay = exp(chunk_sums_ld((seq * U.n_chunks + c) * U.H + h));
-    let o = state_index(seq, c, ch);
-    for (var n = 0u; n < N_STATE; n++) {
-      let own = states_ld(o + n);
-      states_st(o + n, run[n]);
-      run[n] = decay * run[n] + own;
-    }
+    let o = state_index(seq, c, 0u) + e;
+    let own = states_ld(o);
+    states_st(o, run);
+    run = decay * run + own;
   }
 }
 //#endif
 
 //#if SSD_OUT
-var<workgroup> sh_dt: array<f32, HEADS * CHUNK>;
-var<workgroup> sh_cs: array<f32, HEADS * CHUNK>;
-var<workgroup> sh_b: array<f32, CHUNK * N_STATE>;
 var<workgroup> sh_c: array<f32, CHUNK * N_STATE>;
 var<workgroup> sh_cb: array<f32, CHUNK * CHUNK>;
-var<workgroup> sh_l: array<f32, CHUNK * CHUNK>;
 
 // y_t = sum_{tau <= t} (C_t . B_tau) exp(s_t - s_tau) dt_tau x_tau + exp(s_t) H_{c-1} C_t + D x_t, inside one chunk.
-@compute @workgroup_size(WG) fn ssd_chunk_output(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// One workgroup per (seq, chunk), after staging: (1) C_t . B_tau for tau <= t; (2) the intra-chunk sum and the
+// skip, one invocation per (t, head, block of HEAD_BLOCK channels) so exp(s_t - s_tau) is taken once per head, the
+// sums overwriting x in place (in rounds of SSD_WG items, latest steps first: a round only overwrites steps no
+// later round reads); (3) the carried state, one invocation per channel pair holding its states in registers, and
+// the coalesced store of y.
+@compute @workgroup_size(SSD_WG) fn ssd_chunk_output(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let w = linear_wg(wid, nwg);
   if (w >= U.items) { return; }
   let seq = w / U.n_chunks;
   let c = w % U.n_chunks;
   let start = c * U.chunk;
   let len = min(U.chunk, U.T - start);
-  for (var i = lid; i < U.H * len; i += WG) {
-    let h = i / len;
-    let j = i % len;
-    sh_dt[h * CHUNK + j] = step_dt(seq, time_index(start + j), h);
-  }
-  for (var i = lid; i < len * U.N; i += WG) {
-    let t = time_index(start + i / U.N);
-    sh_b[i] = f32(Bm_ld(seq * U.b_seq + t * U.b_row + U.b_off + i % U.N));
-    sh_c[i] = f32(Cm_ld(seq * U.c_seq + t * U.c_row + U.c_off + i % U.N));
+  stage_chunk(lid, seq, start, len);
+  for (var i = lid; i < len * U.N; i += SSD_WG) {
+    sh_c[i] = f32(Cm_ld(seq * U.c_seq + time_index(start + i / U.N) * U.c_row + U.c_off + i % U.N));
   }
   workgroupBarrier();
-  for (var h = lid; h < U.H; h += WG) {
-    let a = f32(A_ld(h));
-    var s = 0.0;
-    for (var j = 0u; j < len; j++) { s += sh_dt[h * CHUNK + j] * a; sh_cs[h * CHUNK + j] = s; }
-  }
-  for (var i = lid; i < len * len; i += WG) {
+  for (var h = lid; h < U.H; h += SSD_WG) { _ = chunk_cumsum(h, len); }
+  for (var i = lid; i < len * len; i += SSD_WG) {
     let j = i / len;
     let tau = i % len;
-    var dot = 0.0;
     if (tau <= j) {
+      var dot = 0.0;
       for (var n = 0u; n < N_STATE; n++) { dot += sh_c[j * N_STATE + n] * sh_b[tau * N_STATE + n]; }
+      sh_cb[j * CHUNK + tau] = dot;
     }
-    sh_cb[j * CHUNK + tau] = dot;
   }
   workgroupBarrier();
-  let pairs = (U.P + 1u) / 2u;
-  for (var h = 0u; h < U.H; h++) {
-    for (var i = lid; i < len * len; i += WG) {
-      let j = i / len;
-      let tau = i % len;
-      var l = 0.0;
-      if (tau <= j) { l = sh_cb[j * CHUNK + tau] * exp(sh_cs[h * CHUNK + j] - sh_cs[h * CHUNK + tau]) * sh_dt[h * CHUNK + tau]; }
-      sh_l[j * CHUNK + tau] = l;
+  let blocks = (U.P + HEAD_BLOCK - 1u) / HEAD_BLOCK;
+  let per_step = U.H * blocks;
+  let items = len * per_step;
+  for (var base = 0u; base < items; base += SSD_WG) {
+    let i = base + lid;
+    let live = i < items;
+    var acc: array<f32, PBMAX>;
+    for (var q = 0u; q < HEAD_BLOCK; q++) { acc[q] = 0.0; }
+    var j = 0u;
+    var col = 0u;   // first channel of the block
+    var width = 0u; // channels in the block
+    if (live) {
+      j = len - 1u - i / per_step;
+      let h = (i % per_step) / blocks;
+      let p0 = (i % blocks) * HEAD_BLOCK;
+      col = h * U.P + p0;
+      width = min(HEAD_BLOCK, U.P - p0);
+      let cs_j = sh_cs[j * HEADS + h];
+      for (var tau = 0u; tau <= j; tau++) {
+        let l = sh_cb[j * CHUNK + tau] * exp(cs_j - sh_cs[tau * HEADS + h]) * sh_dt[tau * HEADS + h];
+        for (var q = 0u; q < HEAD_BLOCK; q++) {
+          if (q < width) { acc[q] += l * sh_x[tau * CHANNELS + col + q]; }
+        }
+      }
+      let dskip = f32(Dskip_ld(h));
+      for (var q = 0u; q < HEAD_BLOCK; q++) {
+        if (q < width) { acc[q] += dskip * sh_x[j * CHANNELS + col + q]; }
+      }
     }
     workgroupBarrier();
-    let dskip = f32(Dskip_ld(h));
-    for (var i = lid; i < len * pairs; i += WG) {
-      let j = i / pairs;
-      let p0 = 2u * (i % pairs);
-      let has1 = p0 + 1u < U.P;
-      let ch0 = h * U.P + p0;
-      let ch1 = select(ch0, ch0 + 1u, has1);
-      var y0 = 0.0;
-      var y1 = 0.0;
-      for (var tau = 0u; tau <= j; tau++) {
-        let xb = seq * U.x_seq + time_index(start + tau) * U.x_row + U.x_off;
-        let l = sh_l[j * CHUNK + tau];
-        y0 += l * f32(x_ld(xb + ch0));
-        y1 += l * f32(x_ld(xb + ch1));
-      }
-      // Carried state: exp(s_t) H_{c-1} C_t (states hold chunk-start states after the pass).
-      let o0 = state_index(seq, c, ch0);
-      let o1 = state_index(seq, c, ch1);
+    for (var q = 0u; q < HEAD_BLOCK; q++) {
+      if (q < width) { sh_x[j * CHANNELS + col + q] = acc[q]; }
+    }
+    workgroupBarrier();
+  }
+  // Carried state: exp(s_t) H_{c-1} C_t (states hold chunk-start states after the pass). Invocations split into
+  // `groups` of `span` channel pairs; a group walks every groups-th step.
+  let pairs = (U.CH + 1u) / 2u;
+  let span = min(pairs, SSD_WG);
+  let groups = SSD_WG / span;
+  let g = lid / span;
+  if (g >= groups) { return; }
+  let o = state_index(seq, c, 0u);
+  for (var pr = lid % span; pr < pairs; pr += span) {
+    let c0 = 2u * pr;
+    let has1 = c0 + 1u < U.CH;
+    let c1 = select(c0, c0 + 1u, has1);
+    let h0 = c0 / U.P;
+    let h1 = c1 / U.P;
+    var s0: array<f32, NMAX>;
+    var s1: array<f32, NMAX>;
+    for (var n = 0u; n < N_STATE; n++) { s0[n] = states_ld(o + n * U.CH + c0); s1[n] = states_ld(o + n * U.CH + c1); }
+    for (var j = g; j < len; j += groups) {
       var q0 = 0.0;
       var q1 = 0.0;
       for (var n = 0u; n < N_STATE; n++) {
         let cn = sh_c[j * N_STATE + n];
-        q0 += states_ld(o0 + n) * cn;
-        q1 += states_ld(o1 + n) * cn;
+        q0 += s0[n] * cn;
+        q1 += s1[n] * cn;
       }
-      let decay = exp(sh_cs[h * CHUNK + j]);
-      let t = time_index(start + j);
-      let xb = seq * U.x_seq + t * U.x_row + U.x_off;
-      y0 += decay * q0 + dskip * f32(x_ld(xb + ch0));
-      y1 += decay * q1 + dskip * f32(x_ld(xb + ch1));
-      y_st2(seq * U.y_seq + t * U.y_row + U.y_off + ch0, act(y0), act(y1), has1);
+      let y0 = sh_x[j * CHANNELS + c0] + exp(sh_cs[j * HEADS + h0]) * q0;
+      let y1 = sh_x[j * CHANNELS + c1] + exp(sh_cs[j * HEADS + h1]) * q1;
+      y_st2(seq * U.y_seq + time_index(start + j) * U.y_row + U.y_off + c0, act(y0), act(y1), has1);
     }
-    workgroupBarrier();
   }
 }
 //#endif
@@ -404,7 +446,7 @@ fn write_step(lid: u32, seq: u32, t: u32) {
     let len = min(U.chunk, U.T - start);
     let so = state_index(seq, c, ch);
     var hs: array<f32, NMAX>;
-    for (var n = 0u; n < N_STATE; n++) { h0[n] = states_ld(so + n); hs[n] = h0[n]; }
+    for (var n = 0u; n < N_STATE; n++) { h0[n] = states_ld(so + n * U.CH); hs[n] = h0[n]; }
     for (var j = 0u; j < len; j++) {
       let t = time_index(start + j);
       let dtv = step_dt(seq, t, h);

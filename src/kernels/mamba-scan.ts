@@ -78,9 +78,9 @@ export function chunkCount(T: number, chunk: number): number {
   return Math.ceil(T / chunk);
 }
 
-/** Saved chunk-start states (f32): [seqs, chunks, H*P, N]. */
+/** Saved chunk-start states (f32): [seqs, chunks, N, H*P] (channel fastest: the passes read and write them coalesced). */
 export function statesShape(d: ScanDims, chunk = defaultChunk(d.dState)): number[] {
-  return [d.seqs, chunkCount(d.T, chunk), d.heads * d.headDim, d.dState];
+  return [d.seqs, chunkCount(d.T, chunk), d.dState, d.heads * d.headDim];
 }
 
 /**
@@ -204,7 +204,7 @@ function resolveInputs(op: string, s: ComputeSession, d: ScanDims, inp: ScanInpu
 
 function checkStates(op: string, s: ComputeSession, d: ScanDims, states: GpuTensor, chunk: number): void {
   expectF32(op, states);
-  expectShape(op, states, statesShape(d, chunk), `saved states [seqs, ceil(T / chunk), H*P, N] for chunk ${chunk}`);
+  expectShape(op, states, statesShape(d, chunk), `saved states [seqs, ceil(T / chunk), N, H*P] for chunk ${chunk}`);
   expectBindable(op, s, states);
 }
 
@@ -300,9 +300,14 @@ export function chunkSumsShape(d: ScanDims, chunk = defaultChunk(d.dState)): num
   return [d.seqs, chunkCount(d.T, chunk), d.heads];
 }
 
-/** Workgroup bytes of the chunked output pass (the largest of the three). */
+/** Workgroup bytes of the chunked output pass (the largest of the three): x, B, C, dt, dt A sums, C.B of one chunk. */
 export function chunkedWorkgroupBytes(d: ScanDims, chunk: number): number {
-  return 4 * (2 * d.heads * chunk + 2 * chunk * d.dState + 2 * chunk * chunk);
+  return 4 * (chunk * d.heads * d.headDim + 2 * chunk * d.dState + 2 * d.heads * chunk + chunk * chunk);
+}
+
+/** Channels of one head per invocation in the chunked output's intra-chunk sum (HEAD_BLOCK, at most PBMAX = 8). */
+function headBlock(P: number): number {
+  return Math.min(P, 8);
 }
 
 /**
@@ -329,7 +334,7 @@ export async function scanChunked(s: ComputeSession, d: ScanDims, inp: ScanInput
   const label = opts.label ?? 'mamba.scan';
   const reverse = Boolean(opts.reverse);
   const nChunks = d.seqs * chunkCount(d.T, chunk);
-  const constants = { N_STATE: d.dState, CHUNK: chunk, HEADS: d.heads };
+  const constants = { N_STATE: d.dState, CHUNK: chunk, HEADS: d.heads, CHANNELS: CH, HEAD_BLOCK: headBlock(d.headDim) };
   const none: Slice = { off: 0, row: 0, seq: 0 };
   const Q = chunk;
   const quad = (Q * (Q + 1)) / 2;
@@ -337,13 +342,13 @@ export async function scanChunked(s: ComputeSession, d: ScanDims, inp: ScanInput
   const stateBytes = 4 * numel(statesShape(d, chunk));
   const sums = await s.scratch(chunkSumsShape(d, chunk), 'f32', `${label}.chunk_sums`);
   await s.dispatch({
-    shader: MAMBA_SCAN_SHADER, entry: 'ssd_chunk_state', precision: r.precision, defines: { SSD_STATE: true }, constants,
+    shader: MAMBA_SCAN_SHADER, entry: 'ssd_chunk_state', precision: r.precision, defines: { SSD_STATE: true, SSD_CHUNK: true }, constants,
     params: params(d, r, chunk, reverse, true, nChunks, none),
     tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.dtBias ?? placeholder(s, 'dt_bias'), states, sums],
     workgroups: nChunks, label: `${label}.chunk_state`, shapes: shapesOf(d) + ` chunk ${chunk}`,
     flops: nChunks * Q * CH * (2 * d.dState + 4), bytes: eb * d.seqs * d.T * (CH + d.dState + d.heads) + stateBytes,
   });
-  const items = d.seqs * CH;
+  const items = d.seqs * CH * d.dState;
   await s.dispatch({
     shader: MAMBA_SCAN_SHADER, entry: 'ssd_state_pass', precision: r.precision, defines: { SSD_PASS: true }, constants: { N_STATE: d.dState },
     params: params(d, r, chunk, reverse, true, items, none),
@@ -352,7 +357,7 @@ export async function scanChunked(s: ComputeSession, d: ScanDims, inp: ScanInput
     flops: nChunks * CH * (d.dState * 3 + 1), bytes: 4 * nChunks * d.heads + 2 * stateBytes,
   });
   await s.dispatch({
-    shader: MAMBA_SCAN_SHADER, entry: 'ssd_chunk_output', precision: r.precision, defines: { SSD_OUT: true }, constants,
+    shader: MAMBA_SCAN_SHADER, entry: 'ssd_chunk_output', precision: r.precision, defines: { SSD_OUT: true, SSD_CHUNK: true }, constants,
     params: params(d, r, chunk, reverse, true, nChunks, ys),
     tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), y.tensor, states],
     workgroups: nChunks, label: `${label}.chunk_output`, shapes: shapesOf(d) + ` chunk ${chunk}`,

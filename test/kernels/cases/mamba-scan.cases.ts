@@ -18,6 +18,8 @@ interface ScanCase extends ScanDims {
   fused: boolean;
   reverse: boolean;
   chunk?: number;
+  /** No backward case (over its 256 channels). */
+  forwardOnly?: boolean;
 }
 
 /** Node stream (P 8, N 16, 16 heads), edge stream (P 4, N 8, 8 heads), T 1 / 7 / 64 / 130, odd P, many sequences. */
@@ -28,6 +30,11 @@ export const SCAN_SHAPES: ScanCase[] = [
   { seqs: 4, T: 1, heads: 2, headDim: 2, dState: 4, layout: 'separate', fused: true, reverse: true },
   { seqs: 3, T: 7, heads: 2, headDim: 3, dState: 6, layout: 'block', fused: false, reverse: false, chunk: 3 },
   { seqs: 40, T: 7, heads: 8, headDim: 4, dState: 8, layout: 'block', fused: true, reverse: false, chunk: 4 },
+  // The chunked output's paths past the v3 shapes: P 10 = head blocks of 8 and 2; 27 steps x 5 heads x 2 blocks =
+  // 270 intra-chunk items, over one round of 256 invocations with a step split between the rounds.
+  { seqs: 2, T: 60, heads: 5, headDim: 10, dState: 6, layout: 'separate', fused: true, reverse: false, chunk: 27 },
+  // 520 channels: more channel pairs (260) than invocations in the carried-state pass (forward only).
+  { seqs: 1, T: 3, heads: 1, headDim: 520, dState: 2, layout: 'block', fused: false, reverse: true, chunk: 2, forwardOnly: true },
 ];
 
 const CH = (c: ScanDims) => c.heads * c.headDim;
@@ -136,6 +143,7 @@ export function mambaScanCases(): KernelCase[] {
         reference: (i) => ({ y: scanReference(c, hostInputs(c, i), c.reverse).y }),
       });
     }
+    if (c.forwardOnly) continue;
     // Backward from the states each forward form saved (the chunked form's pass leaves the same ones).
     const form: ScanForm = c.layout === 'block' ? 'sequential' : 'chunked';
     cases.push({
