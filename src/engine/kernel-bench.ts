@@ -8,7 +8,7 @@ import { profileBatch, type Batch } from '../gpu/profile-run.ts';
 import { BINARY_OPS, UNARY_OPS, binary, unary, unaryBackward } from '../kernels/elementwise.ts';
 import { REDUCE_OPS, reduce, reducedShape, sumKeep } from '../kernels/reduce.ts';
 import { viewAs } from '../kernels/layout.ts';
-import { type ScanDims, type ScanInputs, defaultChunk, scanBackward, scanChunked, scanFormFor, scanSequential, statesShape } from '../kernels/mamba-scan.ts';
+import { type ScanDims, type ScanInputs, chunkedScanRuns, defaultChunk, scanBackward, scanChunked, scanFormFor, scanSequential, statesShape } from '../kernels/mamba-scan.ts';
 import { cosineEdges, cosineEdgesBackward, pairCount } from '../kernels/cosine-edges.ts';
 import { adjacencyShape, topkAdjacency, topkAdjacencyBackward } from '../kernels/topk-adjacency.ts';
 import { ssgconvPropagate, ssgconvPropagateBackward } from '../kernels/ssgconv.ts';
@@ -113,9 +113,11 @@ export const BENCH_FAMILIES: BenchFamily[] = [
           dA: keep(await s.arena.tensor([d.heads], precision, 'dA')), dD: keep(await s.arena.tensor([d.heads], precision, 'dD')),
           dDtBias: keep(await s.arena.tensor([d.heads], precision, 'ddt_bias')),
         };
-        const chunks = [...new Set([16, 32, defaultChunk(d.dState)])];
+        // Chunk sizes whose workgroup memory this adapter offers (node at chunk 32 needs 28 KiB).
+        const room = s.device.limits.maxComputeWorkgroupStorageSize;
+        const chunks = [...new Set([16, 32, defaultChunk(d.dState)])].filter((q) => chunkedScanRuns(d, precision, room, q));
         const states = new Map<number, GpuTensor>();
-        for (const q of chunks) states.set(q, keep(await s.arena.tensor(statesShape(d, q), 'f32', `states.${q}`)));
+        for (const q of new Set([...chunks, defaultChunk(d.dState)])) states.set(q, keep(await s.arena.tensor(statesShape(d, q), 'f32', `states.${q}`)));
         const q0 = defaultChunk(d.dState);
         const rule = scanFormFor(d);
         const tag = `scan.${name} seqs ${d.seqs} (rule: ${rule === 'chunked' ? `chunked${q0}` : rule})`;
