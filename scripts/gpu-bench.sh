@@ -49,6 +49,7 @@ for p in $precisions; do
   rm -f "$out/train-b$tb-$p.jsonl"
   timeout "${WEBGPU_TIMEOUT_S:-120}" node out/node-bundle/ictal.mjs train --preset v3 --data synthetic --minutes 4 --steps 4 --batch "$tb" \
     --precision "$p" --log "$out/train-b$tb-$p.jsonl" > "$out/train-b$tb-$p.txt" 2>&1 || tail -5 "$out/train-b$tb-$p.txt"
+  timeout "${WEBGPU_TIMEOUT_S:-120}" node out/node-bundle/ictal.mjs profile --step --preset v3 --batch "$tb" --precision "$p" --no-calibrate --json "$out/profile-step-b$tb-$p.json" > "$out/profile-step-b$tb-$p.txt" 2>&1 || tail -5 "$out/profile-step-b$tb-$p.txt"   # where the step's time goes
 done
 fi
 

@@ -13,6 +13,7 @@ import { encodeWeights, loadWeights } from '../graph/weights.ts';
 import { parseIr } from '../graph/validate.ts';
 import { ForwardExecutor } from '../executor/forward-executor.ts';
 import { profileModel, type ModelProfile, type ModelProfileOptions } from './model-profile.ts';
+import { profileStep, type StepProfile, type StepProfileOptions } from './step-profile.ts';
 import { trainModel, TRAIN_DEFAULTS, type TrainConfig, type TrainProgress, type TrainResult } from '../train/trainer.ts';
 import { syntheticWindows, type TrainWindows } from '../train/data.ts';
 import { TrainingExecutor } from '../train/training-executor.ts';
@@ -22,7 +23,7 @@ import type { WeightMap } from '../graph/init.ts';
 import { buildModel, RecordingBench, type LoadedModel, type PredictProgress, type ModelInfo, type ModelSpec, type OpenOptions, type Prediction, type PredictOptions, type RecordingView, type SyntheticRecordingOptions } from './recording.ts';
 
 export type { GpuInfo, Calibration, CalibrateProgress, ProfileReport, KernelRow, ChromeTrace, BenchFailure };
-export type { ModelProfile, ModelProfileOptions, HeadroomCurve, HeadroomLimits, HeadroomMode, ProbePoint };
+export type { ModelProfile, ModelProfileOptions, StepProfile, StepProfileOptions, HeadroomCurve, HeadroomLimits, HeadroomMode, ProbePoint };
 export type { ModelInfo, ModelSpec, Prediction, PredictOptions, PredictProgress, RecordingView, SyntheticRecordingOptions };
 export type { TrainConfig, TrainProgress, TrainResult };
 
@@ -210,6 +211,17 @@ export class Engine {
     return this.exclusive(async () => {
       const report = this.cancellable('model profile', onProgress ?? options.onProgress);
       return profileModel(await this.current(), await this.modelFor(options.model), this.calibration, { ...options, onProgress: report });
+    });
+  }
+
+  /**
+   * One full training step of a model (forward, loss, backward, clip, AdamW on a batch of synthetic EEG) timed per
+   * dispatch, each dispatch labelled with its phase; `ictal profile --step`. `model` as for profileModel.
+   */
+  async profileStep(options: StepProfileOptions & { model?: ModelSpec }, onProgress?: Progress): Promise<StepProfile> {
+    return this.exclusive(async () => {
+      const report = this.cancellable('training step profile', onProgress ?? options.onProgress);
+      return profileStep(await this.current(), await this.modelFor(options.model), this.calibration, { ...options, onProgress: report });
     });
   }
 

@@ -145,14 +145,16 @@ export class AdamW {
 
   /**
    * Records unscale + clip + AdamW at learning rate `lr` for the gradients now in the buffers (scaled by
-   * `lossScale`), and copies the f32 [1] `lossSum` into stats. Nothing is read back.
+   * `lossScale`), and copies the f32 [1] `lossSum` into stats. Nothing is read back. `onPhase` (the step
+   * profiler's hook) hears 'clip' before the norm's dispatches and 'optimizer' before AdamW's.
    */
-  async record(lossSum: GpuTensor, lr: number): Promise<void> {
+  async record(lossSum: GpuTensor, lr: number, onPhase?: (phase: 'clip' | 'optimizer') => void): Promise<void> {
     const s = this.s;
     const lossScale = this.lossScale;
     if (!(lr >= 0 && Number.isFinite(lr))) throw new Error(`AdamW: lr must be a finite number >= 0, got ${lr}`);
     expectF32('AdamW.record', lossSum);
     expectShape('AdamW.record', lossSum, [1]);
+    onPhase?.('clip');
     for (const sl of this.slots) {
       const n = numel(sl.param.shape);
       await s.dispatch({
@@ -171,6 +173,7 @@ export class AdamW {
     const bc1 = 1 - b1 ** t;
     const bc2 = 1 - b2 ** t;
     const eps = this.config.eps ?? 1e-8;
+    onPhase?.('optimizer');
     for (const sl of this.slots) {
       const n = numel(sl.param.shape);
       await s.dispatch({

@@ -32,7 +32,19 @@ export interface StepOptions {
   step: number;
   /** Dropout on (training) or off (evaluation, gradient checks). */
   training: boolean;
+  /**
+   * Profiler hook (src/engine/step-profile.ts): called as the step starts recording each phase, before its first
+   * dispatch, so a timestamp profiler can tell which phase a dispatch belongs to. Called per micro-batch.
+   */
+  onPhase?: (phase: StepPhase) => void;
 }
+
+/**
+ * What a step records, in order: the masters cast and derived parameters once, then per micro-batch the input
+ * and labels cast, the forward, the loss and the backward (with the gradients' accumulation). The optimizer
+ * (optimizer.ts) follows, outside the executor.
+ */
+export type StepPhase = 'params' | 'input' | 'forward' | 'loss' | 'backward';
 
 export class TrainingExecutor {
   private readonly owned: GpuTensor[] = [];
@@ -214,17 +226,22 @@ export class TrainingExecutor {
     const { plan, s } = this;
     const B = plan.stepBatch, micro = plan.batch;
     const inPer = this.stepInput.shape.slice(1).reduce((a, b) => a * b, 1), labPer = this.stepLabels.shape.slice(1).reduce((a, b) => a * b, 1);
+    o.onPhase?.('params');
     await this.prepareParams();
     const inName = plan.ir.inputs[0]!, outName = plan.ir.outputs[0]!;
     for (let b0 = 0; b0 < B; b0 += micro) {
       const mode: PassMode = { training: o.training, seed: o.seed, step: o.step, sampleOffset: b0 };
+      o.onPhase?.('input');
       await castFromF32(s, this.stepInput, this.activation(inName), 'step input.cast', b0 * inPer);
       await castFromF32(s, this.stepLabels, this.labels, 'labels.cast', b0 * labPer);
+      o.onPhase?.('forward');
       await this.forward(mode);
+      o.onPhase?.('loss');
       s.scratchScope();
       await focalLoss(s, this.activation(outName), this.labels, { lossSum: this.lossSum, dLogits: this.gradOf(outName) }, {
         ...this.loss, scale: o.lossScale, meanOver: B * labPer, accumulate: b0 > 0,
       });
+      o.onPhase?.('backward');
       await this.backward(mode, b0 > 0);
     }
   }
