@@ -374,36 +374,38 @@ var<workgroup> sh_cb: array<f32, CHUNK * CHUNK>;
 var<workgroup> red: array<f32, BWD_WG * (2u * N_STATE + 2u)>;
 var<workgroup> sh_dtb: array<f32, HEADS>;
 
-// Sums CH contributions of row r of `red` (fixed order: deterministic).
-fn red_sum(r: u32) -> f32 {
-  var s = 0.0;
-  for (var ch = 0u; ch < U.CH; ch++) { s += red[r * U.CH + ch]; }
-  return s;
-}
+var<workgroup> part: array<f32, 2u * N_STATE + BWD_WG>;
+
 fn ddt_sum(h: u32) -> f32 {
   var s = 0.0;
   for (var p = 0u; p < U.P; p++) { s += red[2u * U.N * U.CH + h * U.P + p]; }
   return s;
 }
 
-// The write tasks of one step, spread over the workgroup: dB pairs, dC pairs, d(dt) head pairs, dx channel pairs.
-fn write_step(lid: u32, seq: u32, t: u32) {
-  let npair = (U.N + 1u) / 2u;
+// The dB and dC rows (2N rows of CH contributions) are summed in two stages, so that no invocation walks a whole
+// row per step: `segments` sums per row over consecutive channel ranges (one invocation each), then the segments
+// (in a fixed order both times: deterministic).
+fn segments() -> u32 { return max(1u, BWD_WG / (2u * U.N)); }
+
+// Stage 1 of one step's writes: the segment sums, and the d(dt) head pairs and dx channel pairs (those tasks taken
+// from the other end of the workgroup, which the segment sums start at).
+fn write_step_partial(lid: u32, seq: u32, t: u32) {
+  let S = segments();
+  let L = (U.CH + S - 1u) / S;
+  for (var task = lid; task < 2u * U.N * S; task += BWD_WG) {
+    let r = task / S;
+    let lo = (task % S) * L;
+    let hi = min(U.CH, lo + L);
+    var v = 0.0;
+    for (var ch = lo; ch < hi; ch++) { v += red[r * U.CH + ch]; }
+    part[task] = v;
+  }
   let hpair = (U.H + 1u) / 2u;
   let cpair = (U.CH + 1u) / 2u;
   let row = seq * U.dxbc_seq + t * U.dxbc_row;
-  for (var task = lid; task < 2u * npair + hpair + cpair; task += BWD_WG) {
-    if (task < 2u * npair) {
-      let which = task / npair; // 0: dB, 1: dC
-      let n0 = 2u * (task % npair);
-      let has1 = n0 + 1u < U.N;
-      let v0 = red_sum(which * U.N + n0);
-      var v1 = 0.0;
-      if (has1) { v1 = red_sum(which * U.N + n0 + 1u); }
-      let off = select(U.db_off, U.dc_off, which == 1u);
-      dxbc_st2(row + off + n0, act(v0), act(v1), has1);
-    } else if (task < 2u * npair + hpair) {
-      let h0 = 2u * (task - 2u * npair);
+  for (var task = BWD_WG - 1u - lid; task < hpair + cpair; task += BWD_WG) {
+    if (task < hpair) {
+      let h0 = 2u * task;
       let has1 = h0 + 1u < U.H;
       var g0 = ddt_sum(h0);
       var g1 = 0.0;
@@ -416,11 +418,32 @@ fn write_step(lid: u32, seq: u32, t: u32) {
       }
       ddt_st2(seq * U.ddt_seq + t * U.ddt_row + U.ddt_off + h0, act(g0), act(g1), has1);
     } else {
-      let c0 = 2u * (task - 2u * npair - hpair);
+      let c0 = 2u * (task - hpair);
       let has1 = c0 + 1u < U.CH;
       let base = (2u * U.N + 1u) * U.CH;
       dxbc_st2(row + U.dx_off + c0, act(red[base + c0]), act(select(0.0, red[base + c0 + 1u], has1)), has1);
     }
+  }
+}
+
+// Stage 2: dB and dC pairs from the segment sums.
+fn write_step_final(lid: u32, seq: u32, t: u32) {
+  let S = segments();
+  let npair = (U.N + 1u) / 2u;
+  let row = seq * U.dxbc_seq + t * U.dxbc_row;
+  for (var task = lid; task < 2u * npair; task += BWD_WG) {
+    let which = task / npair; // 0: dB, 1: dC
+    let n0 = 2u * (task % npair);
+    let has1 = n0 + 1u < U.N;
+    let r = which * U.N + n0;
+    var v0 = 0.0;
+    var v1 = 0.0;
+    for (var k = 0u; k < S; k++) {
+      v0 += part[r * S + k];
+      if (has1) { v1 += part[(r + 1u) * S + k]; }
+    }
+    let off = select(U.db_off, U.dc_off, which == 1u);
+    dxbc_st2(row + off + n0, act(v0), act(v1), has1);
   }
 }
 
@@ -485,8 +508,11 @@ fn write_step(lid: u32, seq: u32, t: u32) {
       acc_dd += g * xv;
       decay_next = e;
       workgroupBarrier();
-      write_step(ch, seq, t);
+      write_step_partial(ch, seq, t);
       workgroupBarrier();
+      // No barrier after: the next step writes `red`, all read before the one above, and `part` only after its
+      // first barrier, which this stage's reads precede.
+      write_step_final(ch, seq, t);
     }
   }
   // Per-sequence partial sums per head, reduced over the head's channels in a fixed order.

@@ -386,9 +386,10 @@ export async function scanForward(s: ComputeSession, d: ScanDims, inp: ScanInput
   return 'sequential';
 }
 
-/** Workgroup bytes of the backward: per-step reduction rows plus the dt_bias sums. */
+/** Workgroup bytes of the backward: per-step reduction rows, their segment sums and the dt_bias sums. */
 export function backwardWorkgroupBytes(d: ScanDims): number {
-  return 4 * (d.heads * d.headDim * (2 * d.dState + 2) + d.heads);
+  const CH = d.heads * d.headDim;
+  return 4 * (CH * (2 * d.dState + 2) + 2 * d.dState + CH + d.heads);
 }
 
 /**
@@ -407,7 +408,7 @@ export async function scanBackward(s: ComputeSession, d: ScanDims, inp: ScanInpu
   if (CH > maxWg) throw new Error(`${op}: heads x headDim = ${CH} channels, over the ${maxWg} invocations of one workgroup`);
   const wgBytes = backwardWorkgroupBytes(d);
   const limit = s.device.limits.maxComputeWorkgroupStorageSize;
-  if (wgBytes > limit) throw new Error(`${op}: needs ${wgBytes} bytes of workgroup memory (H*P*(2N+2)+H floats), over this adapter's ${limit}`);
+  if (wgBytes > limit) throw new Error(`${op}: needs ${wgBytes} bytes of workgroup memory (H*P*(2N+3)+2N+H floats), over this adapter's ${limit}`);
   checkStates(op, s, d, states, chunk);
   if (r.fused !== Boolean(g.dDtBias)) {
     throw new Error(`${op}: ${r.fused ? 'the inputs have dtBias, so grads.dDtBias is required' : 'grads.dDtBias given but the inputs have no dtBias'}`);
