@@ -373,6 +373,12 @@ var<workgroup> sh_cb: array<f32, CHUNK * CHUNK>;
 // Per step: [dB terms: n * CH + ch] [dC terms: (N + n) * CH + ch] [d(dt) terms: 2N * CH + ch] [dx: (2N + 1) * CH + ch].
 var<workgroup> red: array<f32, BWD_WG * (2u * N_STATE + 2u)>;
 var<workgroup> sh_dtb: array<f32, HEADS>;
+// The current chunk's B, C [j][n], dt (after softplus when fused) and sigmoid(dt_raw + dt_bias) [j][h], staged
+// once per chunk (coalesced) instead of loaded by every invocation at every step.
+var<workgroup> sh_b: array<f32, CHUNK * N_STATE>;
+var<workgroup> sh_c: array<f32, CHUNK * N_STATE>;
+var<workgroup> sh_dt: array<f32, CHUNK * HEADS>;
+var<workgroup> sh_sig: array<f32, CHUNK * HEADS>;
 
 var<workgroup> part: array<f32, 2u * N_STATE + BWD_WG>;
 
@@ -389,7 +395,7 @@ fn segments() -> u32 { return max(1u, BWD_WG / (2u * U.N)); }
 
 // Stage 1 of one step's writes: the segment sums, and the d(dt) head pairs and dx channel pairs (those tasks taken
 // from the other end of the workgroup, which the segment sums start at).
-fn write_step_partial(lid: u32, seq: u32, t: u32) {
+fn write_step_partial(lid: u32, seq: u32, t: u32, j: u32) {
   let S = segments();
   let L = (U.CH + S - 1u) / S;
   for (var task = lid; task < 2u * U.N * S; task += BWD_WG) {
@@ -412,9 +418,9 @@ fn write_step_partial(lid: u32, seq: u32, t: u32) {
       if (has1) { g1 = ddt_sum(h0 + 1u); }
       if (U.fused_dt != 0u) {
         // Through softplus: d(dt_raw) = d(dt) * sigmoid(dt_raw + dt_bias); dt_bias collects the same.
-        g0 *= sigmoid(dt_raw(seq, t, h0));
+        g0 *= sh_sig[j * HEADS + h0];
         sh_dtb[h0] += g0;
-        if (has1) { g1 *= sigmoid(dt_raw(seq, t, h0 + 1u)); sh_dtb[h0 + 1u] += g1; }
+        if (has1) { g1 *= sh_sig[j * HEADS + h0 + 1u]; sh_dtb[h0 + 1u] += g1; }
       }
       ddt_st2(seq * U.ddt_seq + t * U.ddt_row + U.ddt_off + h0, act(g0), act(g1), has1);
     } else {
@@ -427,6 +433,12 @@ fn write_step_partial(lid: u32, seq: u32, t: u32) {
 }
 
 // Stage 2: dB and dC pairs from the segment sums.
+// x (dy when `grad`) of channel ch at time index t.
+fn xdy_ld(seq: u32, t: u32, ch: u32, grad: bool) -> f32 {
+  if (grad) { return f32(dy_ld(seq * U.y_seq + t * U.y_row + U.y_off + ch)); }
+  return f32(x_ld(seq * U.x_seq + t * U.x_row + U.x_off + ch));
+}
+
 fn write_step_final(lid: u32, seq: u32, t: u32) {
   let S = segments();
   let npair = (U.N + 1u) / 2u;
@@ -467,34 +479,50 @@ fn write_step_final(lid: u32, seq: u32, t: u32) {
     let c = U.n_chunks - 1u - cc;
     let start = c * U.chunk;
     let len = min(U.chunk, U.T - start);
+    // Every read of the staged arrays for the previous chunk came before its last step's second barrier.
+    for (var i = ch; i < len * U.N; i += BWD_WG) {
+      let t = time_index(start + i / U.N);
+      sh_b[i] = f32(Bm_ld(seq * U.b_seq + t * U.b_row + U.b_off + i % U.N));
+      sh_c[i] = f32(Cm_ld(seq * U.c_seq + t * U.c_row + U.c_off + i % U.N));
+    }
+    for (var i = ch; i < len * U.H; i += BWD_WG) {
+      let raw = dt_raw(seq, time_index(start + i / U.H), i % U.H);
+      sh_dt[i] = select(raw, softplus(raw), U.fused_dt != 0u);
+      sh_sig[i] = sigmoid(raw);
+    }
     let so = state_index(seq, c, ch);
     var hs: array<f32, NMAX>;
     for (var n = 0u; n < N_STATE; n++) { h0[n] = states_ld(so + n * U.CH); hs[n] = h0[n]; }
+    workgroupBarrier();
     for (var j = 0u; j < len; j++) {
       let t = time_index(start + j);
-      let dtv = step_dt(seq, t, h);
+      let dtv = sh_dt[j * HEADS + h];
       let e = exp(dtv * a_h);
       let u = dtv * f32(x_ld(seq * U.x_seq + t * U.x_row + U.x_off + ch));
-      let bb = seq * U.b_seq + t * U.b_row + U.b_off;
       for (var n = 0u; n < N_STATE; n++) {
-        hs[n] = e * hs[n] + u * f32(Bm_ld(bb + n));
+        hs[n] = e * hs[n] + u * sh_b[j * N_STATE + n];
         hist[j * N_STATE + n] = hs[n];
       }
     }
+    // x and dy of the step walked next are loaded a step ahead: their latency overlaps this step's barriers.
+    var xv = xdy_ld(seq, time_index(start + len - 1u), ch, false);
+    var g = xdy_ld(seq, time_index(start + len - 1u), ch, true);
     for (var jj = 0u; jj < len; jj++) {
       let j = len - 1u - jj;
       let t = time_index(start + j);
-      let dtv = step_dt(seq, t, h);
+      var x_next = 0.0;
+      var g_next = 0.0;
+      if (j > 0u) {
+        x_next = xdy_ld(seq, time_index(start + j - 1u), ch, false);
+        g_next = xdy_ld(seq, time_index(start + j - 1u), ch, true);
+      }
+      let dtv = sh_dt[j * HEADS + h];
       let e = exp(dtv * a_h);
-      let xv = f32(x_ld(seq * U.x_seq + t * U.x_row + U.x_off + ch));
-      let g = f32(dy_ld(seq * U.y_seq + t * U.y_row + U.y_off + ch));
-      let bb = seq * U.b_seq + t * U.b_row + U.b_off;
-      let cb = seq * U.c_seq + t * U.c_row + U.c_off;
       var sum_b = 0.0;
       var sum_h = 0.0;
       for (var n = 0u; n < N_STATE; n++) {
-        let bn = f32(Bm_ld(bb + n));
-        dh[n] = g * f32(Cm_ld(cb + n)) + decay_next * dh[n];
+        let bn = sh_b[j * N_STATE + n];
+        dh[n] = g * sh_c[j * N_STATE + n] + decay_next * dh[n];
         sum_b += dh[n] * bn;
         var prev = h0[n];
         if (j > 0u) { prev = hist[(j - 1u) * N_STATE + n]; }
@@ -508,11 +536,13 @@ fn write_step_final(lid: u32, seq: u32, t: u32) {
       acc_dd += g * xv;
       decay_next = e;
       workgroupBarrier();
-      write_step_partial(ch, seq, t);
+      write_step_partial(ch, seq, t, j);
       workgroupBarrier();
       // No barrier after: the next step writes `red`, all read before the one above, and `part` only after its
       // first barrier, which this stage's reads precede.
       write_step_final(ch, seq, t);
+      xv = x_next;
+      g = g_next;
     }
   }
   // Per-sequence partial sums per head, reduced over the head's channels in a fixed order.

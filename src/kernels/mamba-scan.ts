@@ -386,10 +386,10 @@ export async function scanForward(s: ComputeSession, d: ScanDims, inp: ScanInput
   return 'sequential';
 }
 
-/** Workgroup bytes of the backward: per-step reduction rows, their segment sums and the dt_bias sums. */
-export function backwardWorkgroupBytes(d: ScanDims): number {
+/** Workgroup bytes of the backward: per-step reduction rows, their segment sums, the dt_bias sums, one staged chunk. */
+export function backwardWorkgroupBytes(d: ScanDims, chunk = defaultChunk(d.dState)): number {
   const CH = d.heads * d.headDim;
-  return 4 * (CH * (2 * d.dState + 2) + 2 * d.dState + CH + d.heads);
+  return 4 * (CH * (2 * d.dState + 2) + 2 * d.dState + CH + d.heads + 2 * chunk * (d.dState + d.heads));
 }
 
 /**
@@ -406,9 +406,9 @@ export async function scanBackward(s: ComputeSession, d: ScanDims, inp: ScanInpu
   const CH = d.heads * d.headDim;
   const maxWg = Math.min(256, s.device.limits.maxComputeInvocationsPerWorkgroup);
   if (CH > maxWg) throw new Error(`${op}: heads x headDim = ${CH} channels, over the ${maxWg} invocations of one workgroup`);
-  const wgBytes = backwardWorkgroupBytes(d);
+  const wgBytes = backwardWorkgroupBytes(d, chunk);
   const limit = s.device.limits.maxComputeWorkgroupStorageSize;
-  if (wgBytes > limit) throw new Error(`${op}: needs ${wgBytes} bytes of workgroup memory (H*P*(2N+3)+2N+H floats), over this adapter's ${limit}`);
+  if (wgBytes > limit) throw new Error(`${op}: needs ${wgBytes} bytes of workgroup memory (H*P*(2N+3)+2N+H+2*chunk*(N+H) floats), over this adapter's ${limit}`);
   checkStates(op, s, d, states, chunk);
   if (r.fused !== Boolean(g.dDtBias)) {
     throw new Error(`${op}: ${r.fused ? 'the inputs have dtBias, so grads.dDtBias is required' : 'grads.dDtBias given but the inputs have no dtBias'}`);
@@ -439,7 +439,7 @@ export async function scanBackward(s: ComputeSession, d: ScanDims, inp: ScanInpu
   const extra = [dx.off, dB.off, dC.off, dx.row, dx.seq, ddt.off, ddt.row, ddt.seq];
   await s.dispatch({
     shader: MAMBA_SCAN_SHADER, entry: 'scan_backward', precision: r.precision, defines: { BWD: true },
-    constants: { N_STATE: d.dState, HEADS: d.heads, BWD_WG: CH },
+    constants: { N_STATE: d.dState, HEADS: d.heads, BWD_WG: CH, CHUNK: chunk },
     params: params(d, r, chunk, Boolean(opts.reverse), true, d.seqs, dys, extra),
     tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), dy.tensor, states, g.dxBC.tensor, g.ddt.tensor, partials],
     workgroups: d.seqs, label: `${label}.bwd`, shapes: shapesOf(d), ...cost,
