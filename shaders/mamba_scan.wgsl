@@ -185,16 +185,22 @@ fn step_dt(seq: u32, t: u32, h: u32) -> f32 {
 // The chunked passes stage one chunk in workgroup memory once, with coalesced loads (consecutive invocations read
 // consecutive channels of a row), and compute from there: x [j][ch], B (C) [j][n], dt and the running sum of dt A
 // [j][h] (head fastest: the loops below read one time step across heads or channels without bank conflicts).
-var<workgroup> sh_x: array<f32, CHUNK * CHANNELS>;
+var<workgroup> sh_x: array<f32, CHUNK * (CHANNELS + HEADS)>;
 var<workgroup> sh_b: array<f32, CHUNK * N_STATE>;
 var<workgroup> sh_dt: array<f32, CHUNK * HEADS>;
 var<workgroup> sh_cs: array<f32, CHUNK * HEADS>;
+
+// Where x[j][ch] of head h sits in sh_x: rows of CHANNELS + HEADS words, each head's channels one word further
+// on than the previous head's. The output's intra-chunk sum reads one step across heads, P words apart: with
+// P 8 that would put 16 heads on 4 banks; the skew spreads them.
+fn xs(j: u32, ch: u32, h: u32) -> u32 { return j * (CHANNELS + HEADS) + ch + h; }
 
 // x, B and dt of steps [start, start + len) of one sequence into workgroup memory (no barrier: the caller's).
 fn stage_chunk(lid: u32, seq: u32, start: u32, len: u32) {
   for (var i = lid; i < len * U.CH; i += SSD_WG) {
     let j = i / U.CH;
-    sh_x[j * CHANNELS + i % U.CH] = f32(x_ld(seq * U.x_seq + time_index(start + j) * U.x_row + U.x_off + i % U.CH));
+    let ch = i % U.CH;
+    sh_x[xs(j, ch, ch / U.P)] = f32(x_ld(seq * U.x_seq + time_index(start + j) * U.x_row + U.x_off + ch));
   }
   for (var i = lid; i < len * U.N; i += SSD_WG) {
     sh_b[i] = f32(Bm_ld(seq * U.b_seq + time_index(start + i / U.N) * U.b_row + U.b_off + i % U.N));
@@ -232,15 +238,16 @@ fn chunk_cumsum(h: u32, len: u32) -> f32 {
   for (var i = lid; i < len * U.CH; i += SSD_WG) {
     let j = i / U.CH;
     let h = (i % U.CH) / U.P;
-    sh_x[j * CHANNELS + i % U.CH] *= exp(sh_cs[last + h] - sh_cs[j * HEADS + h]) * sh_dt[j * HEADS + h];
+    sh_x[xs(j, i % U.CH, h)] *= exp(sh_cs[last + h] - sh_cs[j * HEADS + h]) * sh_dt[j * HEADS + h];
   }
   workgroupBarrier();
   let o = state_index(seq, c, 0u);
   for (var i = lid; i < U.N * U.CH; i += SSD_WG) {
     let n = i / U.CH;
     let ch = i % U.CH;
+    let x0 = xs(0u, ch, ch / U.P);
     var acc = 0.0;
-    for (var j = 0u; j < len; j++) { acc += sh_x[j * CHANNELS + ch] * sh_b[j * N_STATE + n]; }
+    for (var j = 0u; j < len; j++) { acc += sh_x[x0 + j * (CHANNELS + HEADS)] * sh_b[j * N_STATE + n]; }
     states_st(o + i, acc);
   }
 }
@@ -310,29 +317,29 @@ var<workgroup> sh_cb: array<f32, CHUNK * CHUNK>;
     var acc: array<f32, PBMAX>;
     for (var q = 0u; q < HEAD_BLOCK; q++) { acc[q] = 0.0; }
     var j = 0u;
-    var col = 0u;   // first channel of the block
+    var col = 0u;   // where the block's first channel sits in a row of sh_x
     var width = 0u; // channels in the block
     if (live) {
       j = len - 1u - i / per_step;
       let h = (i % per_step) / blocks;
       let p0 = (i % blocks) * HEAD_BLOCK;
-      col = h * U.P + p0;
+      col = xs(0u, h * U.P + p0, h);
       width = min(HEAD_BLOCK, U.P - p0);
       let cs_j = sh_cs[j * HEADS + h];
       for (var tau = 0u; tau <= j; tau++) {
         let l = sh_cb[j * CHUNK + tau] * exp(cs_j - sh_cs[tau * HEADS + h]) * sh_dt[tau * HEADS + h];
         for (var q = 0u; q < HEAD_BLOCK; q++) {
-          if (q < width) { acc[q] += l * sh_x[tau * CHANNELS + col + q]; }
+          if (q < width) { acc[q] += l * sh_x[tau * (CHANNELS + HEADS) + col + q]; }
         }
       }
       let dskip = f32(Dskip_ld(h));
       for (var q = 0u; q < HEAD_BLOCK; q++) {
-        if (q < width) { acc[q] += dskip * sh_x[j * CHANNELS + col + q]; }
+        if (q < width) { acc[q] += dskip * sh_x[j * (CHANNELS + HEADS) + col + q]; }
       }
     }
     workgroupBarrier();
     for (var q = 0u; q < HEAD_BLOCK; q++) {
-      if (q < width) { sh_x[j * CHANNELS + col + q] = acc[q]; }
+      if (q < width) { sh_x[j * (CHANNELS + HEADS) + col + q] = acc[q]; }
     }
     workgroupBarrier();
   }
@@ -361,8 +368,8 @@ var<workgroup> sh_cb: array<f32, CHUNK * CHUNK>;
         q0 += s0[n] * cn;
         q1 += s1[n] * cn;
       }
-      let y0 = sh_x[j * CHANNELS + c0] + exp(sh_cs[j * HEADS + h0]) * q0;
-      let y1 = sh_x[j * CHANNELS + c1] + exp(sh_cs[j * HEADS + h1]) * q1;
+      let y0 = sh_x[xs(j, c0, h0)] + exp(sh_cs[j * HEADS + h0]) * q0;
+      let y1 = sh_x[xs(j, c1, h1)] + exp(sh_cs[j * HEADS + h1]) * q1;
       y_st2(seq * U.y_seq + time_index(start + j) * U.y_row + U.y_off + c0, act(y0), act(y1), has1);
     }
   }

@@ -300,9 +300,12 @@ export function chunkSumsShape(d: ScanDims, chunk = defaultChunk(d.dState)): num
   return [d.seqs, chunkCount(d.T, chunk), d.heads];
 }
 
-/** Workgroup bytes of the chunked output pass (the largest of the three): x, B, C, dt, dt A sums, C.B of one chunk. */
+/**
+ * Workgroup bytes of the chunked output pass (the largest of the three): x (rows skewed by a word per head), B, C,
+ * dt, dt A sums, C.B of one chunk.
+ */
 export function chunkedWorkgroupBytes(d: ScanDims, chunk: number): number {
-  return 4 * (chunk * d.heads * d.headDim + 2 * chunk * d.dState + 2 * d.heads * chunk + chunk * chunk);
+  return 4 * (chunk * (d.heads * d.headDim + d.heads) + 2 * chunk * d.dState + 2 * d.heads * chunk + chunk * chunk);
 }
 
 /** Channels of one head per invocation in the chunked output's intra-chunk sum (HEAD_BLOCK, at most PBMAX = 8). */
