@@ -93,18 +93,31 @@ const WG: u32 = 64u;
 //#tensor 7 states read f32
 //#tensor 8 dxbc read_write
 //#tensor 9 ddt read_write
-//#tensor 10 partials read_write f32
+//#tensor 10 scratch read_write f32
+//#endif
+//#if BWD_DH
+//#tensor 1 x read
+//#tensor 2 dt read
+//#tensor 3 A read
+//#tensor 4 dt_bias read
+//#tensor 5 dy read
+//#tensor 6 scratch read_write f32
+//#endif
+//#if BWD_PASS
+//#tensor 1 scratch read_write f32
 //#endif
 // x, B and C are channel slices of one tensor (the conv output [x | B | C]): one binding serves all three,
 // which keeps the backward within 10 storage buffers (browsers offer as few as 8 to 10 per stage).
 //#if !GRADS
 //#if !SSD_PASS
+//#if !BWD_PASS
 fn Bm_ld(i: u32) -> act { return x_ld(i); }
 fn Cm_ld(i: u32) -> act { return x_ld(i); }
 //#endif
 //#endif
+//#endif
 //#if GRADS
-//#tensor 1 partials read f32
+//#tensor 1 scratch read f32
 //#tensor 2 dA read_write
 //#tensor 3 dD read_write
 //#tensor 4 ddt_bias read_write
@@ -115,9 +128,15 @@ fn softplus(v: f32) -> f32 { return max(v, 0.0) + log(1.0 + exp(-abs(v))); }
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
 // Element (n, ch) of a chunk's state is at state_index(seq, c, ch) + n * CH.
 fn state_index(seq: u32, c: u32, ch: u32) -> u32 { return (seq * U.n_chunks + c) * U.N * U.CH + ch; }
+// The backward's f32 scratch, per (seq, chunk): partial sums [3][H] (dA, dD, d(dt_bias)); then decays [2][H] (dt A
+// summed over the chunk's steps after its first, and dt A of its first step); then dH entering the chunk from the
+// next one [N][CH] (laid out as the states).
+fn bwd_dec_off() -> u32 { return U.seqs * U.n_chunks * 3u * U.H; }
+fn bwd_dh_off() -> u32 { return U.seqs * U.n_chunks * 5u * U.H; }
 
 //#if !GRADS
 //#if !SSD_PASS
+//#if !BWD_PASS
 // dt_raw at (seq, time index, head); the step is softplus(dt_raw + dt_bias) when fused.
 fn dt_raw(seq: u32, t: u32, h: u32) -> f32 {
   let raw = f32(dt_ld(seq * U.dt_seq + t * U.dt_row + U.dt_off + h));
@@ -127,6 +146,7 @@ fn step_dt(seq: u32, t: u32, h: u32) -> f32 {
   let v = dt_raw(seq, t, h);
   return select(v, softplus(v), U.fused_dt != 0u);
 }
+//#endif
 //#endif
 //#endif
 
@@ -469,9 +489,13 @@ fn write_step_final(lid: u32, seq: u32, t: u32) {
 // Walks t backwards with dH (per channel: N values), per KERNELS.md:
 //   dH_t = g_t C_t^T + exp(a_{t+1}) dH_{t+1};  dx_t = dt dH_t B_t + D g_t;  dB_t = dt dH_t^T x_t;  dC_t = h_t^T g_t;
 //   d(dt_t) = x_t^T dH_t B_t + A exp(a_t) <dH_t, h_{t-1}>;  dA += dt exp(a_t) <dH_t, h_{t-1}>;  dD += g_t . x_t.
+// One workgroup per (sequence, chunk), one invocation per channel: the chunks walk in parallel, each starting from
+// the dH its successor hands it (bwd_chunk_dh and bwd_dh_pass before it).
 @compute @workgroup_size(BWD_WG) fn scan_backward(@builtin(local_invocation_index) ch: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let seq = linear_wg(wid, nwg);
-  if (seq >= U.seqs) { return; }
+  let w = linear_wg(wid, nwg);
+  if (w >= U.items) { return; }
+  let seq = w / U.n_chunks;
+  let c = w % U.n_chunks;
   let h = ch / U.P;
   let a_h = f32(A_ld(h));
   let d_h = f32(Dskip_ld(h));
@@ -479,13 +503,16 @@ fn write_step_final(lid: u32, seq: u32, t: u32) {
   var hist: array<f32, HIST>;   // states after each step of the current chunk
   var h0: array<f32, NMAX>;     // state at the chunk start
   var dh: array<f32, NMAX>;
-  var decay_next = 0.0;         // exp(a_{k+1}) of this head; 0 past the last step
   var acc_da = 0.0;
   var acc_dd = 0.0;
-  for (var cc = 0u; cc < U.n_chunks; cc++) {
-    let c = U.n_chunks - 1u - cc;
+  {
     let start = c * U.chunk;
     let len = min(U.chunk, U.T - start);
+    // dH at the next chunk's first step, and exp(a) of that step (0 past the last step).
+    let din = bwd_dh_off() + state_index(seq, c, ch);
+    for (var n = 0u; n < N_STATE; n++) { dh[n] = scratch_ld(din + n * U.CH); }
+    var decay_next = 0.0;
+    if (c + 1u < U.n_chunks) { decay_next = exp(a_h * step_dt(seq, time_index(start + len), h)); }
     // Every read of the staged arrays for the previous chunk came before its last step's second barrier.
     for (var i = ch; i < len * U.N; i += BWD_WG) {
       let t = time_index(start + i / U.N);
@@ -552,7 +579,7 @@ fn write_step_final(lid: u32, seq: u32, t: u32) {
       g = g_next;
     }
   }
-  // Per-sequence partial sums per head, reduced over the head's channels in a fixed order.
+  // Per-(sequence, chunk) partial sums per head, reduced over the head's channels in a fixed order.
   red[ch] = acc_da;
   red[U.CH + ch] = acc_dd;
   workgroupBarrier();
@@ -560,16 +587,79 @@ fn write_step_final(lid: u32, seq: u32, t: u32) {
     var sa = 0.0;
     var sd = 0.0;
     for (var p = 0u; p < U.P; p++) { sa += red[i * U.P + p]; sd += red[U.CH + i * U.P + p]; }
-    let o = seq * 3u * U.H;
-    partials_st(o + i, sa);
-    partials_st(o + U.H + i, sd);
-    partials_st(o + 2u * U.H + i, sh_dtb[i]);
+    let o = w * 3u * U.H;
+    scratch_st(o + i, sa);
+    scratch_st(o + U.H + i, sd);
+    scratch_st(o + 2u * U.H + i, sh_dtb[i]);
+  }
+}
+//#endif
+
+//#if BWD_DH
+// dH at each chunk's first step from the chunk alone (as if nothing came after it): L_c = sum over the chunk of
+// exp(a summed over the steps after its first, up to t) g_t C_t; one workgroup per (sequence, chunk), one invocation per
+// channel, no barriers. Also each head's decays: dt A summed over the steps after the first, and dt A of the first.
+@compute @workgroup_size(BWD_WG) fn bwd_chunk_dh(@builtin(local_invocation_index) ch: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let w = linear_wg(wid, nwg);
+  if (w >= U.items) { return; }
+  let seq = w / U.n_chunks;
+  let c = w % U.n_chunks;
+  let start = c * U.chunk;
+  let len = min(U.chunk, U.T - start);
+  let h = ch / U.P;
+  let a_h = f32(A_ld(h));
+  var dh: array<f32, NMAX>;
+  for (var n = 0u; n < N_STATE; n++) { dh[n] = 0.0; }
+  var decay_next = 0.0;
+  var after_first = 0.0;
+  var first = 0.0;
+  for (var jj = 0u; jj < len; jj++) {
+    let j = len - 1u - jj;
+    let t = time_index(start + j);
+    let g = f32(dy_ld(seq * U.y_seq + t * U.y_row + U.y_off + ch));
+    let cb = seq * U.c_seq + t * U.c_row + U.c_off;
+    for (var n = 0u; n < N_STATE; n++) { dh[n] = g * f32(Cm_ld(cb + n)) + decay_next * dh[n]; }
+    let da = step_dt(seq, t, h) * a_h;
+    decay_next = exp(da);
+    if (j > 0u) { after_first += da; } else { first = da; }
+  }
+  let o = bwd_dh_off() + state_index(seq, c, ch);
+  for (var n = 0u; n < N_STATE; n++) { scratch_st(o + n * U.CH, dh[n]); }
+  if (ch % U.P == 0u) {
+    scratch_st(bwd_dec_off() + w * 2u * U.H + h, after_first);
+    scratch_st(bwd_dec_off() + w * 2u * U.H + U.H + h, first);
+  }
+}
+//#endif
+
+//#if BWD_PASS
+// One invocation per (sequence, n, channel), over the chunks from the last: D_c = L_c + exp(after_first_c + first_{c+1})
+// D_{c+1}, in place, leaving in chunk c's slot the dH its walk starts from, D_{c+1} (0 for the last chunk).
+@compute @workgroup_size(WG) fn bwd_dh_pass(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let item = linear_wg(wid, nwg) * WG + lid;
+  if (item >= U.items) { return; }
+  let per = U.N * U.CH;
+  let seq = item / per;
+  let e = item % per;
+  let h = (e % U.CH) / U.P;
+  var run = 0.0;
+  for (var cc = 0u; cc < U.n_chunks; cc++) {
+    let c = U.n_chunks - 1u - cc;
+    let o = bwd_dh_off() + state_index(seq, c, 0u) + e;
+    let own = scratch_ld(o);
+    scratch_st(o, run);
+    var decay = 0.0;
+    if (c + 1u < U.n_chunks) {
+      let w = seq * U.n_chunks + c;
+      decay = exp(scratch_ld(bwd_dec_off() + w * 2u * U.H + h) + scratch_ld(bwd_dec_off() + (w + 1u) * 2u * U.H + U.H + h));
+    }
+    run = own + decay * run;
   }
 }
 //#endif
 
 //#if GRADS
-// items = 3 * ceil(H / 2): (parameter, head pair); sums the per-sequence partials in sequence order.
+// items = 3 * ceil(H / 2): (parameter, head pair); sums the per-(sequence, chunk) partials in order.
 @compute @workgroup_size(WG) fn scan_param_grads(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let item = linear_wg(wid, nwg) * WG + lid;
   if (item >= U.items) { return; }
@@ -579,10 +669,10 @@ fn write_step_final(lid: u32, seq: u32, t: u32) {
   let has1 = h0 + 1u < U.H;
   var s0 = 0.0;
   var s1 = 0.0;
-  for (var seq = 0u; seq < U.seqs; seq++) {
-    let o = (seq * 3u + which) * U.H + h0;
-    s0 += partials_ld(o);
-    if (has1) { s1 += partials_ld(o + 1u); }
+  for (var w = 0u; w < U.seqs * U.n_chunks; w++) {
+    let o = (w * 3u + which) * U.H + h0;
+    s0 += scratch_ld(o);
+    if (has1) { s1 += scratch_ld(o + 1u); }
   }
   if (which == 0u) { dA_st2(h0, act(s0), act(s1), has1); }
   else if (which == 1u) { dD_st2(h0, act(s0), act(s1), has1); }

@@ -437,21 +437,44 @@ export async function scanBackward(s: ComputeSession, d: ScanDims, inp: ScanInpu
   if (g.ddt.tensor.buffer === g.dxBC.tensor.buffer) throw new Error(`${op}: ddt and dxBC must be different tensors (two writable bindings of one buffer are not allowed)`);
 
   const label = opts.label ?? 'mamba.scan';
-  const partials = await s.scratch([d.seqs, 3, d.heads], 'f32', `${label}.param_partials`);
+  // Per (sequence, chunk): the parameter partials [3][H], the decays [2][H] and the dH handed in [N][H*P] (f32).
+  const nChunks = d.seqs * chunkCount(d.T, chunk);
+  const scratch = await s.scratch([nChunks * (5 * d.heads + d.dState * CH)], 'f32', `${label}.bwd_scratch`);
   const cost = scanBackwardCost(d, r.precision, chunk);
   const extra = [dx.off, dB.off, dC.off, dx.row, dx.seq, ddt.off, ddt.row, ddt.seq];
+  const reverse = Boolean(opts.reverse);
+  const eb = elementBytes(r.precision);
+  const dhBytes = 4 * nChunks * d.dState * CH;
+  // The chunks walk in parallel: each one's dH from itself alone, then the pass over chunks that hands each the dH
+  // of everything after it, then the walks.
+  await s.dispatch({
+    shader: MAMBA_SCAN_SHADER, entry: 'bwd_chunk_dh', precision: r.precision, defines: { BWD_DH: true },
+    constants: { N_STATE: d.dState, BWD_WG: CH },
+    params: params(d, r, chunk, reverse, true, nChunks, dys, extra),
+    tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.dtBias ?? placeholder(s, 'dt_bias'), dy.tensor, scratch],
+    workgroups: nChunks, label: `${label}.bwd.chunk_dh`, shapes: shapesOf(d) + ` chunk ${chunk}`,
+    flops: d.seqs * d.T * CH * (2 * d.dState + 2), bytes: eb * d.seqs * d.T * (CH + d.dState + d.heads) + dhBytes,
+  });
+  const passItems = d.seqs * d.dState * CH;
+  await s.dispatch({
+    shader: MAMBA_SCAN_SHADER, entry: 'bwd_dh_pass', precision: r.precision, defines: { BWD_PASS: true },
+    params: params(d, r, chunk, reverse, true, passItems, { off: 0, row: 0, seq: 0 }),
+    tensors: [scratch],
+    workgroups: Math.ceil(passItems / WG), label: `${label}.bwd.dh_pass`, shapes: shapesOf(d) + ` chunk ${chunk}`,
+    flops: nChunks * d.dState * CH * 3, bytes: 2 * dhBytes + 8 * nChunks * d.heads,
+  });
   await s.dispatch({
     shader: MAMBA_SCAN_SHADER, entry: 'scan_backward', precision: r.precision, defines: { BWD: true },
     constants: { N_STATE: d.dState, HEADS: d.heads, BWD_WG: CH, CHUNK: chunk },
-    params: params(d, r, chunk, Boolean(opts.reverse), true, d.seqs, dys, extra),
-    tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), dy.tensor, states, g.dxBC.tensor, g.ddt.tensor, partials],
-    workgroups: d.seqs, label: `${label}.bwd`, shapes: shapesOf(d), ...cost,
+    params: params(d, r, chunk, reverse, true, nChunks, dys, extra),
+    tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), dy.tensor, states, g.dxBC.tensor, g.ddt.tensor, scratch],
+    workgroups: nChunks, label: `${label}.bwd`, shapes: shapesOf(d), ...cost,
   });
   const items = 3 * Math.ceil(d.heads / 2);
   await s.dispatch({
     shader: MAMBA_SCAN_SHADER, entry: 'scan_param_grads', precision: r.precision, defines: { GRADS: true },
     params: params(d, r, chunk, false, false, items, { off: 0, row: 0, seq: 0 }),
-    tensors: [partials, g.dA, g.dD, g.dDtBias ?? placeholder(s, 'ddt_bias_out')],
+    tensors: [scratch, g.dA, g.dD, g.dDtBias ?? placeholder(s, 'ddt_bias_out')],
     workgroups: Math.ceil(items / WG), label: `${label}.bwd.param_grads`, shapes: `seqs ${d.seqs} H ${d.heads}`,
     flops: 3 * d.seqs * d.heads, bytes: 12 * d.seqs * d.heads + 3 * elementBytes(r.precision) * d.heads,
   });
