@@ -541,6 +541,8 @@ fn write_step_final(lid: u32, seq: u32, t: u32) {
     // x and dy of the step walked next are loaded a step ahead: their latency overlaps this step's barriers.
     var xv = xdy_ld(seq, time_index(start + len - 1u), ch, false);
     var g = xdy_ld(seq, time_index(start + len - 1u), ch, true);
+    // h_t of the step walked (the last recomputed state first); each step reads only h_{t-1} from hist.
+    var cur = hs;
     for (var jj = 0u; jj < len; jj++) {
       let j = len - 1u - jj;
       let t = time_index(start + j);
@@ -562,7 +564,8 @@ fn write_step_final(lid: u32, seq: u32, t: u32) {
         if (j > 0u) { prev = hist[(j - 1u) * N_STATE + n]; }
         sum_h += dh[n] * prev;
         red[n * U.CH + ch] = dtv * dh[n] * xv;
-        red[(U.N + n) * U.CH + ch] = hist[j * N_STATE + n] * g;
+        red[(U.N + n) * U.CH + ch] = cur[n] * g;
+        cur[n] = prev;
       }
       red[2u * U.N * U.CH + ch] = xv * sum_b + a_h * e * sum_h;
       red[(2u * U.N + 1u) * U.CH + ch] = dtv * sum_b + d_h * g;
