@@ -113,7 +113,7 @@ export const BENCH_FAMILIES: BenchFamily[] = [
           dA: keep(await s.arena.tensor([d.heads], precision, 'dA')), dD: keep(await s.arena.tensor([d.heads], precision, 'dD')),
           dDtBias: keep(await s.arena.tensor([d.heads], precision, 'ddt_bias')),
         };
-        // Chunk sizes whose workgroup memory this adapter offers (node at chunk 32 needs 28 KiB).
+        // Chunk sizes whose workgroup memory this adapter offers (node at chunk 32 needs 30 KiB).
         const room = s.device.limits.maxComputeWorkgroupStorageSize;
         const chunks = [...new Set([16, 32, defaultChunk(d.dState)])].filter((q) => chunkedScanRuns(d, precision, room, q));
         const states = new Map<number, GpuTensor>();
