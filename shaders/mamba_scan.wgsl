@@ -17,9 +17,13 @@
 //   SSD_OUT    ssd_chunk_output  chunked form 3/3: intra-chunk quadratic form + exp(s_t) H_{c-1} C_t + D x_t,
 //                                one workgroup per (seq, chunk)
 //   (SSD_STATE and SSD_OUT also define SSD_CHUNK: the staging of a chunk in workgroup memory they share.)
-//   BWD        scan_backward     one workgroup per sequence, one invocation per channel; walks chunks backwards,
-//                                recomputing the states inside a chunk from the saved chunk-start state
-//   GRADS      scan_param_grads  dA, dD, d(dt_bias): per-sequence partial sums reduced in a fixed order
+//   BWD_DH     bwd_chunk_dh      backward 1/4: dH at each chunk's first step from the chunk alone, and its decays
+//   BWD_PASS   bwd_dh_pass       backward 2/4: hands each chunk the dH of everything after it (one invocation per
+//                                state element, over the chunks from the last)
+//   BWD        scan_backward     backward 3/4: one workgroup per (sequence, chunk), one invocation per channel; walks
+//                                the chunk backwards from the dH handed in, recomputing its states from the saved
+//                                chunk-start state
+//   GRADS      scan_param_grads  backward 4/4: dA, dD, d(dt_bias) from per-(sequence, chunk) partial sums, fixed order
 // Saved states: states[((seq * n_chunks + c) * N + n) * CH + ch] = state before step c * chunk (f32). Channel
 // fastest: invocations on consecutive channels (every pass here) load and store consecutive words.
 

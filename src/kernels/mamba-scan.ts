@@ -396,9 +396,10 @@ export function backwardWorkgroupBytes(d: ScanDims, chunk = defaultChunk(d.dStat
 }
 
 /**
- * Backward of either form: one workgroup per sequence, one invocation per channel (H*P <= 256). Needs the
- * chunk-start states saved by the forward with the same chunk (chunk * N <= 256). Writes every gradient once
- * (no accumulation into existing values).
+ * Backward of either form, in parallel over chunks: one workgroup per (sequence, chunk), one invocation per channel
+ * (H*P <= 256), after two dispatches that hand each chunk the dH of the steps after it. Needs the chunk-start
+ * states saved by the forward with the same chunk (chunk * N <= 256). Writes every gradient once (no accumulation
+ * into existing values).
  */
 export async function scanBackward(s: ComputeSession, d: ScanDims, inp: ScanInputs, dy: ChannelSlice, states: GpuTensor, g: ScanGrads, opts: ScanOptions = {}): Promise<void> {
   const op = 'mamba scan backward';
