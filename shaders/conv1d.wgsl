@@ -11,6 +11,9 @@
 // w's rows are its taps: stored row length w_stride (k, or k rounded up to even in f16-storage); DW treats
 // the padded tap as a column of zeros so that stores stay whole words. FWD and DW may run split-K (SPLIT_K:
 // f32 partials from the core, combined with bias and activation by gemm_splitk.wgsl).
+// TAP_MAJOR (FWD, DX where the contracted channels, Cin or Cout, are a multiple of 32): K runs tap-major,
+// k = j C + c instead of c k + j, so every K slice (16 or 32 long) has one tap: gemm_slice finds it once per
+// slice and the loaders need no integer division by the taps per element (the v3 TCN's channels all qualify).
 
 struct Params {
   M: u32,
@@ -37,6 +40,30 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 
+//#if TAP_MAJOR
+var<private> slice_k0: u32;
+var<private> slice_c0: u32;
+var<private> slice_j: u32;
+//#endif
+
+// Where the K slice from k0 starts, as (channel, tap) over `channels` contracted channels (TAP_MAJOR only).
+fn slice_start(k0: u32, channels: u32) {
+//#if TAP_MAJOR
+  slice_k0 = k0;
+  slice_j = k0 / channels;
+  slice_c0 = k0 % channels;
+//#endif
+}
+
+// (channel, tap) of contraction index k (of the current slice under TAP_MAJOR).
+fn tap_split(k: u32) -> vec2<u32> {
+//#if TAP_MAJOR
+  return vec2<u32>(slice_c0 + (k - slice_k0), slice_j);
+//#else
+  return vec2<u32>(k / P.taps, k % P.taps);
+//#endif
+}
+
 //#if FWD
 //#tensor 1 x read
 //#tensor 2 w read
@@ -51,15 +78,20 @@ struct Params {
 
 fn gemm_a_k_fast() -> bool { return true; }
 fn gemm_b_n_fast() -> bool { return true; }
+fn gemm_slice(g: u32, k0: u32) { slice_start(k0, P.c_in); }
 
 // A = W as [Cout, Cin * k].
-fn gemm_a(g: u32, m: u32, k: u32) -> act { return w_ld((m * P.c_in + k / P.taps) * P.w_stride + k % P.taps); }
+fn gemm_a(g: u32, m: u32, k: u32) -> act {
+  let cj = tap_split(k);
+  return w_ld((m * P.c_in + cj.x) * P.w_stride + cj.y);
+}
 
 // B = X gathered: row (ci, j), column l.
 fn gemm_b(g: u32, k: u32, n: u32) -> act {
-  let u = i32(n * P.stride + (k % P.taps) * P.dilation) - i32(P.padding);
+  let cj = tap_split(k);
+  let u = i32(n * P.stride + cj.y * P.dilation) - i32(P.padding);
   if (u < 0 || u >= i32(P.len_in)) { return act(0.0); }
-  return x_ld((g * P.c_in + k / P.taps) * P.x_stride + u32(u));
+  return x_ld((g * P.c_in + cj.x) * P.x_stride + u32(u));
 }
 
 //#if !SPLIT_K
@@ -92,17 +124,26 @@ fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
 
 fn gemm_a_k_fast() -> bool { return true; }
 fn gemm_b_n_fast() -> bool { return true; }
+fn gemm_slice(g: u32, k0: u32) { slice_start(k0, P.c_out); }
 
 // A = W^T: row ci, column (co, j).
-fn gemm_a(g: u32, m: u32, k: u32) -> act { return w_ld(((k / P.taps) * P.c_in + m) * P.w_stride + k % P.taps); }
+fn gemm_a(g: u32, m: u32, k: u32) -> act {
+  let cj = tap_split(k);
+  return w_ld((cj.x * P.c_in + m) * P.w_stride + cj.y);
+}
 
 // B: row (co, j), column t: dy[b, co, (t + p - j d) / s] where that is a whole output position.
 fn gemm_b(g: u32, k: u32, n: u32) -> act {
-  let u = i32(n + P.padding) - i32((k % P.taps) * P.dilation);
+  let cj = tap_split(k);
+  let u = i32(n + P.padding) - i32(cj.y * P.dilation);
   if (u < 0) { return act(0.0); }
-  let l = u32(u) / P.stride;
-  if (l * P.stride != u32(u) || l >= P.len_out) { return act(0.0); }
-  return dy_ld((g * P.c_out + k / P.taps) * P.y_stride + l);
+  var l = u32(u);
+  if (P.stride != 1u) {
+    l = l / P.stride;
+    if (l * P.stride != u32(u)) { return act(0.0); }
+  }
+  if (l >= P.len_out) { return act(0.0); }
+  return dy_ld((g * P.c_out + cj.x) * P.y_stride + l);
 }
 
 fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
@@ -127,6 +168,7 @@ fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
 
 fn gemm_a_k_fast() -> bool { return false; }
 fn gemm_b_n_fast() -> bool { return true; }
+fn gemm_slice(g: u32, k0: u32) {}
 
 // A: row (ci, j), column co.
 fn gemm_a(g: u32, m: u32, k: u32) -> act { return w_ld((k * P.c_in + m / P.taps) * P.w_stride + m % P.taps); }
@@ -170,6 +212,7 @@ fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>) {
 
 fn gemm_a_k_fast() -> bool { return true; }
 fn gemm_b_n_fast() -> bool { return false; }
+fn gemm_slice(g: u32, k0: u32) {}
 
 // A = dY[b]: row co, column l.
 fn gemm_a(g: u32, m: u32, k: u32) -> act { return dy_ld((g * P.c_out + m) * P.y_stride + k); }

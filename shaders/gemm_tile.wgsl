@@ -1,7 +1,11 @@
 // The tiled GEMM core shared by matmul.wgsl and conv1d.wgsl (concatenated after them by the TS module).
 //   C[b] (M x N) = sum over s < sum_batches of A[b, s] (M x K) B[b, s] (K x N)
-// A workgroup of 8 x 8 invocations computes a 32 x 32 tile of C, each invocation a 4 x 4 block, stepping
-// through K in slices of 16 staged in workgroup memory. Values are staged as `act` and multiplied in f32.
+// Each invocation computes a 4 x 4 block of C; a workgroup stages a K slice of op(A) and op(B) in workgroup
+// memory and every invocation multiplies it in f32. Two tiles (gemm-subgroup-matrix.ts picks per shape):
+//   small (default): 32 x 32 of C, 64 invocations, K slices of 16: 1,024 staged values feed 16K multiply-adds;
+//   GEMM_LARGE:      64 x 64 of C, 256 invocations, K slices of 32: 4,096 staged values feed 128K (twice the
+//                    reuse of every staged value; 16 KiB of f32 staging, the default workgroup storage limit).
+// Values are staged as `act` in vec4 rows (4 consecutive m or n), so the product reads 2 vectors per 16 FMAs.
 // Split-K: the contraction's K slices (over all sum_batches) are cut into `splits` ranges of split_tiles slices;
 // workgroup (b, split, tile) covers one range and its store writes f32 partials that gemm_splitk.wgsl combines
 // in a fixed order (small M x N with a long K, e.g. weight gradients, would otherwise leave the GPU idle).
@@ -13,16 +17,26 @@
 //   fn gemm_b(g: u32, k: u32, n: u32) -> act
 //   fn gemm_a_k_fast() -> bool                      A is contiguous along k (else along m): picks the load order
 //   fn gemm_b_n_fast() -> bool                      B is contiguous along n (else along k)
+//   fn gemm_slice(g: u32, k0: u32)                  called once per K slice before its loads (per-slice index
+//                                                   work hoisted out of gemm_a and gemm_b; may do nothing)
 //   fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>)   c[i * 4 + j] is C[m0 + i, n0 + j]
 // g = b * sum_batches + s, where b < batches is the output batch.
 
+//#if GEMM_LARGE
+const TILE_M: u32 = 64u;
+const TILE_N: u32 = 64u;
+const TILE_K: u32 = 32u;
+const GEMM_WG: u32 = 256u;
+//#else
 const TILE_M: u32 = 32u;
 const TILE_N: u32 = 32u;
 const TILE_K: u32 = 16u;
 const GEMM_WG: u32 = 64u;
+//#endif
+const STAGE: u32 = TILE_M * TILE_K; // staged values of each operand per K slice (TILE_M = TILE_N)
 
-var<workgroup> tile_a: array<act, 512>; // [TILE_K][TILE_M]
-var<workgroup> tile_b: array<act, 512>; // [TILE_K][TILE_N]
+var<workgroup> tile_a: array<vec4<act>, STAGE / 4u>; // [TILE_K][TILE_M / 4]
+var<workgroup> tile_b: array<vec4<act>, STAGE / 4u>; // [TILE_K][TILE_N / 4]
 
 @compute @workgroup_size(GEMM_WG)
 fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -34,8 +48,8 @@ fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let tile = wg % tiles;
   let m0 = (tile / P.tiles_n) * TILE_M;
   let n0 = (tile % P.tiles_n) * TILE_N;
-  let tx = lid % 8u;
-  let ty = lid / 8u;
+  let tx = lid % (TILE_N / 4u);
+  let ty = lid / (TILE_N / 4u);
   let a_k_fast = gemm_a_k_fast();
   let b_n_fast = gemm_b_n_fast();
   let k_tiles = (P.K + TILE_K - 1u) / TILE_K;
@@ -45,7 +59,8 @@ fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var t = first; t < last; t++) {
     let g = b * P.sum_batches + t / k_tiles;
     let k0 = (t % k_tiles) * TILE_K;
-    for (var r = 0u; r < 512u / GEMM_WG; r++) {
+    gemm_slice(g, k0);
+    for (var r = 0u; r < STAGE / GEMM_WG; r++) {
       let e = lid + r * GEMM_WG;
       // Consecutive invocations take consecutive addresses of whichever operand layout is contiguous.
       var am = e % TILE_M;
@@ -53,22 +68,18 @@ fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       if (a_k_fast) { ak = e % TILE_K; am = e / TILE_K; }
       var av = act(0.0);
       if (m0 + am < P.M && k0 + ak < P.K) { av = gemm_a(g, m0 + am, k0 + ak); }
-      tile_a[ak * TILE_M + am] = av;
+      tile_a[ak * (TILE_M / 4u) + am / 4u][am % 4u] = av;
       var bn = e % TILE_N;
       var bk = e / TILE_N;
       if (!b_n_fast) { bk = e % TILE_K; bn = e / TILE_K; }
       var bv = act(0.0);
       if (n0 + bn < P.N && k0 + bk < P.K) { bv = gemm_b(g, k0 + bk, n0 + bn); }
-      tile_b[bk * TILE_N + bn] = bv;
+      tile_b[bk * (TILE_N / 4u) + bn / 4u][bn % 4u] = bv;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TILE_K; kk++) {
-      var ar: array<f32, 4>;
-      var br: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        ar[i] = f32(tile_a[kk * TILE_M + ty * 4u + i]);
-        br[i] = f32(tile_b[kk * TILE_N + tx * 4u + i]);
-      }
+      let ar = vec4<f32>(tile_a[kk * (TILE_M / 4u) + ty]);
+      let br = vec4<f32>(tile_b[kk * (TILE_N / 4u) + tx]);
       for (var i = 0u; i < 4u; i++) {
         for (var j = 0u; j < 4u; j++) { c[i * 4u + j] = fma(ar[i], br[j], c[i * 4u + j]); }
       }

@@ -38,6 +38,7 @@ struct Params {
 //#endif
 
 fn gemm_a_k_fast() -> bool { return P.trans_a == 0u; }
+fn gemm_slice(g: u32, k0: u32) {}
 fn gemm_b_n_fast() -> bool { return P.trans_b == 0u; }
 
 fn gemm_a(g: u32, m: u32, k: u32) -> act {

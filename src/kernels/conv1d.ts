@@ -6,8 +6,9 @@
  * Backward: dx (generic, or the patch form for s = k, d = 1, p = 0 that multiplies no zero taps), dw (summed over
  * the batch inside the GEMM, no atomics) and db (sumKeep). Weight normalisation is weight-norm.ts.
  *
- * Geometry: implicit GEMMs on the 32 x 32 tile core (gemm_tile.wgsl, or in the f16 modes the subgroup-matrix core
- * where the device offers it: gemm-subgroup-matrix.ts), one workgroup per tile per batch, grid
+ * Geometry: implicit GEMMs on the tiled core (gemm_tile.wgsl, or in the f16 modes the subgroup-matrix core where
+ * the device offers it: gemm-subgroup-matrix.ts), a 32 x 32 or (big GEMMs) 64 x 64 tile of C per workgroup per
+ * batch (pickGemmTile in gemm-split.ts), grid
  * linearised (ComputeSession splits it over 2-D when above maxComputeWorkgroupsPerDimension); forward and dw
  * run split-K when they have few tiles for their contraction (gemm-split.ts).
  * Sizes: every tensor must fit one storage binding. At the v3 TCN's widest activation, [B, 512, 15360], one batch
@@ -21,12 +22,12 @@ import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { expectBindable, expectDim, expectPositiveInt, expectRank, expectShape, packParams, physicalRow, samePrecision } from './layout.ts';
 import { ACTIVATION_CODE, ACTIVATION_FLOPS, activationReference, type Activation } from './matmul.ts';
-import { type GemmShape, combineSplits, splitPlan } from './gemm-split.ts';
+import { type GemmShape, GEMM_TILES, combineSplits } from './gemm-split.ts';
 import { sumKeep } from './reduce.ts';
-import { TILED_CORE, gemmCore, gemmDefines, gemmShader } from './gemm-subgroup-matrix.ts';
+import { type GemmParts, TILED_CORE, gemmShader, planGemm } from './gemm-subgroup-matrix.ts';
 
 /** Operand gathers and epilogues of every variant; the GEMM core is appended by gemmShader. */
-const CONV1D_PARTS = { name: 'conv1d.wgsl', source: `${convSource}\n${activationSource}` };
+const CONV1D_PARTS: GemmParts = { name: 'conv1d.wgsl', source: `${convSource}\n${activationSource}`, probe: { FWD: true } };
 export const CONV1D_SHADER = gemmShader(CONV1D_PARTS, TILED_CORE);
 
 export interface Conv1dGeometry {
@@ -116,7 +117,7 @@ interface ConvGemm {
  * activation. Outputs are [batches, M, N] with rows of `outStride` (dw: its taps rows side by side, N wide).
  */
 async function runConvGemm(s: ComputeSession, d: Conv1dDims, c: ConvGemm): Promise<void> {
-  const plan = splitPlan(c.gemm, s.device.limits.maxStorageBufferBindingSize, c.variant === 'FWD' || c.variant === 'DW');
+  const { plan, tile, shader, defines } = await planGemm(s, c.out.precision, CONV1D_PARTS, c.gemm, c.variant === 'FWD' || c.variant === 'DW');
   const activation = ACTIVATION_CODE[c.activation ?? 'none'];
   const params = packParams([
     c.gemm.M, c.gemm.N, c.gemm.K, c.gemm.batches, c.gemm.sumBatches, plan.tilesM, plan.tilesN, plan.splits, plan.splitTiles,
@@ -127,11 +128,10 @@ async function runConvGemm(s: ComputeSession, d: Conv1dDims, c: ConvGemm): Promi
   const partial = split ? await s.scratch([plan.partialElements], 'f32', `${c.label} split-K partials`) : undefined;
   const tensors = [...c.inputs, partial ?? c.out];
   if (c.bias && !split) tensors.push(c.bias);
-  const core = await gemmCore(s, c.out.precision, CONV1D_PARTS);
   await s.dispatch({
-    shader: gemmShader(CONV1D_PARTS, core), entry: 'gemm', precision: c.out.precision,
-    defines: { [c.variant]: true, BIAS: Boolean(c.bias) && !split, SPLIT_K: split, ...gemmDefines(core) }, params, tensors,
-    workgroups: plan.workgroups, label: c.label, shapes: `${c.shapes}${split ? ` split ${plan.splits}` : ''}`, flops: c.flops, bytes: c.bytes,
+    shader, entry: 'gemm', precision: c.out.precision,
+    defines: { [c.variant]: true, BIAS: Boolean(c.bias) && !split, SPLIT_K: split, TAP_MAJOR: usesTapMajor(c.variant, d), ...defines }, params, tensors,
+    workgroups: plan.workgroups, label: c.label, shapes: `${c.shapes} ${tile}${split ? ` split ${plan.splits}` : ''}`, flops: c.flops, bytes: c.bytes,
   });
   if (partial) {
     const outStride = c.variant === 'DW' ? c.gemm.N : physicalRow(c.out);
@@ -140,6 +140,18 @@ async function runConvGemm(s: ComputeSession, d: Conv1dDims, c: ConvGemm): Promi
       bias: c.bias ? { t: c.bias, per: 'row' } : undefined, activation, label: c.label,
     });
   }
+}
+
+/**
+ * Whether a variant's contraction runs tap-major (TAP_MAJOR in conv1d.wgsl): FWD and DX where the contracted
+ * channels (Cin, Cout) are a multiple of every tile's K slice, so each slice has one tap and the loaders skip a
+ * division and a remainder by the taps per staged value.
+ */
+export function usesTapMajor(variant: ConvGemm['variant'], d: Pick<Conv1dDims, 'cIn' | 'cOut'>): boolean {
+  const slice = Math.max(GEMM_TILES.small.K, GEMM_TILES.large.K);
+  if (variant === 'FWD') return d.cIn % slice === 0;
+  if (variant === 'DX') return d.cOut % slice === 0;
+  return false;
 }
 
 function describe(d: Conv1dDims): string {

@@ -14,6 +14,10 @@
  *
  * In Node, Dawn offers the feature only with its toggle allow_unsafe_apis (node-gpu.ts sets it); in Chromium
  * the switch --enable-dawn-features=allow_unsafe_apis or chrome://flags/#enable-unsafe-webgpu.
+ *
+ * Each GEMM also gets a tile (planGemm): small (32 x 32 of C) or large (64 x 64, K slices of 32), by the shape
+ * rule pickGemmTile in gemm-split.ts; ICTAL_GEMM_TILE=small|large (Node's environment) or overrideGemmTile
+ * forces one, so both can be timed on the same GPU.
  */
 import subgroupMatrixSource from '../../shaders/gemm_subgroup_matrix.wgsl?raw';
 import tiledSource from '../../shaders/gemm_tile.wgsl?raw';
@@ -22,10 +26,12 @@ import type { ComputeSession } from '../gpu/session.ts';
 import type { ShaderFile } from '../gpu/pipeline-cache.ts';
 import type { Precision } from '../gpu/precision.ts';
 import type { Defines } from '../gpu/shader-preprocessor.ts';
+import { type GemmShape, type GemmTile, type SplitPlan, GEMM_TILES, pickGemmTile, splitPlan } from './gemm-split.ts';
 
 export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
-/** The tile geometry both cores share (gemm-split.ts plans with the same numbers). */
-const TILE_M = 32, TILE_N = 32, TILE_K = 16, WORKGROUP = 64;
+/** The small tile's geometry, which every core must fit (gemm-split.ts plans with the same numbers). */
+const { M: TILE_M, N: TILE_N, K: TILE_K } = GEMM_TILES.small;
+const WORKGROUP = 64;
 
 /** One entry of GPUAdapterInfo.subgroupMatrixConfigs. */
 export interface SubgroupMatrixConfig {
@@ -48,6 +54,8 @@ export type GemmCore =
     emulated: boolean;
     /** subgroupMatrixLoad<T, row_major>(p, offset, stride) rather than the earlier (p, offset, col_major, stride). */
     layoutTemplate: boolean;
+    /** Why the large tile is not used with this core (its probe failed); absent: where sgmLargeTile allows it. */
+    largeWhy?: string;
   };
 
 export type SubgroupMatrixCore = Extract<GemmCore, { kind: 'subgroup-matrix' }>;
@@ -87,6 +95,33 @@ export function pickSubgroupMatrixCore(facts: SubgroupMatrixFacts): SubgroupMatr
 
 export const TILED_CORE: GemmCore = { kind: 'tiled', why: 'the default core' };
 
+/**
+ * Whether a subgroup-matrix config runs the large tile: one subgroup per 2 x 2 block of result tiles, so
+ * 2 SGM_M and 2 SGM_N divide 64, SGM_K divides 32, and the workgroup (blocks x subgroup size) is a power of two
+ * of at most 256 invocations (the staging loop gives each the same count). NVIDIA's 16 x 16 x 16 at 32: 128.
+ */
+export function sgmLargeTile(c: { M: number; N: number; K: number; subgroupSize: number }): { fits: boolean; workgroup: number } {
+  const L = GEMM_TILES.large;
+  const fits0 = L.M % (2 * c.M) === 0 && L.N % (2 * c.N) === 0 && L.K % c.K === 0;
+  const workgroup = fits0 ? (L.M / (2 * c.M)) * (L.N / (2 * c.N)) * c.subgroupSize : 0;
+  return { fits: fits0 && workgroup <= 256 && (L.M * L.K) % workgroup === 0 && (workgroup & (workgroup - 1)) === 0, workgroup };
+}
+
+/** ICTAL_GEMM_TILE in Node's environment (none in a browser): small or large forces that tile, else the rule. */
+export function gemmTileFromEnv(env: Record<string, string | undefined> | undefined = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env): GemmTile | undefined {
+  const v = env?.ICTAL_GEMM_TILE;
+  if (v === undefined || v === '' || v === 'auto') return undefined;
+  if (v === 'small' || v === 'large') return v;
+  throw new Error(`ICTAL_GEMM_TILE must be small, large or auto, got "${v}"`);
+}
+
+/**
+ * An includer's sources (operand access and epilogue). `probe`: defines that make it a whole kernel, for the
+ * compile probe (conv1d.wgsl declares its operands only under a variant define such as FWD; without one the probe
+ * failed to compile and the device fell back to the tiled core whenever a conv1d ran before any matmul).
+ */
+export type GemmParts = ShaderFile & { probe?: Defines };
+
 /** The includer's sources (operand access and epilogue) joined with a core; the name tells the core apart. */
 export function gemmShader(parts: ShaderFile, core: GemmCore): ShaderFile {
   if (core.kind === 'tiled') return { name: parts.name, source: `${parts.source}\n${tiledSource}\n${splitKStoreSource}` };
@@ -94,13 +129,14 @@ export function gemmShader(parts: ShaderFile, core: GemmCore): ShaderFile {
   return { name: `${parts.name}+sgm${core.M}x${core.N}x${core.K}s${core.subgroupSize}${core.emulated ? '-emulated' : ''}`, source: `${header}\n${parts.source}\n${subgroupMatrixSource}\n${splitKStoreSource}` };
 }
 
-export function gemmDefines(core: GemmCore): Defines {
-  return core.kind === 'tiled' ? {} : { SGM_EMULATE: core.emulated, SGM_LAYOUT_TEMPLATE: core.layoutTemplate };
+export function gemmDefines(core: GemmCore, tile: GemmTile = 'small'): Defines {
+  const large = { GEMM_LARGE: tile === 'large' };
+  return core.kind === 'tiled' ? large : { ...large, SGM_EMULATE: core.emulated, SGM_LAYOUT_TEMPLATE: core.layoutTemplate };
 }
 
 export function describeGemmCore(core: GemmCore): string {
   if (core.kind === 'tiled') return `tiled (${core.why})`;
-  return `subgroup-matrix f16 ${core.M}x${core.N}x${core.K} -> f32, subgroup ${core.subgroupSize}${core.emulated ? ', EMULATED in plain WGSL' : ''}`;
+  return `subgroup-matrix f16 ${core.M}x${core.N}x${core.K} -> f32, subgroup ${core.subgroupSize}${core.emulated ? ', EMULATED in plain WGSL' : ''}${core.largeWhy ? `, no large tile (${core.largeWhy})` : ''}`;
 }
 
 interface AdapterFacts {
@@ -121,13 +157,20 @@ export function subgroupMatrixFacts(s: ComputeSession): SubgroupMatrixFacts {
 
 const perDevice = new WeakMap<GPUDevice, Promise<GemmCore>>();
 const overrides = new WeakMap<ComputeSession, GemmCore>();
+const tileOverrides = new WeakMap<ComputeSession, GemmTile>();
 const used = new WeakMap<ComputeSession, Set<string>>();
 
 /**
  * The core for a GEMM in `precision` on this session's device; `parts` is the caller's shader (compiled once per
  * device as the probe). Records the choice for `takeGemmCoresUsed`.
  */
-export async function gemmCore(s: ComputeSession, precision: Precision, parts: ShaderFile): Promise<GemmCore> {
+export async function gemmCore(s: ComputeSession, precision: Precision, parts: GemmParts): Promise<GemmCore> {
+  const core = await resolveCore(s, precision, parts);
+  record(s, describeGemmCore(core));
+  return core;
+}
+
+async function resolveCore(s: ComputeSession, precision: Precision, parts: GemmParts): Promise<GemmCore> {
   let core = overrides.get(s);
   if (!core) {
     let found = perDevice.get(s.device);
@@ -138,29 +181,75 @@ export async function gemmCore(s: ComputeSession, precision: Precision, parts: S
     core = await found;
   }
   if (core.kind !== 'tiled' && precision === 'f32') core = { kind: 'tiled', why: 'f32 keeps the exact fallback: the subgroup-matrix core multiplies halves' };
-  const seen = used.get(s) ?? new Set<string>();
-  seen.add(describeGemmCore(core));
-  used.set(s, seen);
   return core;
 }
 
-async function detect(s: ComputeSession, parts: ShaderFile): Promise<GemmCore> {
+function record(s: ComputeSession, line: string): void {
+  const seen = used.get(s) ?? new Set<string>();
+  seen.add(line);
+  used.set(s, seen);
+}
+
+/** The tile `core` runs `shape` on: the forced one (overrideGemmTile, then ICTAL_GEMM_TILE), else pickGemmTile. */
+export function gemmTileFor(s: ComputeSession, core: GemmCore, shape: GemmShape, allowSplit = true): GemmTile {
+  const tile = tileOverrides.get(s) ?? gemmTileFromEnv() ?? pickGemmTile(shape, allowSplit, s.device.limits.maxStorageBufferBindingSize);
+  if (tile === 'large' && core.kind === 'subgroup-matrix' && (core.largeWhy || !sgmLargeTile(core).fits)) return 'small';
+  return tile;
+}
+
+export interface GemmPlan {
+  core: GemmCore;
+  tile: GemmTile;
+  plan: SplitPlan;
+  shader: ShaderFile;
+  defines: Defines;
+}
+
+/**
+ * Core, tile, split-K plan, shader and core defines for one GEMM of the caller's shader `parts`; records
+ * "core, tile" for takeGemmCoresUsed.
+ */
+export async function planGemm(s: ComputeSession, precision: Precision, parts: GemmParts, shape: GemmShape, allowSplit = true): Promise<GemmPlan> {
+  const core = await resolveCore(s, precision, parts);
+  const tile = gemmTileFor(s, core, shape, allowSplit);
+  record(s, `${describeGemmCore(core)}; ${tile} tile`);
+  const plan = splitPlan(shape, s.device.limits.maxStorageBufferBindingSize, allowSplit, tile);
+  return { core, tile, plan, shader: gemmShader({ name: parts.name, source: parts.source }, core), defines: gemmDefines(core, tile) };
+}
+
+/** Runs this session's GEMMs on `tile` whatever their shape (tests, the bench's A/B); undefined: the rule again. */
+export function overrideGemmTile(s: ComputeSession, tile: GemmTile | undefined): void {
+  if (tile) tileOverrides.set(s, tile);
+  else tileOverrides.delete(s);
+}
+
+async function detect(s: ComputeSession, parts: GemmParts): Promise<GemmCore> {
   const picked = pickSubgroupMatrixCore(subgroupMatrixFacts(s));
   if (picked.kind === 'tiled') return picked;
   const errors: string[] = [];
   for (const layoutTemplate of [true, false]) {
-    const core: GemmCore = { ...picked, layoutTemplate };
-    s.device.pushErrorScope('validation');
-    try {
-      await s.pipelines.get({ shader: gemmShader(parts, core), entry: 'gemm', precision: 'f16-storage', defines: gemmDefines(core) });
+    const core: SubgroupMatrixCore = { ...picked, layoutTemplate };
+    if (await compiles(s, parts, core, 'small', errors, `${layoutTemplate ? 'template' : 'bool'} layout form`)) {
+      // The large tile in the call form that compiled; the small one alone if it does not.
+      const large: string[] = [];
+      if (sgmLargeTile(core).fits && !(await compiles(s, parts, core, 'large', large, 'large tile'))) core.largeWhy = large.join('; ');
       return core;
-    } catch (e) {
-      errors.push(`${layoutTemplate ? 'template' : 'bool'} layout form: ${(e as Error).message}`);
-    } finally {
-      await s.device.popErrorScope();
     }
   }
   return { kind: 'tiled', why: `the subgroup-matrix core did not compile on this device: ${errors.join('; ')}` };
+}
+
+async function compiles(s: ComputeSession, parts: GemmParts, core: GemmCore, tile: GemmTile, errors: string[], what: string): Promise<boolean> {
+  s.device.pushErrorScope('validation');
+  try {
+    await s.pipelines.get({ shader: gemmShader(parts, core), entry: 'gemm', precision: 'f16-storage', defines: { ...parts.probe, ...gemmDefines(core, tile) } });
+    return true;
+  } catch (e) {
+    errors.push(`${what}: ${(e as Error).message}`);
+    return false;
+  } finally {
+    await s.device.popErrorScope();
+  }
 }
 
 /**

@@ -6,8 +6,9 @@
  *
  * Shapes: A [M, K] or [Ba, M, K] ([K, M] / [Ba, K, M] when transA), B [K, N] or [Bb, K, N] ([N, K] ... when
  * transB), C [M, N] when both are 2-D, else [batch, M, N] with batch = max(Ba, Bb) and Ba, Bb in {1, batch}.
- * Geometry: one workgroup of 64 per 32 x 32 tile of C per batch (gemm_tile.wgsl, or in the f16 modes the
- * subgroup-matrix core where the device offers it: gemm-subgroup-matrix.ts), grid linearised; few tiles with a
+ * Geometry: one workgroup per 32 x 32 (or, for big products, 64 x 64: pickGemmTile in gemm-split.ts) tile of C per
+ * batch (gemm_tile.wgsl, or in the f16 modes the subgroup-matrix core where the device offers it:
+ * gemm-subgroup-matrix.ts), grid linearised; few tiles with a
  * long K run split-K (gemm-split.ts: f32 partials, fixed-order combine).
  * Sizes: each operand must fit one storage binding (maxStorageBufferBindingSize: 128 MiB on lavapipe = 33.5M
  * f32 / 67M half elements; 2 GiB - 4 on the H200); offsets are u32 (batch x rows x row length < 2^32).
@@ -18,9 +19,9 @@ import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { expectBindable, expectShape, numel, packParams, physicalRow, samePrecision, viewAs } from './layout.ts';
 import { sumKeep } from './reduce.ts';
-import { combineSplits, splitPlan } from './gemm-split.ts';
+import { combineSplits } from './gemm-split.ts';
 import { erf } from './math.ts';
-import { TILED_CORE, gemmCore, gemmDefines, gemmShader } from './gemm-subgroup-matrix.ts';
+import { TILED_CORE, gemmShader, planGemm } from './gemm-subgroup-matrix.ts';
 
 /** Operand access and epilogue; the GEMM core is appended by gemmShader. */
 const MATMUL_PARTS = { name: 'matmul.wgsl', source: `${matmulSource}\n${activationSource}` };
@@ -115,7 +116,7 @@ interface GemmRun {
 
 async function runGemm(s: ComputeSession, g: GemmRun): Promise<void> {
   const shape = { M: g.M, N: g.N, K: g.K, batches: g.batches, sumBatches: g.sumBatches };
-  const plan = splitPlan(shape, s.device.limits.maxStorageBufferBindingSize);
+  const { plan, tile, shader, defines } = await planGemm(s, g.out.precision, MATMUL_PARTS, shape);
   const outBatch = g.batches > 1 ? g.M * physicalRow(g.out) : 0;
   const params = packParams([
     g.M, g.N, g.K, g.batches, g.sumBatches, plan.tilesM, plan.tilesN, plan.splits, plan.splitTiles,
@@ -126,12 +127,11 @@ async function runGemm(s: ComputeSession, g: GemmRun): Promise<void> {
   const partial = split ? await s.scratch([plan.partialElements], 'f32', `${g.label} split-K partials`) : undefined;
   const tensors = [g.lhs.t, g.rhs.t, partial ?? g.out];
   if (g.bias && !split) tensors.push(g.bias);
-  const core = await gemmCore(s, g.out.precision, MATMUL_PARTS);
   await s.dispatch({
-    shader: gemmShader(MATMUL_PARTS, core), entry: 'gemm', precision: g.out.precision,
-    defines: { BIAS: Boolean(g.bias) && !split, SPLIT_K: split, ...gemmDefines(core) }, params, tensors,
+    shader, entry: 'gemm', precision: g.out.precision,
+    defines: { BIAS: Boolean(g.bias) && !split, SPLIT_K: split, ...defines }, params, tensors,
     workgroups: plan.workgroups, label: g.label, flops: g.flops, bytes: g.bytes,
-    shapes: `${g.batches * g.sumBatches}x[${g.M}x${g.K}]${g.lhs.trans ? 'T' : ''}.[${g.K}x${g.N}]${g.rhs.trans ? 'T' : ''}${split ? ` split ${plan.splits}` : ''}`,
+    shapes: `${g.batches * g.sumBatches}x[${g.M}x${g.K}]${g.lhs.trans ? 'T' : ''}.[${g.K}x${g.N}]${g.rhs.trans ? 'T' : ''} ${tile}${split ? ` split ${plan.splits}` : ''}`,
   });
   if (partial) {
     await combineSplits(s, {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { kernelSuite } from '../harness/kernel-suite.ts';
 import { testGpu } from '../harness/node-gpu-session.ts';
 import { conv1dCases } from './cases/conv1d.cases.ts';
-import { conv1d, usesPatchBackward } from '../../src/kernels/conv1d.ts';
+import { conv1d, usesPatchBackward, usesTapMajor } from '../../src/kernels/conv1d.ts';
+import { CONV1D_SHAPES } from './cases/conv1d.cases.ts';
 
 const gpu = await testGpu();
 
@@ -17,6 +18,18 @@ describe('conv1d backward geometry', () => {
     expect(usesPatchBackward(dims(3, 3, 12), 'f16-storage')).toBe(false);
     expect(usesPatchBackward(dims(5, 5, 23), 'f32')).toBe(false);
     expect(usesPatchBackward(dims(3, 2, 15, 1), 'f32')).toBe(false);
+  });
+  it('runs forward and dx tap-major where the contracted channels are a multiple of 32, and the cases reach it', () => {
+    expect(usesTapMajor('FWD', { cIn: 256, cOut: 512 })).toBe(true);
+    expect(usesTapMajor('FWD', { cIn: 48, cOut: 64 })).toBe(false);
+    expect(usesTapMajor('DX', { cIn: 19, cOut: 64 })).toBe(true);
+    expect(usesTapMajor('DX', { cIn: 64, cOut: 16 })).toBe(false);
+    expect(usesTapMajor('DW', { cIn: 64, cOut: 64 })).toBe(false);
+    expect(usesTapMajor('DX_PATCH', { cIn: 64, cOut: 64 })).toBe(false);
+    // Both forms run against the references: some cases tap-major (forward and dx), some not.
+    expect(CONV1D_SHAPES.filter((c) => usesTapMajor('FWD', c) && c.taps > 1).length).toBeGreaterThan(0);
+    expect(CONV1D_SHAPES.filter((c) => usesTapMajor('DX', c) && c.taps > 1 && c.stride !== c.taps).length).toBeGreaterThan(0);
+    expect(CONV1D_SHAPES.filter((c) => !usesTapMajor('FWD', c) && c.taps > 1).length).toBeGreaterThan(0);
   });
   it('rejects mismatched shapes with the dimension named', async () => {
     if (!gpu.session) return;

@@ -14,8 +14,9 @@ import { preprocessShader } from '../../src/gpu/shader-preprocessor.ts';
 import { matmul } from '../../src/kernels/matmul.ts';
 import {
   type GemmCore, type SubgroupMatrixConfig, SUBGROUP_MATRIX_FEATURE, describeGemmCore, gemmCore, gemmDefines, gemmShader,
-  overrideGemmCore, pickSubgroupMatrixCore, subgroupMatrixFacts, takeGemmCoresUsed,
+  gemmTileFromEnv, overrideGemmCore, overrideGemmTile, pickSubgroupMatrixCore, sgmLargeTile, subgroupMatrixFacts, takeGemmCoresUsed,
 } from '../../src/kernels/gemm-subgroup-matrix.ts';
+import { type GemmTile, LARGE_TILE_MIN_WORKGROUPS, pickGemmTile, splitPlan } from '../../src/kernels/gemm-split.ts';
 import { matmulCases } from './cases/matmul.cases.ts';
 import { conv1dCases } from './cases/conv1d.cases.ts';
 import matmulSource from '../../shaders/matmul.wgsl?raw';
@@ -57,8 +58,63 @@ describe('choosing the subgroup-matrix config', () => {
   });
 });
 
+describe('choosing the GEMM tile', () => {
+  const shape = (M: number, N: number, K: number, batches = 1, sumBatches = 1) => ({ M, N, K, batches, sumBatches });
+  it('takes the large tile for the v3 TCN convolutions and the small one for narrow or few-tile products', () => {
+    // Forward [B, Cout, Lout] = W [Cout, Cin k] X: layers.7 (256 -> 512, k7) at b16 and b1, the 1x1 projection.
+    expect(pickGemmTile(shape(512, 15360, 256 * 7, 16))).toBe('large');
+    expect(pickGemmTile(shape(512, 15360, 256 * 7, 1))).toBe('large');
+    // layers.4 (512 -> 64) at b1 is 240 large tiles, below the 264 of two per SM: small; at b2, large.
+    expect(pickGemmTile(shape(64, 15360, 512 * 7, 1))).toBe('small');
+    expect(pickGemmTile(shape(64, 15360, 512 * 7, 2))).toBe('large');
+    // dw [Cout, Cin k] summed over the batch: layers.7's 512 x 1792 is 224 large tiles, split-K makes them 448.
+    expect(pickGemmTile(shape(512, 256 * 7, 15360, 1, 16), true)).toBe('large');
+    expect(pickGemmTile(shape(512, 256 * 7, 15360, 1, 16), false)).toBe('small');
+    // A Mamba projection with N 40, the head, a dw with N 35, too few tiles, and padding past a quarter (M 96).
+    expect(pickGemmTile(shape(15360, 40, 64))).toBe('small');
+    expect(pickGemmTile(shape(16, 2, 512))).toBe('small');
+    expect(pickGemmTile(shape(64, 5 * 7, 15360, 1, 16), true)).toBe('small');
+    // 19 inputs x 7 taps: 3 large tiles (20 % more padding than small), split-K lifts them past the minimum.
+    expect(pickGemmTile(shape(64, 19 * 7, 15360, 1, 16), true)).toBe('large');
+    expect(pickGemmTile(shape(64, 64 * (LARGE_TILE_MIN_WORKGROUPS - 1), 64))).toBe('small');
+    expect(pickGemmTile(shape(64, 64 * LARGE_TILE_MIN_WORKGROUPS, 64))).toBe('large');
+    expect(pickGemmTile(shape(96, 64 * LARGE_TILE_MIN_WORKGROUPS, 64))).toBe('small');
+  });
+  it('plans split-K in the tile\'s own slices and workgroups', () => {
+    const g = shape(64, 19 * 7, 18240, 1, 1);
+    const small = splitPlan(g, 2 ** 31, true, 'small');
+    const large = splitPlan(g, 2 ** 31, true, 'large');
+    expect([small.tilesM, small.tilesN, large.tilesM, large.tilesN]).toEqual([2, 5, 1, 3]);
+    // Every K slice is covered once: splits x split tiles reach the slices, and one split fewer would not.
+    for (const [p, k] of [[small, 16], [large, 32]] as const) {
+      const slices = Math.ceil(18240 / k);
+      expect(p.splits * p.splitTiles).toBeGreaterThanOrEqual(slices);
+      expect((p.splits - 1) * p.splitTiles).toBeLessThan(slices);
+      expect(p.workgroups).toBe(p.tilesM * p.tilesN * p.splits);
+    }
+    expect(large.splits).toBeGreaterThan(1);
+  });
+  it('reads ICTAL_GEMM_TILE', () => {
+    expect(gemmTileFromEnv({})).toBeUndefined();
+    expect(gemmTileFromEnv({ ICTAL_GEMM_TILE: 'auto' })).toBeUndefined();
+    expect(gemmTileFromEnv({ ICTAL_GEMM_TILE: 'large' })).toBe('large');
+    expect(gemmTileFromEnv({ ICTAL_GEMM_TILE: 'small' })).toBe('small');
+    expect(() => gemmTileFromEnv({ ICTAL_GEMM_TILE: 'huge' })).toThrow(/ICTAL_GEMM_TILE must be small, large or auto, got "huge"/);
+  });
+  it('runs the large tile on the subgroup-matrix configs whose 2 x 2 blocks fit it', () => {
+    expect(sgmLargeTile({ M: 16, N: 16, K: 16, subgroupSize: 32 })).toEqual({ fits: true, workgroup: 128 });
+    expect(sgmLargeTile({ M: 8, N: 8, K: 8, subgroupSize: 8 })).toEqual({ fits: true, workgroup: 128 });
+    expect(sgmLargeTile({ M: 16, N: 8, K: 16, subgroupSize: 32 }).fits).toBe(true);
+    expect(sgmLargeTile({ M: 8, N: 8, K: 8, subgroupSize: 32 }).fits).toBe(false); // 512 invocations
+    expect(sgmLargeTile({ M: 64, N: 64, K: 16, subgroupSize: 32 }).fits).toBe(false);
+  });
+});
+
 describe.skipIf(!session)('the GEMM core on this adapter', () => {
-  afterEach(() => overrideGemmCore(session!, undefined));
+  afterEach(() => {
+    overrideGemmCore(session!, undefined);
+    overrideGemmTile(session!, undefined);
+  });
 
   it('follows the device: the subgroup-matrix core where offered, else the tiled core (printed loudly)', async () => {
     const s = session!;
@@ -75,10 +131,11 @@ describe.skipIf(!session)('the GEMM core on this adapter', () => {
     expect([...got]).toEqual(new Array(8).fill(1.5));
     const used = takeGemmCoresUsed(s);
     expect(used).toHaveLength(1);
+    expect(used[0]).toMatch(/; small tile$/);
     const line = `GEMM core on "${s.gpu.info.description || s.gpu.info.device}" (${precision}): ${used[0]}`;
     if (expected.kind === 'tiled') {
       console.warn(`\n${'!'.repeat(78)}\n!! TENSOR-CORE PATH NOT EXERCISED HERE: ${expected.why}.\n!! ${line}\n!! Only its emulation below ran; run test/kernels/run-cases.ts on a GPU that offers\n!! ${SUBGROUP_MATRIX_FEATURE} to test the real one.\n${'!'.repeat(78)}\n`);
-      expect(used[0]).toBe(describeGemmCore(expected));
+      expect(used[0]).toBe(`${describeGemmCore(expected)}; small tile`);
     } else {
       console.log(line);
       // The feature is there: the probe must have compiled the core (its failure reason would be in used[0]).
@@ -93,12 +150,13 @@ describe.skipIf(!session)('the GEMM core on this adapter', () => {
     expect(describeGemmCore(core)).toMatch(/f32 keeps the exact fallback/);
   });
 
-  // Every operand file and variant the kernels compile with the core, in the f16 modes, both call forms.
-  const variants: [string, string, Record<string, boolean>][] = [
+  // Every operand file and variant the kernels compile with the core, in the f16 modes, both call forms, both tiles.
+  type Variant = [string, string, Record<string, boolean>];
+  const variants: Variant[] = ([
     ['matmul.wgsl', `${matmulSource}\n${activationSource}`, { BIAS: true }],
     ['matmul.wgsl', `${matmulSource}\n${activationSource}`, { SPLIT_K: true }],
-    ...['FWD', 'DX', 'DX_PATCH', 'DW'].map((v): [string, string, Record<string, boolean>] => ['conv1d.wgsl', `${convSource}\n${activationSource}`, { [v]: true, BIAS: v === 'FWD' }]),
-  ];
+    ...['FWD', 'DX', 'DX_PATCH', 'DW'].map((v): Variant => ['conv1d.wgsl', `${convSource}\n${activationSource}`, { [v]: true, BIAS: v === 'FWD' }]),
+  ] as Variant[]).flatMap(([n, src, d]): Variant[] => [[n, src, d], [n, src, { ...d, GEMM_LARGE: true }]]);
   it.each(f16Modes)('the real core\'s WGSL parses (%s); its only complaints are the subgroup-matrix names', async (precision) => {
     const s = session!;
     const real = s.device.features.has(SUBGROUP_MATRIX_FEATURE);
@@ -129,22 +187,47 @@ describe.skipIf(!session)('the GEMM core on this adapter', () => {
   // 8, two K steps per slice) a few.
   const all = [...matmulCases(), ...conv1dCases()];
   const every = (n: number) => all.filter((_, i) => i % n === 0 || i === all.length - 1);
-  const runs: { M: number; N: number; K: number; subgroupSize: number; precision: Precision; cases: typeof all }[] = [
-    { M: 16, N: 16, K: 16, subgroupSize: 32, precision: 'f16-storage', cases: all },
-    { M: 16, N: 16, K: 16, subgroupSize: 32, precision: 'f16', cases: every(4) },
-    { M: 8, N: 8, K: 8, subgroupSize: 8, precision: 'f16-storage', cases: every(9) },
+  // The large tile (forced: these shapes would pick the small one) over every case in one f16 mode: whole and
+  // ragged 64 x 64 tiles, K off the 32-slice, split-K ranges in slices of 32.
+  const runs: { M: number; N: number; K: number; subgroupSize: number; precision: Precision; tile: GemmTile; cases: typeof all }[] = [
+    { M: 16, N: 16, K: 16, subgroupSize: 32, precision: 'f16-storage', tile: 'small', cases: all },
+    { M: 16, N: 16, K: 16, subgroupSize: 32, precision: 'f16', tile: 'small', cases: every(4) },
+    { M: 8, N: 8, K: 8, subgroupSize: 8, precision: 'f16-storage', tile: 'small', cases: every(9) },
+    { M: 16, N: 16, K: 16, subgroupSize: 32, precision: 'f16-storage', tile: 'large', cases: all },
+    { M: 16, N: 16, K: 16, subgroupSize: 32, precision: 'f16', tile: 'large', cases: every(5) },
+    { M: 8, N: 8, K: 8, subgroupSize: 8, precision: 'f16-storage', tile: 'large', cases: every(9) },
   ];
   for (const run of runs) {
-    const { precision, cases, ...geo } = run;
-    describe.skipIf(!f16Modes.includes(precision))(`the emulated core ${geo.M}x${geo.N}x${geo.K}, subgroups of ${geo.subgroupSize} (${precision})`, () => {
+    const { precision, cases, tile, ...geo } = run;
+    describe.skipIf(!f16Modes.includes(precision))(`the emulated core ${geo.M}x${geo.N}x${geo.K}, subgroups of ${geo.subgroupSize}, ${tile} tile (${precision})`, () => {
       for (const c of cases) {
         it(c.name, async () => {
           const s = session!;
           const core: GemmCore = { kind: 'subgroup-matrix', ...geo, emulated: true, layoutTemplate: true };
           overrideGemmCore(s, core);
+          overrideGemmTile(s, tile);
           takeGemmCoresUsed(s);
           const r = await runKernelCase(s, c, precision);
-          expect(takeGemmCoresUsed(s)).toEqual([describeGemmCore(core)]);
+          expect(takeGemmCoresUsed(s)).toEqual([`${describeGemmCore(core)}; ${tile} tile`]);
+          expect(r.pass, describeResult(r)).toBe(true);
+        });
+      }
+    });
+  }
+
+  // The large tile on this device's own core (the tiled one on CI's lavapipe, the real subgroup-matrix core in
+  // the f16 modes where offered) over every case in every precision.
+  for (const precision of gpu.precisions) {
+    describe(`the large tile on this device's core (${precision})`, () => {
+      for (const c of all) {
+        it(c.name, async () => {
+          const s = session!;
+          overrideGemmTile(s, 'large');
+          takeGemmCoresUsed(s);
+          const r = await runKernelCase(s, c, precision);
+          const used = takeGemmCoresUsed(s);
+          expect(used.length).toBeGreaterThan(0);
+          for (const u of used) expect(u).toMatch(/; large tile$/);
           expect(r.pass, describeResult(r)).toBe(true);
         });
       }

@@ -25,6 +25,8 @@ export const CONV1D_SHAPES: ConvCase[] = [
   { batch: 2, cIn: 80, cOut: 3, lenIn: 9, taps: 7, stride: 1, dilation: 1, padding: 3, bias: true, activation: 'relu', why: 'split-K forward' },
   { batch: 3, cIn: 2, cOut: 3, lenIn: 200, taps: 3, stride: 1, dilation: 1, padding: 1, why: 'split-K dw across batches' },
   { batch: 2, cIn: 32, cOut: 48, lenIn: 80, taps: 7, stride: 1, dilation: 4, padding: 12, bias: true, activation: 'gelu', why: 'whole and half blocks for the subgroup-matrix core' },
+  // Cin and Cout multiples of 32: forward and dx tap-major (one tap per K slice); M whole, N ragged on both tiles.
+  { batch: 2, cIn: 64, cOut: 128, lenIn: 129, taps: 3, stride: 1, dilation: 2, padding: 2, bias: true, activation: 'relu', why: 'tap-major, whole and ragged large tiles' },
 ];
 
 function shapes(c: ConvCase): { x: number[]; w: number[]; y: number[] } {

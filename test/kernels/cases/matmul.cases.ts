@@ -35,6 +35,11 @@ export const MATMUL_SHAPES: MatmulCase[] = [
   { batchA: 1, batchB: 1, rankA: 2, rankB: 2, M: 64, N: 64, K: 64, bias: true },
   { batchA: 1, batchB: 1, rankA: 2, rankB: 2, M: 48, N: 80, K: 40, transA: true, bias: true, activation: 'relu' },
   { batchA: 1, batchB: 1, rankA: 2, rankB: 2, M: 130, N: 70, K: 300, transB: true },
+  // For the large tile (64 x 64, K slices of 32; forced in gemm-core.test.ts and run-cases): whole tiles with K
+  // on the slice, ragged by one on every edge with transposes, and a broadcast operand's gradient over batches.
+  { batchA: 1, batchB: 1, rankA: 2, rankB: 2, M: 128, N: 192, K: 96, bias: true, activation: 'silu' },
+  { batchA: 1, batchB: 1, rankA: 2, rankB: 2, M: 65, N: 129, K: 33, transA: true, transB: true },
+  { batchA: 1, batchB: 3, rankA: 2, rankB: 3, M: 70, N: 66, K: 40, transA: true },
 ];
 
 function shapes(c: MatmulCase): { a: number[]; b: number[]; c: number[] } {
