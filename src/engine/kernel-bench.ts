@@ -12,6 +12,10 @@ import { type ScanDims, type ScanInputs, chunkedScanRuns, defaultChunk, scanBack
 import { cosineEdges, cosineEdgesBackward, pairCount } from '../kernels/cosine-edges.ts';
 import { adjacencyShape, topkAdjacency, topkAdjacencyBackward } from '../kernels/topk-adjacency.ts';
 import { ssgconvPropagate, ssgconvPropagateBackward } from '../kernels/ssgconv.ts';
+import { matmul, matmulBackward } from '../kernels/matmul.ts';
+import { conv1d, conv1dBackward, conv1dOutputLength } from '../kernels/conv1d.ts';
+import { overrideGemmTile } from '../kernels/gemm-subgroup-matrix.ts';
+import { type GemmTile, GEMM_TILES, pickGemmTile } from '../kernels/gemm-split.ts';
 
 /** The dispatches of one family at one precision, on tensors it allocated (released by `release`). */
 export interface BenchSet {
@@ -41,6 +45,27 @@ async function randomTensor(s: ComputeSession, shape: number[], precision: Preci
 function releaser(s: ComputeSession, ts: GpuTensor[]): () => void {
   return () => ts.forEach((t) => s.arena.release(t));
 }
+
+/** Runs `run` once per GEMM tile (forced), so one bench shows both tiles' times per shape on the same GPU. */
+async function eachGemmTile(ss: ComputeSession, run: (tile: GemmTile) => Promise<void>): Promise<void> {
+  try {
+    for (const tile of Object.keys(GEMM_TILES) as GemmTile[]) {
+      overrideGemmTile(ss, tile);
+      await run(tile);
+    }
+  } finally {
+    overrideGemmTile(ss, undefined);
+  }
+}
+
+/** The v3 TCN's convolutions at T 15360 (the GEMM-heavy half of the forward): batch = elements / (512 x 15360). */
+const V3_CONVS: { name: string; cIn: number; cOut: number; taps: number; dilation?: number; stride?: number }[] = [
+  { name: 'layers.7', cIn: 256, cOut: 512, taps: 7, dilation: 128 },
+  { name: 'layers.6', cIn: 128, cOut: 256, taps: 7, dilation: 64 },
+  { name: 'layers.4', cIn: 512, cOut: 64, taps: 7, dilation: 16 },
+  { name: 'proj', cIn: 512, cOut: 512, taps: 1 },
+  { name: 'down', cIn: 512, cOut: 512, taps: 16, stride: 16 },
+];
 
 export const BENCH_FAMILIES: BenchFamily[] = [
   {
@@ -126,6 +151,64 @@ export const BENCH_FAMILIES: BenchFamily[] = [
           for (const q of chunks) await scanChunked(ss, d, inp, y, states.get(q)!, { chunk: q, label: `${tag} chunked${q}` });
           await scanBackward(ss, d, inp, dy, states.get(q0)!, grads, { chunk: q0, label: tag });
         });
+      }
+      const batch: Batch = async (ss) => { for (const r of runs) await r(ss); };
+      return { batch, release: releaser(s, made) };
+    },
+  },
+  {
+    // The v3 TCN's conv GEMMs (forward, dx, dw) on both tiles; --elements 125829120 gives batch 16, the
+    // profile's b16 shapes. Labels name the tile forced and the rule's pick for the forward.
+    family: 'conv1d',
+    async prepare(s, precision, elements) {
+      const B = Math.max(1, Math.round(elements / (512 * 15360)));
+      const L = 15360;
+      const made: GpuTensor[] = [];
+      const keep = (t: GpuTensor) => (made.push(t), t);
+      const runs: Batch[] = [];
+      for (const c of V3_CONVS) {
+        const geo = { stride: c.stride ?? 1, dilation: c.dilation ?? 1, padding: c.stride ? 0 : ((c.dilation ?? 1) * (c.taps - 1)) / 2 };
+        const lenOut = conv1dOutputLength(L, c.taps, geo);
+        const x = keep(await randomTensor(s, [B, c.cIn, L], precision, `${c.name}.x`));
+        const w = keep(await randomTensor(s, [c.cOut, c.cIn, c.taps], precision, `${c.name}.w`, [-0.1, 0.1]));
+        const bias = keep(await randomTensor(s, [c.cOut], precision, `${c.name}.b`));
+        const y = keep(await s.arena.tensor([B, c.cOut, lenOut], precision, `${c.name}.y`));
+        const dy = keep(await randomTensor(s, [B, c.cOut, lenOut], precision, `${c.name}.dy`));
+        const dx = keep(await s.arena.tensor(x.shape, precision, `${c.name}.dx`));
+        const dw = keep(await s.arena.tensor(w.shape, precision, `${c.name}.dw`));
+        const rule = pickGemmTile({ M: c.cOut, N: lenOut, K: c.cIn * c.taps, batches: B, sumBatches: 1 }, true);
+        runs.push((ss) => eachGemmTile(ss, async (tile) => {
+          const label = `conv ${c.name} ${tile} (rule: ${rule})`;
+          await conv1d(ss, x, w, bias, y, { ...geo, label });
+          await conv1dBackward(ss, x, w, dy, { dx, dw }, { ...geo, label });
+        }));
+      }
+      const batch: Batch = async (ss) => { for (const r of runs) await r(ss); };
+      return { batch, release: releaser(s, made) };
+    },
+  },
+  {
+    // Dense products on both tiles: a square [R, 512] x [512, 512] (large by the rule from R = 2,112) and a Mamba-like
+    // narrow projection [R, 64] x [64, 40] (small: N < 64), forward and backward; R = elements / 512.
+    family: 'matmul',
+    async prepare(s, precision, elements) {
+      const R = Math.max(64, Math.round(elements / 512));
+      const made: GpuTensor[] = [];
+      const keep = (t: GpuTensor) => (made.push(t), t);
+      const runs: Batch[] = [];
+      for (const [name, K, N] of [['square', 512, 512], ['narrow', 64, 40]] as const) {
+        const a = keep(await randomTensor(s, [R, K], precision, `${name}.a`));
+        const b = keep(await randomTensor(s, [K, N], precision, `${name}.b`, [-0.1, 0.1]));
+        const c = keep(await s.arena.tensor([R, N], precision, `${name}.c`));
+        const dc = keep(await randomTensor(s, [R, N], precision, `${name}.dc`));
+        const da = keep(await s.arena.tensor(a.shape, precision, `${name}.da`));
+        const db = keep(await s.arena.tensor(b.shape, precision, `${name}.db`));
+        const rule = pickGemmTile({ M: R, N, K, batches: 1, sumBatches: 1 }, true);
+        runs.push((ss) => eachGemmTile(ss, async (tile) => {
+          const label = `matmul ${name} ${tile} (rule: ${rule})`;
+          await matmul(ss, a, b, c, { label });
+          await matmulBackward(ss, a, b, dc, { da, db }, { label });
+        }));
       }
       const batch: Batch = async (ss) => { for (const r of runs) await r(ss); };
       return { batch, release: releaser(s, made) };
