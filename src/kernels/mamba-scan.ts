@@ -476,7 +476,7 @@ export async function scanBackward(s: ComputeSession, d: ScanDims, inp: ScanInpu
     shader: MAMBA_SCAN_SHADER, entry: 'scan_param_grads', precision: r.precision, defines: { GRADS: true },
     params: params(d, r, chunk, false, false, items, { off: 0, row: 0, seq: 0 }),
     tensors: [scratch, g.dA, g.dD, g.dDtBias ?? placeholder(s, 'ddt_bias_out')],
-    workgroups: Math.ceil(items / WG), label: `${label}.bwd.param_grads`, shapes: `seqs ${d.seqs} H ${d.heads}`,
+    workgroups: items, label: `${label}.bwd.param_grads`, shapes: `seqs ${d.seqs} H ${d.heads}`,
     flops: 3 * d.seqs * d.heads, bytes: 12 * d.seqs * d.heads + 3 * elementBytes(r.precision) * d.heads,
   });
 }
