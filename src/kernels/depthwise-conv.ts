@@ -17,6 +17,7 @@ import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { elementBytes } from '../gpu/precision.ts';
 import { expectBindable, expectDim, expectPositiveInt, expectRank, expectShape, packParams, physicalRow, samePrecision } from './layout.ts';
+import { rowBlocks } from './row-blocks.ts';
 
 export const DEPTHWISE_CONV_SHADER = { name: 'depthwise_conv.wgsl', source: `${source}\n${workgroupSumSource}` };
 export const DEPTHWISE_MAX_TAPS = 8;
@@ -120,9 +121,7 @@ export async function depthwiseConvBackward(s: ComputeSession, x: GpuTensor, w: 
     if (!grads.dw || !grads.db) throw new Error(`${op}: dw and db are computed together: give both or neither`);
     expectShape(op, grads.db, [d.channels], 'one bias per channel');
     const rows = d.seqs * d.steps;
-    let blocks = Math.max(1, Math.min(Math.ceil(16384 / d.channels), Math.ceil(rows / 32)));
-    const blockLen = Math.ceil(rows / blocks);
-    blocks = Math.ceil(rows / blockLen);
+    const { blocks, blockLen } = rowBlocks(rows, d.channels, 32);
     const p = params(d, x, w, reverse, blocks, blockLen);
     const partial = await s.scratch([blocks * d.channels * (d.taps + 1)], 'f32', `${label} partials`);
     await s.dispatch({

@@ -16,6 +16,7 @@ import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { elementBytes } from '../gpu/precision.ts';
 import { expectBindable, expectF32, expectPositiveInt, expectShape, innermost, numel, packParams, physicalRow, samePrecision } from './layout.ts';
+import { rowBlocks } from './row-blocks.ts';
 
 export const GATED_RMSNORM_SHADER = { name: 'gated_rmsnorm.wgsl', source: `${source}\n${workgroupSumSource}` };
 export const GATED_RMSNORM_EPS = 1e-5;
@@ -111,9 +112,7 @@ export async function gatedRmsNormBackward(s: ComputeSession, x: GpuTensor, z: G
     params: params(d, x, z, 0), tensors: [x, z, w, dy, rstd, grads.dx, grads.dz], workgroups: d.rows, label: `${label}.dx`,
     shapes: `[${x.shape}] z [${z.shape}]@${d.zOffset}`, flops: 30 * n, bytes: 8 * n * eb,
   });
-  let blocks = Math.max(1, Math.min(Math.ceil(16384 / d.cols), Math.ceil(d.rows / 16)));
-  const blockLen = Math.ceil(d.rows / blocks);
-  blocks = Math.ceil(d.rows / blockLen);
+  const { blocks, blockLen } = rowBlocks(d.rows, d.cols, 16);
   const p = params(d, x, z, 0, blocks, blockLen);
   const partial = await s.scratch([blocks * d.cols], 'f32', `${label} partials`);
   await s.dispatch({

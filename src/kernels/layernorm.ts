@@ -14,6 +14,7 @@ import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { elementBytes } from '../gpu/precision.ts';
 import { expectBindable, expectF32, expectShape, innermost, numel, packParams, physicalRow, samePrecision } from './layout.ts';
+import { rowBlocks } from './row-blocks.ts';
 
 export const LAYERNORM_SHADER = { name: 'layernorm.wgsl', source: `${source}\n${workgroupSumSource}` };
 export const LAYERNORM_EPS = 1e-5;
@@ -75,13 +76,6 @@ export interface LayerNormGrads {
   dbeta: GpuTensor;
 }
 
-/** Partial sums of one block of rows per invocation: enough blocks to keep ~16K invocations busy. */
-function paramBlocks(rows: number, cols: number): { blocks: number; blockLen: number } {
-  let blocks = Math.max(1, Math.min(Math.ceil(16384 / cols), Math.ceil(rows / 16)));
-  const blockLen = Math.ceil(rows / blocks);
-  blocks = Math.ceil(rows / blockLen);
-  return { blocks, blockLen };
-}
 
 export async function layerNormBackward(s: ComputeSession, x: GpuTensor, gamma: GpuTensor, dy: GpuTensor, stats: LayerNormStats, grads: LayerNormGrads, label = 'layernorm.bwd'): Promise<void> {
   const op = 'layerNormBackward';
@@ -100,7 +94,7 @@ export async function layerNormBackward(s: ComputeSession, x: GpuTensor, gamma: 
     params: packParams([rows, cols, stride, { f32: 0 }, 0, 0]), tensors: [x, gamma, dy, stats.mean, stats.rstd, grads.dx],
     workgroups: rows, label: `${label}.dx`, shapes: `[${x.shape}]`, flops: 12 * n, bytes: 5 * n * eb,
   });
-  const { blocks, blockLen } = paramBlocks(rows, cols);
+  const { blocks, blockLen } = rowBlocks(rows, cols, 16);
   const params = packParams([rows, cols, stride, { f32: 0 }, blocks, blockLen]);
   const partial = await s.scratch([blocks * 2 * cols], 'f32', `${label} partials`);
   await s.dispatch({
