@@ -179,17 +179,21 @@ describe.skipIf(!session)('timestamp profiler', () => {
       'enable-dawn-features=vulkan_enable_f16_on_nvidia,allow_unsafe_apis',
       'disable-dawn-features=timestamp_quantization,foo,bar',
     ]);
-    expect(withIctalToggles([], ictalToggles({ ICTAL_TENSOR_CORES: 'off' }))).toEqual([
-      'enable-dawn-features=vulkan_enable_f16_on_nvidia',
-      'disable-dawn-features=timestamp_quantization',
-    ]);
-    expect(ictalToggles({})).toBe(DAWN_TOGGLES);
+    // Tensor cores are opt-in (slower than the tiled core where measured): allow_unsafe_apis only with =on.
+    for (const env of [{}, { ICTAL_TENSOR_CORES: 'off' }]) {
+      expect(withIctalToggles([], ictalToggles(env))).toEqual([
+        'enable-dawn-features=vulkan_enable_f16_on_nvidia',
+        'disable-dawn-features=timestamp_quantization',
+      ]);
+    }
+    expect(ictalToggles({ ICTAL_TENSOR_CORES: 'on' })).toBe(DAWN_TOGGLES);
+    expect(() => ictalToggles({ ICTAL_TENSOR_CORES: 'yes' })).toThrow(/ICTAL_TENSOR_CORES must be "on" or "off" \(default off\), got "yes"/);
   });
 
   it('reports the toggles it set, with why', () => {
     const names = session!.gpu.info.toggles.map((t) => `${t.state} ${t.name}`);
     expect(names).toContain('enabled vulkan_enable_f16_on_nvidia');
-    expect(names).toContain('enabled allow_unsafe_apis');
+    expect(names).not.toContain('enabled allow_unsafe_apis');  // ICTAL_TENSOR_CORES is not on in the tests
     expect(names).toContain('disabled timestamp_quantization');
     for (const t of session!.gpu.info.toggles) expect(t.why.length).toBeGreaterThan(10);
   });
