@@ -88,12 +88,14 @@ export function statesShape(d: ScanDims, chunk = defaultChunk(d.dState)): number
  * with few sequences most of a large GPU idles (the v3 forward at batch 1 on an H200: 19 x 64 and 171 x 16
  * invocations, 16 scans taking half the forward). The chunked form spreads a scan over sequences x T/chunk
  * workgroups for the price of three dispatches and more arithmetic. So: chunked while the sequential form would
- * have fewer than SCAN_CHUNKED_BELOW invocations, sequential from there on. The constant is where the H100 is
- * expected to fill (a quarter of its 132 x 2,048 resident invocations); the measured crossover is pending
- * (`ictal bench --families mamba-scan --elements N` times both forms; docs/PERFORMANCE.md).
- * Shapes only, so the plans can tell whether the forward needs the chunk states (see `chunkedScanRuns`).
+ * have fewer than SCAN_CHUNKED_BELOW invocations, sequential from there on. Measured on an H100 (2026-12-06,
+ * `ictal bench --families mamba-scan`, docs/PERFORMANCE.md): the sequential form takes ~1.8 ms (node stream) and
+ * ~1.1 ms (edge) flat up to thousands of sequences, the chunked one grows ~9.4 us (node) and ~1.7 us (edge) a
+ * sequence: chunked wins by 5x at 2,752 invocations, sequential by 1.5 - 1.8x at 19,456; the crossovers land at
+ * ~10K (edge) and ~13K (node) invocations. Shapes only, so the plans can tell whether the forward needs the chunk
+ * states (see `chunkedScanRuns`).
  */
-export const SCAN_CHUNKED_BELOW = 65536;
+export const SCAN_CHUNKED_BELOW = 12288;
 
 /** Invocations of the sequential form: one per (sequence, channel pair). */
 export function sequentialInvocations(d: ScanDims): number {

@@ -30,7 +30,9 @@ describe('scan form rule', () => {
       expect(scanFormFor({ ...base, seqs })).toBe('sequential');
       expect(scanFormFor({ ...base, seqs: seqs - 1 })).toBe('chunked');
     }
-    expect(scanFormFor(edge(48))).toBe('sequential');
+    // The measured v3 choices on an H100: both streams chunked at batch 1 and 4, sequential at batch 16.
+    for (const b of [1, 4]) expect([scanFormFor(node(b)), scanFormFor(edge(b))]).toEqual(['chunked', 'chunked']);
+    expect([scanFormFor(node(16)), scanFormFor(edge(16))]).toEqual(['sequential', 'sequential']);
   });
 
   it('falls back to the sequential form where the chunked one cannot run', () => {
@@ -52,7 +54,7 @@ const FORM_CASES: FormCase[] = [
   { d: { seqs: 5, T: 37, heads: 2, headDim: 4, dState: 6 }, want: () => 'chunked' },
   // Odd P: chunked except in f16-storage, where the chunked form would split packed pairs.
   { d: { seqs: 3, T: 9, heads: 2, headDim: 3, dState: 6 }, want: (p) => (p === 'f16-storage' ? 'sequential' : 'chunked') },
-  // Exactly SCAN_CHUNKED_BELOW sequential invocations (65,536 sequences of one channel pair): sequential.
+  // Exactly SCAN_CHUNKED_BELOW sequential invocations (12,288 sequences of one channel pair): sequential.
   { d: { seqs: SCAN_CHUNKED_BELOW, T: 3, heads: 1, headDim: 2, dState: 2 }, want: () => 'sequential' },
 ];
 
