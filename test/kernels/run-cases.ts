@@ -3,7 +3,8 @@
 //   node run-cases.mjs [--families reduce,matmul] [--precisions f32,f16-storage] [--repeat N] [--gemm-tiles small,large]
 // Prints every failure and a count per family and precision; exits 1 when any case fails. Cases that run a GEMM
 // (matmul, conv1d) run once per GEMM tile (--gemm-tiles, default both: the small cases would all pick the small
-// one) and print the core and tile they ran on: the subgroup-matrix core (tensor cores) or the tiled one.
+// one) and print the core and tile they ran on: the subgroup-matrix core (tensor cores) or the tiled one. The
+// subgroup-matrix core is opt-in (ICTAL_TENSOR_CORES=on; src/gpu/node-gpu.ts says why): set it to test that core.
 import { acquireGpu, useNodeGpu } from '../../src/gpu/device.ts';
 import { nodeGpu } from '../../src/gpu/node-gpu.ts';
 import { ComputeSession } from '../../src/gpu/session.ts';
