@@ -10,6 +10,7 @@
 # There (repository root, carrying .devkit, out/node-bundle and .gpu-pkgs):
 #   source .devkit/bootstrap.sh; bash scripts/gpu-bench.sh OUTDIR [BATCHES] [TORCH_BATCHES]
 #   SKIP_WEBGPU=1 bash scripts/gpu-bench.sh OUTDIR      # the backend step only (needs no Node; carry .gpu-pkgs)
+#   SKIP_TORCH=1 bash scripts/gpu-bench.sh OUTDIR       # the WebGPU part only
 # The backend part runs the full v3 training step (f16 autocast) at each TORCH_BATCHES (default 16 48 64) with the
 # chunked scan and with mamba_ssm (from .gpu-pkgs/ on PYTHONPATH, the machine's own python3), each with the
 # recomputation the trainer's policy picks; the first mamba_ssm run starts from an empty Triton cache (cold) and
@@ -25,6 +26,7 @@ fi
 out=${1:?usage: gpu-bench.sh OUTDIR [BATCHES] [TORCH_BATCHES]  (or --prepare-torch)}
 batches=${2:-1 16}
 torch_batches=${3:-16 48 64}
+[[ -n "${SKIP_TORCH:-}" ]] && torch_batches=""   # SKIP_TORCH=1: the WebGPU part only
 mkdir -p "$out"
 if [[ -z "${SKIP_WEBGPU:-}" ]]; then
 mkdir -p out/node-bundle/dist/linux-x64
@@ -90,7 +92,7 @@ for b in $torch_batches; do
     fi
   done
 done
-if [[ "${BENCH_COMPILE:-1}" == 1 ]]; then
+if [[ "${BENCH_COMPILE:-1}" == 1 && -n "$torch_batches" ]]; then
   b=${torch_batches%% *}
   for s in $scans; do step "torch-$s-b$b-compiled" --batch "$b" --scan "$s" --compile; done
 fi
