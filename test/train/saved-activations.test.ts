@@ -56,7 +56,7 @@ describe('saved for backward, counted by hand', () => {
     // d_inner 8, H 2, P 4, conv_dim 12, d_in_proj 22; 3 tokens in one sequence, one chunk of the kernel's size
     expect(Math.ceil(3 / defaultChunk(2))).toBe(1);
     const perToken = 22 + 12 + 12 + 8 + 8; // zxbcdt, conv (pre-SiLU), xbc, scan output, normalised output
-    const f32 = 1 * 1 * (2 * 4) * 2 + 4; // states [seqs, chunks, H*P, N]; rstd 3 -> 4
+    const f32 = 1 * 1 * 2 * (2 * 4) + 4; // states [seqs, chunks, N, H*P]; rstd 3 -> 4
     for (const [p, eb] of [['f32', 4], ['f16', 2]] as const) expect(savedActivationBytes(ir, 1, p)).toBe((12 + 3 * perToken) * eb + f32 * 4);
   });
 
