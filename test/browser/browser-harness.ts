@@ -177,7 +177,15 @@ export async function openTab(page: Page, name: string): Promise<void> {
   throw new Error(`the lab has no tab named "${name}"`);
 }
 
-/** Waits until `selector` exists and its text satisfies `pattern` (a stale element from an earlier step does not count). */
+/**
+ * Clicks the element `selector` finds, found and clicked in one step inside the page. For buttons in a panel that
+ * re-renders on every progress event (a running task's Cancel): page.click finds the element, then scrolls and
+ * clicks over several round trips, by which time the re-render may have detached it ("Node is detached").
+ */
+export async function clickNow(page: Page, selector: string): Promise<void> {
+  await page.$eval(selector, (el) => (el as HTMLElement).click());
+}
+
 /** Replaces an input's value as typing would (select all, type), firing its input events. */
 export async function typeInto(page: Page, selector: string, value: string): Promise<void> {
   await page.click(selector, { count: 3 });
@@ -185,6 +193,7 @@ export async function typeInto(page: Page, selector: string, value: string): Pro
   if (value) await page.keyboard.type(value);
 }
 
+/** Waits until `selector` exists and its text satisfies `pattern` (a stale element from an earlier step does not count). */
 export async function waitForText(page: Page, selector: string, pattern: RegExp | string, timeout: number): Promise<string> {
   const source = typeof pattern === 'string' ? pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : pattern.source;
   await page.waitForFunction((sel: string, re: string) => new RegExp(re).test(document.querySelector(sel)?.textContent ?? ''), { timeout, polling: 100 }, selector, source);

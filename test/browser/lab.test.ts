@@ -3,7 +3,7 @@
 // console errors; and without WebGPU, the plain message and how to enable it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, collectErrors, launchChromium, logBrowserRun, openTab, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer } from './browser-harness.ts';
+import { browserSkipReason, collectErrors, launchChromium, logBrowserRun, openTab, saveScreenshot, startLabServer, waitForText, type Chromium, type LabServer, clickNow } from './browser-harness.ts';
 
 const skip = browserSkipReason();
 
@@ -90,7 +90,7 @@ describe.skipIf(skip)('lab page', () => {
       await page.click('[data-testid=profile]');
       expect(await waitForText(page, '#profile [data-testid=queued]', 'behind', 10_000)).toBe('Queued: waiting for the GPU behind Calibrate.');
       await openTab(page, 'Device');
-      await page.click('#calibration [data-testid=cancel]');
+      await clickNow(page, '#calibration [data-testid=cancel]');
       expect(await waitForText(page, '[data-testid=calibration-error-cancelled]', 'Cancelled', 60_000)).toBe('Cancelled: calibration cancelled.');
       await openTab(page, 'Kernels');
       // The profile ran once the GPU was free; its result is checked by the profiling test below, after a calibration.
@@ -101,7 +101,7 @@ describe.skipIf(skip)('lab page', () => {
     });
 
     it('calibrates with a progress indicator and draws the roofline', async () => {
-      await page.click('[data-testid=calibrate]');
+      await clickNow(page, '[data-testid=calibrate]');
       await page.waitForSelector('.progress progress', { timeout: 10_000 });
       await page.waitForSelector('[data-testid=calibration-result], [data-testid=calibration-error]', { timeout: 120_000 });
       expect(await page.$('[data-testid=calibration-error]')).toBeNull();

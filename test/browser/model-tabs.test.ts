@@ -4,7 +4,7 @@
 // whole v3-tiny, for a profile long enough to cancel while it runs and a model load queued behind it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, openLab, openTab, pickFiles, saveScreenshot, startLabServer, typeInto, waitForText, writeTinyModel, type Chromium, type LabServer, type TinyModel } from './browser-harness.ts';
+import { browserSkipReason, openLab, openTab, pickFiles, saveScreenshot, startLabServer, typeInto, waitForText, writeTinyModel, type Chromium, type LabServer, type TinyModel, clickNow } from './browser-harness.ts';
 
 const skip = browserSkipReason();
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
@@ -117,7 +117,7 @@ describe.skipIf(skip)('Model profile and Headroom tabs', () => {
     // Its steps are reported as they start (weights, warm-up, timed pass): cancelled during the warm-up.
     await waitForText(page, profileLine, /warm-up pass.*\(v3-tiny, batch 2, f32\)/, 60_000);
     expect(await disabled(page, '[data-testid=profile-model]')).toBe(true);
-    await page.click(`${profileLine} [data-testid=cancel]`);
+    await clickNow(page, `${profileLine} [data-testid=cancel]`);
     expect(await waitForText(page, '[data-testid=model-profile-error-cancelled]', 'Cancelled', 120_000)).toBe('Cancelled: model profile cancelled.');
     expect(await page.$(profileLine)).toBeNull();
     expect(await page.$('[data-testid=model-profile-result]')).not.toBeNull(); // the last finished profile stays
@@ -129,11 +129,11 @@ describe.skipIf(skip)('Model profile and Headroom tabs', () => {
     await waitForText(page, profileLine, 'warm-up pass', 60_000);
     await pickFiles(page, 'model-files', tiny.graph, tiny.weights);
     expect(await waitForText(page, '#model-bar [data-testid=queued]', 'behind', 10_000)).toBe('Queued: waiting for the GPU behind Model profile.');
-    await page.click('#model-bar [data-testid=cancel]');
+    await clickNow(page, '#model-bar [data-testid=cancel]');
     expect(await waitForText(page, '[data-testid=model-error-cancelled]', 'Cancelled', 10_000)).toBe('Cancelled: load model cancelled while queued.');
     expect(await text(page, '[data-testid=model-info]')).toMatch(/^v3-tiny \(preset v3-tiny, seeded initial weights/); // still the model in use
     expect(await page.$('#model-bar .progress')).toBeNull();
-    await page.click(`${profileLine} [data-testid=cancel]`);
+    await clickNow(page, `${profileLine} [data-testid=cancel]`);
     await waitForText(page, '[data-testid=model-profile-error-cancelled]', 'Cancelled', 120_000);
 
     // Both cancels left nothing behind: a load with progress, then a profile, run to the end.

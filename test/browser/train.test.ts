@@ -3,7 +3,7 @@
 // stopped, resumed to its end, and its weights made the lab's model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { browserSkipReason, openLab, pickFiles, saveScreenshot, startLabServer, typeInto, waitForText, writeTinyModel, type Chromium, type LabServer, type TinyModel } from './browser-harness.ts';
+import { browserSkipReason, openLab, pickFiles, saveScreenshot, startLabServer, typeInto, waitForText, writeTinyModel, type Chromium, type LabServer, type TinyModel, clickNow } from './browser-harness.ts';
 
 const skip = browserSkipReason();
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
@@ -40,7 +40,7 @@ describe.skipIf(skip)('Train tab', () => {
     await page.select('#train-precision', 'f32');
     await page.click('[data-testid=train-start]');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=train-loss-chart] circle').length >= 1, { timeout: 240_000, polling: 100 });
-    await page.click('#train [data-testid=cancel]'); // stop after the current step
+    await clickNow(page, '#train [data-testid=cancel]'); // stop after the current step
     const stopped = await waitForText(page, '[data-testid=train-result]', /^(Stopped|Finished) after/, 240_000);
     expect(stopped).toMatch(/^Stopped after [123] steps? on \d+ windows/);
     const done = await points(page);
