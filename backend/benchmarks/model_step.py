@@ -2,7 +2,7 @@
 
     python backend/benchmarks/model_step.py --ir graph.json [--weights W] --batch 4 [--device cuda]
         [--precision f16] [--scan auto|chunked|mamba_ssm] [--checkpoint none|scan|block|policy] [--compile]
-        [--chunk 16] [--repeats 3] [--threads N] [--by-op] [--json FILE]
+        [--chunk 16] [--repeats 3] [--threads N] [--by-op] [--kernels N] [--json FILE]
 
 Prints a short table last: the first step's time (Triton compiling and autotuning happen there, so it is the
 cold or warm start of a container, depending on TRITON_CACHE_DIR), the median of the later steps, peak memory
@@ -43,6 +43,8 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--by-op", action="store_true", help="also time each op type (adds synchronisation)")
+    p.add_argument("--kernels", type=int, default=0, metavar="N",
+                   help="after the timed steps, trace one more with torch.profiler and print its N costliest kernels")
     p.add_argument("--checkpoint", default="none", choices=["none", "scan", "block", "policy"],
                    help="what each Mamba2 block recomputes in backward (less memory); policy: the trainer's choice")
     p.add_argument("--compile", action="store_true", help="torch.compile everything but the Mamba2 scans")
@@ -103,6 +105,8 @@ def main() -> int:
                 fwd_times.append(t1 - t0)
     except torch.cuda.OutOfMemoryError as e:
         error = "out of memory: " + str(e).splitlines()[0][:160]
+    if a.kernels and not error:
+        print_kernel_table(lambda: one_step(run, model, x, y, device, a.precision), device, a.kernels)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
     step = statistics.median(times) if times else float("nan")
     fwd = statistics.median(fwd_times) if fwd_times else float("nan")
@@ -124,6 +128,26 @@ def main() -> int:
             "forward_s": fwd, "peak_gib": peak, "gib_per_window": peak / a.batch, "error": error,
             "repeats": len(times)}, indent=1))
     return 1 if error else 0
+
+
+def one_step(run, model, x, y, device, precision) -> None:
+    with autocast(device, precision):
+        logits = run(x)
+    focal_loss(logits, y, pos_weight=3.0).backward()
+    model.zero_grad(set_to_none=True)
+
+
+def print_kernel_table(step, device, rows: int) -> None:
+    """Where a step's GPU (or CPU) time goes, kernel by kernel: forward and backward alike, which --by-op cannot see."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    print(f"one traced step, its {rows} costliest kernels by {key}:")
+    print(prof.key_averages().table(sort_by=key, row_limit=rows, max_name_column_width=70))
 
 
 if __name__ == "__main__":
