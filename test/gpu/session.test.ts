@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gridFor } from '../../src/gpu/session.ts';
-import { unary } from '../../src/kernels/elementwise.ts';
+import { gridFor, SUBMIT_EVERY } from '../../src/gpu/session.ts';
+import { binary, unary } from '../../src/kernels/elementwise.ts';
 import { testGpu } from '../harness/node-gpu-session.ts';
 import { readBytes } from './read-buffer.ts';
 import workgroupIds from './fixtures/workgroup_ids.wgsl?raw';
@@ -86,5 +86,25 @@ describe.skipIf(!gpu.session)('ComputeSession', () => {
     expect(out[160]).toBe(10);
     s.arena.release(x);
     s.arena.release(y);
+  });
+
+  it('runs a batch longer than SUBMIT_EVERY in order across its submits, and reports an early part\'s validation error at the flush', async () => {
+    const s = gpu.session!;
+    const n = 2 * SUBMIT_EVERY + 7; // three submits: two while recording, one at the flush
+    const ping = [await s.arena.upload(new Float64Array(10).fill(0), [10], 'f32', 'ping'), await s.arena.tensor([10], 'f32', 'pong')];
+    const one = await s.arena.upload(new Float64Array(10).fill(1), [10], 'f32', 'one');
+    // each reads the previous one's output
+    for (let i = 0; i < n; i++) await binary(s, 'add', ping[i % 2]!, one, ping[(i + 1) % 2]!, `add ${i}`);
+    const y = ping[n % 2]!;
+    expect([...(await s.read(y))]).toEqual(new Array(10).fill(n));
+    // A buffer without STORAGE usage fails validation in the first submitted part, long before the flush.
+    const bad = s.device.createBuffer({ size: 64, usage: GPUBufferUsage.COPY_DST, label: 'not a storage buffer' });
+    await binary(s, 'add', y, one, { ...y, buffer: bad }, 'the bad dispatch');
+    for (let i = 0; i < SUBMIT_EVERY + 3; i++) await binary(s, 'add', ping[i % 2]!, one, ping[(i + 1) % 2]!, `after ${i}`);
+    await expect(s.flush()).rejects.toThrow(/not a storage buffer|the bad dispatch|STORAGE/i);
+    await s.flush(); // the session goes on
+    bad.destroy();
+    for (const t of ping) s.arena.release(t);
+    s.arena.release(one);
   });
 });
