@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ictal_backend import scan as scan_module  # noqa: E402
 from ictal_backend.losses import focal_loss  # noqa: E402
 from ictal_backend.model import compile_non_scan  # noqa: E402
-from ictal_backend.runtime import autocast, build_model  # noqa: E402
+from ictal_backend.runtime import autocast, build_model, time_conv_algorithms  # noqa: E402
 from ictal_backend.step_policy import choose_step  # noqa: E402
 
 
@@ -39,7 +39,8 @@ def main() -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--precision", default="f32", choices=["f32", "f16", "bf16"])
     p.add_argument("--scan", default="chunked", choices=["auto", "chunked", "sequential", "mamba_ssm"])
-    p.add_argument("--chunk", type=int, default=0, help="chunk of the pure-PyTorch scan (default: per device)")
+    p.add_argument("--chunk", type=int, default=0, help="the scan's chunk, pure-PyTorch or mamba_ssm (default: per device)")
+    p.add_argument("--no-conv-timing", action="store_true", help="leave cuDNN's algorithm heuristic (the trainer times them)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--by-op", action="store_true", help="also time each op type (adds synchronisation)")
@@ -53,8 +54,9 @@ def main() -> int:
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.chunk:
-        scan_module.DEFAULT_CHUNK = scan_module.CUDA_CHUNK = a.chunk
+        scan_module.DEFAULT_CHUNK = scan_module.CUDA_CHUNK = scan_module.MAMBA_SSM_CHUNK = a.chunk
     device = torch.device(a.device)
+    time_conv_algorithms(device, not a.no_conv_timing)
     choice = choose_step(device, a.batch, a.scan, None if a.checkpoint == "policy" else a.checkpoint)
     model = build_model(a.ir, a.weights, device=device, scan_impl=choice.scan)
     model.train()
@@ -111,7 +113,7 @@ def main() -> int:
     step = statistics.median(times) if times else float("nan")
     fwd = statistics.median(fwd_times) if fwd_times else float("nan")
     print(f"graph {model.graph.name}, batch {a.batch}, {card}, {a.precision}, scan {choice.scan} chunk "
-          f"{a.chunk or 'per device'}, recomputed {choice.checkpoint}{', compiled' if a.compile else ''} ({choice.reason})")
+          f"{a.chunk or 'per device'}, cuDNN {'heuristic' if a.no_conv_timing else 'timed'}, recomputed {choice.checkpoint}{', compiled' if a.compile else ''} ({choice.reason})")
     if a.by_op and not error:
         total = sum(op_time.values())
         print("forward time by op (last repeat):")
@@ -124,7 +126,8 @@ def main() -> int:
     if a.json:
         Path(a.json).write_text(json.dumps({
             "card": card, "batch": a.batch, "precision": a.precision, "scan": choice.scan,
-            "checkpoint": choice.checkpoint, "compiled": a.compile, "first_step_s": first, "step_s": step,
+            "checkpoint": choice.checkpoint, "compiled": a.compile, "chunk": a.chunk or None,
+            "conv_timing": not a.no_conv_timing, "first_step_s": first, "step_s": step,
             "forward_s": fwd, "peak_gib": peak, "gib_per_window": peak / a.batch, "error": error,
             "repeats": len(times)}, indent=1))
     return 1 if error else 0

@@ -38,6 +38,14 @@ def exact_f32() -> Iterator[None]:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
+def time_conv_algorithms(device: torch.device, on: bool = True) -> None:
+    """Training feeds one shape every step, so on CUDA let cuDNN time its convolution algorithms once per shape
+    (the first step) and keep the fastest: its default heuristic took a 13 ms weight-gradient kernel for each of
+    the TCN's convs at batch 16 on an H100 (2026-12-06 kernel trace, docs/PERFORMANCE.md)."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = on
+
+
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
     """f32: plain float32 (no TF32). f16/bf16: torch autocast (matmuls and convs in half, reductions and the scan
     in f32)."""

@@ -26,7 +26,10 @@ import torch.nn.functional as F
 # 8-32 (0.5 s a step) and twice as slow at 64; full v3 on an H200, scan checkpointed, is fastest at 32.
 DEFAULT_CHUNK = 16
 CUDA_CHUNK = 32
-MAMBA_SSM_CHUNK = 256       # mamba_ssm's own default for Mamba2
+# mamba_ssm's chunk: its own Mamba2 default is 256, sized for wide heads (headdim 64). v3's heads are 4 - 8 wide
+# and its state 8 - 16, so the intra-chunk quadratic kernels (work ~ length x chunk per head) dominated the step
+# at 256 (2026-12-06, H100: the scan's kernels 290 ms of the 577 ms batch-16 step); docs/PERFORMANCE.md has the A/B.
+MAMBA_SSM_CHUNK = 64
 INT32_MAX = 2**31 - 1       # mamba_ssm's Triton kernels compute offsets in 32 bits
 
 
@@ -140,10 +143,13 @@ def mamba_ssm_available() -> bool:
 
 
 def scan_mamba_ssm(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
-                   D: torch.Tensor | None = None, reverse: bool = False, chunk: int = MAMBA_SSM_CHUNK) -> torch.Tensor:
-    """mamba_ssm's fused chunked scan on CUDA. Its kernels index with 32-bit offsets (per sequence times a
-    stride): the edge stream at batch 48 (8208 sequences) overflowed them in the reference implementation. So
-    the sequences are fed in groups small enough that no tensor's offset passes 2^31."""
+                   D: torch.Tensor | None = None, reverse: bool = False, chunk: int | None = None) -> torch.Tensor:
+    """mamba_ssm's fused chunked scan on CUDA (chunk: MAMBA_SSM_CHUNK, read per call). Its kernels index with
+    32-bit offsets (per sequence times a stride): the edge stream at batch 48 (8208 sequences) overflowed them in
+    the reference implementation. So the sequences are fed in groups small enough that no tensor's offset passes
+    2^31. Views are passed as they are: mamba_ssm copies only what its kernels cannot read strided (x with a
+    unit stride along time or channels is read in place; B and C need a unit channel stride)."""
+    chunk = chunk or MAMBA_SSM_CHUNK
     fn = _mamba_chunk_scan()
     if fn is None or not x.is_cuda:
         raise RuntimeError("scan: mamba_ssm is not importable or the tensors are not on a CUDA device")
@@ -156,8 +162,8 @@ def scan_mamba_ssm(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
     ys = []
     for start in range(0, n, group):
         sl = slice(start, start + group)
-        ys.append(fn(x[sl].contiguous(), dt[sl].contiguous(), A.float(), B[sl, :, None].contiguous(),
-                     C[sl, :, None].contiguous(), chunk, D=None if D is None else D.float()))
+        ys.append(fn(x[sl], dt[sl], A.float(), B[sl, :, None], C[sl, :, None], chunk,
+                     D=None if D is None else D.float()))
     y = torch.cat(ys) if len(ys) > 1 else ys[0]
     return y.flip(1) if reverse else y
 

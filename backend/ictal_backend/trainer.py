@@ -32,7 +32,7 @@ from .ir import IrGraph
 from .losses import focal_loss, pos_weight_for_rate
 from .model import GraphModel
 from .private_files import atomic_write, private_dir
-from .runtime import autocast, build_model, load_graph, pick_device
+from .runtime import autocast, build_model, load_graph, pick_device, time_conv_algorithms
 from .safetensors_io import load_weights, save_weights
 from .sampling import batches, epoch_plan, positive_share, training_windows
 from .step_policy import choose_step
@@ -313,6 +313,7 @@ def run_training(ir: dict[str, Any] | IrGraph, config: dict[str, Any], data: dic
     # The fastest measured scan + recomputation whose memory fits this card at this batch (step_policy.py).
     step = choose_step(device, c["batch_size"], c["scan"], c["checkpoint_mamba"])
     model.set_scan_impl(step.scan, step.checkpoint)
+    time_conv_algorithms(device)
     log(f"scan {step.scan}, recomputed in backward: {step.checkpoint} ({step.reason})")
     precision, warning = resolve_precision(c["precision"], device)
     if warning:
