@@ -1,7 +1,7 @@
 // Gated RMSNorm of the Mamba2 block: g = x silu(z);  y = g / rms(g) * w,  rms(g) = sqrt(mean(g^2) + eps),
 // over the last dimension D. z may be a channel slice of a wider tensor (the in_proj output): channels
 // z_offset .. z_offset + D of rows z_stride long. Variants:
-//   FWD      x, z, w -> y, rstd (f32 per row): a workgroup per row (`gated_rmsnorm`), or an invocation per
+//   FWD      x, z, w -> y, rstd (f32 per row): ROW_LANES invocations per row (`gated_rmsnorm`), or an invocation per
 //            row for short rows (`gated_rmsnorm_rows`: no barriers, which CPU drivers pay dearly)
 //   BWD_DX   x, z, w, dy, rstd -> dx, dz (dz into the same slice of a tensor shaped like z)
 //            n = g rstd;  dg = rstd (dy w - n mean(dy w n));  dx = dg silu(z);  dz = dg x silu'(z)
@@ -48,6 +48,9 @@ struct Params {
 //#endif
 
 const WG: u32 = 64u;
+// Invocations per row of `gated_rmsnorm` and `gated_rmsnorm_bwd_dx` (a power of two <= WG; src/kernels/row-lanes.ts):
+// WG / ROW_LANES rows per workgroup. 64: a workgroup per row.
+override ROW_LANES: u32 = 64u;
 // wg_sum2: shaders/workgroup_sum.wgsl, appended by src/kernels/gated-rmsnorm.ts.
 
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
@@ -62,19 +65,21 @@ fn gate(row: u32, c: u32) -> f32 {
 
 //#if FWD
 @compute @workgroup_size(WG) fn gated_rmsnorm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = linear_wg(wid, nwg);
-  if (row >= P.rows) { return; }
+  let lane = lid % ROW_LANES;
+  let row = linear_wg(wid, nwg) * (WG / ROW_LANES) + lid / ROW_LANES;
+  // A row past the end walks no channels but still reaches every barrier of its workgroup.
+  let cols = select(0u, P.cols, row < P.rows);
   var q = 0.0;
-  for (var c = lid; c < P.cols; c += WG) { let g = gate(row, c); q += g * g; }
-  let r = inverseSqrt(wg_sum2(lid, vec2<f32>(q, 0.0)).x / f32(P.cols) + P.eps);
-  for (var c = 2u * lid; c < P.cols; c += 2u * WG) {
-    let second = c + 1u < P.cols;
+  for (var c = lane; c < cols; c += ROW_LANES) { let g = gate(row, c); q += g * g; }
+  let r = inverseSqrt(seg_sum2(lid, vec2<f32>(q, 0.0), ROW_LANES).x / f32(P.cols) + P.eps);
+  for (var c = 2u * lane; c < cols; c += 2u * ROW_LANES) {
+    let second = c + 1u < cols;
     let y0 = gate(row, c) * r * f32(w_ld(c));
     var y1 = 0.0;
     if (second) { y1 = gate(row, c + 1u) * r * f32(w_ld(c + 1u)); }
     y_st2(row * P.x_stride + c, act(y0), act(y1), second);
   }
-  if (lid == 0u) { rstd_st(row, r); }
+  if (lane == 0u && cols > 0u) { rstd_st(row, r); }
 }
 
 @compute @workgroup_size(WG) fn gated_rmsnorm_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -107,14 +112,16 @@ fn grad(row: u32, c: u32, r: f32, m: f32) -> Grad {
 }
 
 @compute @workgroup_size(WG) fn gated_rmsnorm_bwd_dx(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = linear_wg(wid, nwg);
-  if (row >= P.rows) { return; }
-  let r = rstd_ld(row);
+  let lane = lid % ROW_LANES;
+  let row = linear_wg(wid, nwg) * (WG / ROW_LANES) + lid / ROW_LANES;
+  let cols = select(0u, P.cols, row < P.rows);
+  var r = 0.0;
+  if (cols > 0u) { r = rstd_ld(row); }
   var s = 0.0;
-  for (var c = lid; c < P.cols; c += WG) { s += f32(dy_ld(row * P.x_stride + c)) * f32(w_ld(c)) * gate(row, c) * r; }
-  let m = wg_sum2(lid, vec2<f32>(s, 0.0)).x / f32(P.cols);
-  for (var c = 2u * lid; c < P.cols; c += 2u * WG) {
-    let second = c + 1u < P.cols;
+  for (var c = lane; c < cols; c += ROW_LANES) { s += f32(dy_ld(row * P.x_stride + c)) * f32(w_ld(c)) * gate(row, c) * r; }
+  let m = seg_sum2(lid, vec2<f32>(s, 0.0), ROW_LANES).x / f32(P.cols);
+  for (var c = 2u * lane; c < cols; c += 2u * ROW_LANES) {
+    let second = c + 1u < cols;
     let g0 = grad(row, c, r, m);
     var g1 = Grad(0.0, 0.0);
     if (second) { g1 = grad(row, c + 1u, r, m); }

@@ -1,7 +1,7 @@
 // LayerNorm over the last dimension with affine: y = (x - mean) * rstd * gamma + beta, rstd = 1/sqrt(var + eps).
 // Rows are x's leading dimensions flattened; every row-wise tensor has the same stored row length `stride`.
 // Variants (defines):
-//   FWD      x, gamma, beta -> y, mean, rstd (saved f32 statistics): a workgroup per row (`layernorm`), or
+//   FWD      x, gamma, beta -> y, mean, rstd (saved f32 statistics): ROW_LANES invocations per row (`layernorm`), or
 //            an invocation per row for short rows (`layernorm_rows`: no barriers, which CPU drivers pay dearly)
 //   BWD_DX   x, gamma, dy, mean, rstd -> dx:  dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy gamma
 //   PARTIAL  x, dy, mean, rstd -> partial [blocks, 2, C] f32: sums of dy xhat and dy over a block of rows
@@ -46,30 +46,35 @@ struct Params {
 //#endif
 
 const WG: u32 = 64u;
+// Invocations per row of `layernorm` and `layernorm_bwd_dx` (a power of two <= WG; src/kernels/row-lanes.ts):
+// WG / ROW_LANES rows per workgroup. 64: a workgroup per row.
+override ROW_LANES: u32 = 64u;
 
 // wg_sum2: shaders/workgroup_sum.wgsl, appended by src/kernels/layernorm.ts.
 
 //#if FWD
 @compute @workgroup_size(WG) fn layernorm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = linear_wg(wid, nwg);
-  if (row >= P.rows) { return; }
+  let lane = lid % ROW_LANES;
+  let row = linear_wg(wid, nwg) * (WG / ROW_LANES) + lid / ROW_LANES;
+  // A row past the end walks no columns but still reaches every barrier of its workgroup.
+  let cols = select(0u, P.cols, row < P.rows);
   let base = row * P.stride;
   let n = f32(P.cols);
   var s = 0.0;
-  for (var c = lid; c < P.cols; c += WG) { s += f32(x_ld(base + c)); }
-  let mu = wg_sum2(lid, vec2<f32>(s, 0.0)).x / n;
+  for (var c = lane; c < cols; c += ROW_LANES) { s += f32(x_ld(base + c)); }
+  let mu = seg_sum2(lid, vec2<f32>(s, 0.0), ROW_LANES).x / n;
   // Two passes over the row (mean, then squared deviations): no cancellation from E[x^2] - E[x]^2.
   var q = 0.0;
-  for (var c = lid; c < P.cols; c += WG) { let d = f32(x_ld(base + c)) - mu; q += d * d; }
-  let r = inverseSqrt(wg_sum2(lid, vec2<f32>(q, 0.0)).x / n + P.eps);
-  for (var c = 2u * lid; c < P.cols; c += 2u * WG) {
-    let second = c + 1u < P.cols;
+  for (var c = lane; c < cols; c += ROW_LANES) { let d = f32(x_ld(base + c)) - mu; q += d * d; }
+  let r = inverseSqrt(seg_sum2(lid, vec2<f32>(q, 0.0), ROW_LANES).x / n + P.eps);
+  for (var c = 2u * lane; c < cols; c += 2u * ROW_LANES) {
+    let second = c + 1u < cols;
     let y0 = (f32(x_ld(base + c)) - mu) * r * f32(gamma_ld(c)) + f32(beta_ld(c));
     var y1 = 0.0;
     if (second) { y1 = (f32(x_ld(base + c + 1u)) - mu) * r * f32(gamma_ld(c + 1u)) + f32(beta_ld(c + 1u)); }
     y_st2(base + c, act(y0), act(y1), second);
   }
-  if (lid == 0u) { mean_st(row, mu); rstd_st(row, r); }
+  if (lane == 0u && cols > 0u) { mean_st(row, mu); rstd_st(row, r); }
 }
 
 @compute @workgroup_size(WG) fn layernorm_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -98,19 +103,22 @@ const WG: u32 = 64u;
 
 //#if BWD_DX
 @compute @workgroup_size(WG) fn layernorm_bwd_dx(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = linear_wg(wid, nwg);
-  if (row >= P.rows) { return; }
+  let lane = lid % ROW_LANES;
+  let row = linear_wg(wid, nwg) * (WG / ROW_LANES) + lid / ROW_LANES;
+  let valid = row < P.rows;
+  let cols = select(0u, P.cols, valid);
   let base = row * P.stride;
-  let mu = mean_ld(row);
-  let r = rstd_ld(row);
+  var mu = 0.0;
+  var r = 0.0;
+  if (valid) { mu = mean_ld(row); r = rstd_ld(row); }
   var s = vec2<f32>(0.0);
-  for (var c = lid; c < P.cols; c += WG) {
+  for (var c = lane; c < cols; c += ROW_LANES) {
     let g = f32(dy_ld(base + c)) * f32(gamma_ld(c));
     s += vec2<f32>(g, g * (f32(x_ld(base + c)) - mu) * r);
   }
-  let m = wg_sum2(lid, s) / f32(P.cols);
-  for (var c = 2u * lid; c < P.cols; c += 2u * WG) {
-    let second = c + 1u < P.cols;
+  let m = seg_sum2(lid, s, ROW_LANES) / f32(P.cols);
+  for (var c = 2u * lane; c < cols; c += 2u * ROW_LANES) {
+    let second = c + 1u < cols;
     let g0 = f32(dy_ld(base + c)) * f32(gamma_ld(c));
     let d0 = r * (g0 - m.x - (f32(x_ld(base + c)) - mu) * r * m.y);
     var d1 = 0.0;

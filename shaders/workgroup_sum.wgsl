@@ -13,3 +13,18 @@ fn wg_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
   workgroupBarrier();
   return r;
 }
+
+// The same tree within each aligned segment of `lanes` invocations (a power of two <= WG, uniform): every
+// invocation gets its segment's sum. A workgroup serving several rows, one segment each, reduces them all at once.
+fn seg_sum2(lid: u32, v: vec2<f32>, lanes: u32) -> vec2<f32> {
+  wg_red[lid] = v;
+  let lane = lid % lanes;
+  for (var st = lanes / 2u; st > 0u; st >>= 1u) {
+    workgroupBarrier();
+    if (lane < st) { wg_red[lid] += wg_red[lid + st]; }
+  }
+  workgroupBarrier();
+  let r = wg_red[lid - lane];
+  workgroupBarrier();
+  return r;
+}

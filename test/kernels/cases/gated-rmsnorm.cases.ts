@@ -3,6 +3,7 @@ import {
   type GatedRmsNormRefDims, gatedRmsNorm, gatedRmsNormBackward, gatedRmsNormBackwardReference, gatedRmsNormReference,
 } from '../../../src/kernels/gated-rmsnorm.ts';
 import { zeroOutsideSlice } from './channel-slice.ts';
+import { withRowLanes } from './layernorm.cases.ts';
 
 interface Case extends GatedRmsNormRefDims {
   /** Leading dimensions of x (their product is rows). */
@@ -51,6 +52,12 @@ export function gatedRmsNormCases(): KernelCase[] {
       },
       reference: (i) => gatedRmsNormBackwardReference(i.x!, i.z!, i.w!, i.dy!, d),
     });
+  }
+  // Every lane count of the row-lanes kernels, on rows that leave the last workgroup part-filled (130 rows).
+  for (const lanes of [1, 4, 16, 64]) {
+    for (const c of cases.filter((k) => k.name.includes('[130,9]') || k.name.includes('[2,5,32]'))) {
+      cases.push({ ...c, name: `${c.name} lanes ${lanes}`, run: withRowLanes(lanes, c.run) });
+    }
   }
   return cases;
 }

@@ -1,6 +1,7 @@
 import type { KernelCase } from '../../harness/kernel-harness.ts';
 import { layerNorm, layerNormBackward, layerNormBackwardReference, layerNormReference } from '../../../src/kernels/layernorm.ts';
 import { numel } from '../../../src/kernels/layout.ts';
+import { forceRowLanes } from '../../../src/kernels/row-lanes.ts';
 
 /** Rows of 1, 7 (odd), 64 (the model's width), 1000 (more than one pass of the workgroup); leading dims 1..3. */
 export const LAYERNORM_SHAPES: number[][] = [[1, 1], [7], [3, 7], [2, 19, 64], [5, 1000], [300, 16], [1, 33]];
@@ -34,5 +35,24 @@ export function layerNormCases(): KernelCase[] {
       reference: (i) => layerNormBackwardReference(i.x!, i.gamma!, i.dy!, cols),
     });
   }
+  // Every lane count of the row-lanes kernels (the rule picks 4 - 64 by width; on CPU adapters short forward rows
+  // otherwise take an invocation each), on rows that leave the last workgroup part-filled.
+  for (const lanes of [1, 4, 16, 64]) {
+    for (const c of cases.filter((k) => ['[300,16]', '[3,7]', '[2,19,64]', '[1,33]'].some((sh) => k.name.endsWith(sh)))) {
+      cases.push({ ...c, name: `${c.name} lanes ${lanes}`, run: withRowLanes(lanes, c.run) });
+    }
+  }
   return cases;
+}
+
+/** The case run with `lanes` lanes per row forced (and the rule back afterwards, whatever happens). */
+export function withRowLanes(lanes: number, run: KernelCase['run']): KernelCase['run'] {
+  return async (s, t) => {
+    forceRowLanes(lanes);
+    try {
+      await run(s, t);
+    } finally {
+      forceRowLanes(undefined);
+    }
+  };
 }
