@@ -4,6 +4,7 @@ import source from '../../shaders/layout.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { innermost, numel, physicalRow, samePrecision } from './layout.ts';
+import { vecLanes } from './elementwise.ts';
 
 export const LAYOUT_SHADER = { name: 'layout.wgsl', source };
 const WG = 64;
@@ -76,11 +77,27 @@ function broadcastStrides(x: GpuTensor, y: GpuTensor): number[] {
   return out;
 }
 
-/** y = concat([a, b], axis = -1), leading axes broadcast numpy-style. */
+/**
+ * y = concat([a, b], axis = -1), leading axes broadcast numpy-style. Without broadcast or row padding, and rows of
+ * whole 16-byte chunks, one invocation per chunk (`concat_chunks`); else the strided pair kernel.
+ */
 export async function concatLast(s: ComputeSession, a: GpuTensor, b: GpuTensor, y: GpuTensor, label = 'concat'): Promise<void> {
   samePrecision('concat', a, b, y);
   const fa = innermost(a), fb = innermost(b);
   if (fa + fb !== innermost(y)) throw new Error(`concat: last axes ${fa} + ${fb} != ${innermost(y)} of ${y.label}`);
+  const lanes = vecLanes(y.precision);
+  const lead = (t: GpuTensor) => t.shape.slice(0, -1).join(',');
+  const chunked = [a, b, y].every((t) => physicalRow(t) === innermost(t) && innermost(t) % lanes === 0) && lead(a) === lead(y) && lead(b) === lead(y);
+  if (chunked) {
+    const rows = numel(y.shape) / innermost(y);
+    const words = new Uint32Array(8 + 3 * 8);
+    words.set([y.shape.length, rows, innermost(y), innermost(y), innermost(y) / lanes, fa / lanes, 0, 0]);
+    await s.dispatch({
+      shader: LAYOUT_SHADER, entry: 'concat_chunks', precision: y.precision, defines: { VEC: true }, params: words, tensors: [a, y, b],
+      workgroups: Math.ceil((rows * innermost(y)) / lanes / WG), label, shapes: `[${y.shape}] chunks`, flops: 0, bytes: a.bytes + b.bytes + y.bytes,
+    });
+    return;
+  }
   await run(s, 'concat2', y, [a, b], packParams(y, fa, 0, 0, broadcastStrides(a, y), broadcastStrides(b, y)), label, a.bytes + b.bytes + y.bytes);
 }
 

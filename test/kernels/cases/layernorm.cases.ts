@@ -47,10 +47,10 @@ export function layerNormCases(): KernelCase[] {
 
 /** The case run with `lanes` lanes per row forced (and the rule back afterwards, whatever happens). */
 export function withRowLanes(lanes: number, run: KernelCase['run']): KernelCase['run'] {
-  return async (s, t) => {
+  return async (s, t, precision) => {
     forceRowLanes(lanes);
     try {
-      await run(s, t);
+      await run(s, t, precision);
     } finally {
       forceRowLanes(undefined);
     }

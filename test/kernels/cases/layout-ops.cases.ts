@@ -32,6 +32,10 @@ export function layoutOpsCases(): KernelCase[] {
   }
   const concats: [number[], number[], number[]][] = [
     [[2, 3, 4], [2, 3, 4], [2, 3, 8]],
+    // Whole 16-byte chunks per row in every precision, no broadcast: concat_chunks (the v3 streams' 16 + 16, 64 + 16)
+    [[5, 3, 16], [5, 3, 16], [5, 3, 32]],
+    [[7, 64], [7, 16], [7, 80]],
+    [[3, 8], [3, 24], [3, 32]],
     [[2, 19, 5, 16], [19, 1, 16], [2, 19, 5, 32]],
     [[3, 5], [3, 1], [3, 6]],
     [[1, 7], [1, 3], [1, 10]],
