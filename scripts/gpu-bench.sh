@@ -131,15 +131,18 @@ if rows:
         import mamba_ssm; mv = mamba_ssm.__version__
     except Exception as e:  # noqa: BLE001
         mv = f"not importable ({type(e).__name__})"
+    from ictal_backend.scan import CUDA_CHUNK, MAMBA_SSM_CHUNK
     print(f"\ntorch v3 training step, f16 autocast: {rows[0]['card']}, torch {torch.__version__}, mamba_ssm {mv}, "
-          f"PYTORCH_CUDA_ALLOC_CONF={os.environ.get('PYTORCH_CUDA_ALLOC_CONF', '')}")
+          f"PYTORCH_CUDA_ALLOC_CONF={os.environ.get('PYTORCH_CUDA_ALLOC_CONF', '')}; chunk {MAMBA_SSM_CHUNK} (mamba_ssm) / "
+          f"{CUDA_CHUNK} (chunked) and cuDNN's algorithms timed, unless the note says otherwise")
     print("| batch | scan | recomputed | compiled | first step s | step s (median) | peak GiB | GiB per window | note |\n"
           "|---|---|---|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: (r["batch"], r["scan"], r["compiled"], r["name"])):
         note = "cold Triton cache" if r["name"].endswith("-cold") else "warm Triton cache" if r["name"].endswith("-warm") else ""
         if not note and r["scan"] == "mamba_ssm" and os.environ.get("TRITON_CACHE_SEED"):
             note = "Triton cache carried from an earlier run"
-        note = "; ".join(x for x in (note, r.get("error") or "") if x)
+        extra = [f"chunk {r['chunk']}" if r.get("chunk") else "", "cuDNN heuristic" if r.get("conv_timing") is False else ""]
+        note = "; ".join(x for x in (note, *extra, r.get("error") or "") if x)
         print(f"| {r['batch']} | {r['scan']} | {r['checkpoint']} | {'yes' if r['compiled'] else 'no'} | {r['first_step_s']:.1f} | "
               f"{r['step_s']:.3f} | {r['peak_gib']:.1f} | {r['gib_per_window']:.2f} | {note} |")
 ref = {r["scan"]: r["step_s"] for r in rows if r["batch"] == 16 and not r["compiled"] and not r["name"].endswith("-cold") and "step_s" in r}
