@@ -37,8 +37,7 @@ struct Params {
   dt_off: u32, dt_row: u32, dt_seq: u32,
   y_off: u32, y_row: u32, y_seq: u32,       // y (forward) or dy (backward)
   dx_off: u32, db_off: u32, dc_off: u32, dxbc_row: u32, dxbc_seq: u32,
-  ddt_off: u32, ddt_row: u32, ddt_seq: u32,
-  stage_steps: u32,                         // scan_sequential_staged: steps staged per block
+  ddt_off: u32, ddt_row: u32, ddt_seq: u32, pad0: u32,
 }
 @group(0) @binding(0) var<uniform> U: Params;
 
@@ -202,97 +201,6 @@ fn step_dt(seq: u32, t: u32, h: u32) -> f32 {
       y1 += s1[n] * c;
     }
     y_st2(seq * U.y_seq + t * U.y_row + U.y_off + c0, act(y0 + d0 * x0), act(y1 + d1 * x1), has1);
-  }
-}
-
-// The same walk with each block of stage_steps steps' x, dt, B and C loaded first by the whole workgroup, coalesced,
-// into workgroup memory: the plain walk waits for its loads' latency at every step (960 of them in v3: 1.7 ms a
-// call for the node stream at batch 16 on an H100, 196 GB/s), this one once per block. The host takes it where the
-// channel pairs of a sequence divide WG (so a workgroup holds WG / pairs whole sequences) and a block fits STAGE.
-const STAGE: u32 = 4096u;
-var<workgroup> stage: array<f32, STAGE>;   // [steps][sequences][CH] x, then [steps][sequences] x (H dt, N B, N C)
-
-@compute @workgroup_size(WG) fn scan_sequential_staged(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let pairs = (U.CH + 1u) / 2u;
-  let spw = WG / pairs;
-  let seq0 = linear_wg(wid, nwg) * spw;
-  let ls = lid / pairs;
-  let seq = seq0 + ls;
-  let c0 = 2u * (lid % pairs);
-  let has1 = c0 + 1u < U.CH;
-  let c1 = select(c0, c0 + 1u, has1);
-  let h0 = c0 / U.P;
-  let h1 = c1 / U.P;
-  let valid = seq < U.seqs;
-  var a0 = 0.0;
-  var a1 = 0.0;
-  var d0 = 0.0;
-  var d1 = 0.0;
-  if (valid) { a0 = f32(A_ld(h0)); a1 = f32(A_ld(h1)); d0 = f32(Dskip_ld(h0)); d1 = f32(Dskip_ld(h1)); }
-  let xw = spw * U.CH;                 // x values per staged step
-  let rw = U.H + 2u * U.N;             // dt, B, C values per (step, sequence)
-  let rest = U.stage_steps * xw;       // where dt, B, C start
-  var s0: array<f32, NMAX>;
-  var s1: array<f32, NMAX>;
-  for (var k0 = 0u; k0 < U.T; k0 += U.stage_steps) {
-    let len = min(U.stage_steps, U.T - k0);
-    workgroupBarrier(); // every read of the previous block is done
-    for (var i = lid; i < len * xw; i += WG) {
-      let sq = seq0 + (i % xw) / U.CH;
-      var v = 0.0;
-      if (sq < U.seqs) { v = f32(x_ld(sq * U.x_seq + time_index(k0 + i / xw) * U.x_row + U.x_off + i % U.CH)); }
-      stage[i] = v;
-    }
-    for (var i = lid; i < len * spw * rw; i += WG) {
-      let j = i / (spw * rw);
-      let sq = seq0 + (i / rw) % spw;
-      let r = i % rw;
-      var v = 0.0;
-      if (sq < U.seqs) {
-        let t = time_index(k0 + j);
-        if (r < U.H) {
-          v = step_dt(sq, t, r);
-        } else if (r < U.H + U.N) {
-          v = f32(Bm_ld(sq * U.b_seq + t * U.b_row + U.b_off + r - U.H));
-        } else {
-          v = f32(Cm_ld(sq * U.c_seq + t * U.c_row + U.c_off + r - U.H - U.N));
-        }
-      }
-      stage[rest + i] = v;
-    }
-    workgroupBarrier();
-    if (valid) {
-      for (var j = 0u; j < len; j++) {
-        let k = k0 + j;
-        if (U.save_states != 0u && k % U.chunk == 0u) {
-          let i0 = state_index(seq, k / U.chunk, c0);
-          let i1 = state_index(seq, k / U.chunk, c1);
-          for (var n = 0u; n < N_STATE; n++) { states_st(i0 + n * U.CH, s0[n]); states_st(i1 + n * U.CH, s1[n]); }
-        }
-        let xo = j * xw + ls * U.CH;
-        let x0 = stage[xo + c0];
-        let x1 = stage[xo + c1];
-        let ro = rest + (j * spw + ls) * rw;
-        let dt0 = stage[ro + h0];
-        let dt1 = stage[ro + h1];
-        let e0 = exp(dt0 * a0);
-        let e1 = exp(dt1 * a1);
-        let u0 = dt0 * x0;
-        let u1 = dt1 * x1;
-        var y0 = 0.0;
-        var y1 = 0.0;
-        for (var n = 0u; n < N_STATE; n++) {
-          let b = stage[ro + U.H + n];
-          let c = stage[ro + U.H + U.N + n];
-          s0[n] = e0 * s0[n] + u0 * b;
-          s1[n] = e1 * s1[n] + u1 * b;
-          y0 += s0[n] * c;
-          y1 += s1[n] * c;
-        }
-        let t = time_index(k);
-        y_st2(seq * U.y_seq + t * U.y_row + U.y_off + c0, act(y0 + d0 * x0), act(y1 + d1 * x1), has1);
-      }
-    }
   }
 }
 //#endif

@@ -8,7 +8,7 @@ import { profileBatch, type Batch } from '../gpu/profile-run.ts';
 import { BINARY_OPS, UNARY_OPS, binary, unary, unaryBackward } from '../kernels/elementwise.ts';
 import { REDUCE_OPS, reduce, reducedShape, sumKeep } from '../kernels/reduce.ts';
 import { viewAs } from '../kernels/layout.ts';
-import { type ScanDims, type ScanInputs, chunkedScanRuns, defaultChunk, scanBackward, scanChunked, scanFormFor, scanSequential, sequentialStageSteps, statesShape } from '../kernels/mamba-scan.ts';
+import { type ScanDims, type ScanInputs, chunkedScanRuns, defaultChunk, scanBackward, scanChunked, scanFormFor, scanSequential, statesShape } from '../kernels/mamba-scan.ts';
 import { cosineEdges, cosineEdgesBackward, pairCount } from '../kernels/cosine-edges.ts';
 import { adjacencyShape, topkAdjacency, topkAdjacencyBackward } from '../kernels/topk-adjacency.ts';
 import { ssgconvPropagate, ssgconvPropagateBackward } from '../kernels/ssgconv.ts';
@@ -150,10 +150,7 @@ export const BENCH_FAMILIES: BenchFamily[] = [
         const rule = scanFormFor(d);
         const tag = `scan.${name} seqs ${d.seqs} (rule: ${rule === 'chunked' ? `chunked${q0}` : rule})`;
         runs.push(async (ss) => {
-          // The sequential walk plain and with its steps staged (where the shape allows), whatever the adapter
-          // would pick: the A/B behind ScanOptions.staged's default.
-          await scanSequential(ss, d, inp, y, { states: states.get(q0)!, chunk: q0, label: `${tag} sequential`, staged: false });
-          if (sequentialStageSteps(d) > 0) await scanSequential(ss, d, inp, y, { states: states.get(q0)!, chunk: q0, label: `${tag} sequential staged`, staged: true });
+          await scanSequential(ss, d, inp, y, { states: states.get(q0)!, chunk: q0, label: `${tag} sequential` });
           for (const q of chunks) await scanChunked(ss, d, inp, y, states.get(q)!, { chunk: q, label: `${tag} chunked${q}` });
           await scanBackward(ss, d, inp, dy, states.get(q0)!, grads, { chunk: q0, label: tag });
         });

@@ -46,13 +46,6 @@ export interface ScanOptions {
   /** Steps per chunk of the saved states (and of the chunked form); default `defaultChunk(N)`. */
   chunk?: number;
   label?: string;
-  /**
-   * Sequential form only: stage each block of steps' inputs in workgroup memory (`scan_sequential_staged`).
-   * Default: on GPU adapters where it applies (sequentialStageSteps > 0). CPU adapters keep the plain walk: on
-   * lavapipe the staged one took 2.1x (node, 19 sequences) and 2.7x (edge, 76) its time in f32 (`ictal bench
-   * --families mamba-scan --elements 2334720`, which runs both, 2026-12-06).
-   */
-  staged?: boolean;
 }
 
 /** Gradients. dx, dB, dC are slices of one tensor (the gradient of the conv output [x | B | C]). */
@@ -295,30 +288,13 @@ export async function scanSequential(s: ComputeSession, d: ScanDims, inp: ScanIn
   if (opts.states) checkStates(op, s, d, opts.states, chunk);
   const items = d.seqs * Math.ceil(CH / 2);
   const cost = scanCost(d, 'sequential', r.precision, chunk);
-  const steps = sequentialStageSteps(d);
-  const staged = steps > 0 && (opts.staged ?? !s.gpu.info.cpuAdapter);
   await s.dispatch({
-    shader: MAMBA_SCAN_SHADER, entry: staged ? 'scan_sequential_staged' : 'scan_sequential', precision: r.precision, defines: { FWD_SEQ: true },
+    shader: MAMBA_SCAN_SHADER, entry: 'scan_sequential', precision: r.precision, defines: { FWD_SEQ: true },
     constants: { N_STATE: d.dState },
-    params: params(d, r, chunk, Boolean(opts.reverse), Boolean(opts.states), items, ys, [0, 0, 0, 0, 0, 0, 0, 0, staged ? steps : 0]),
+    params: params(d, r, chunk, Boolean(opts.reverse), Boolean(opts.states), items, ys),
     tensors: [inp.x.tensor, inp.dt.tensor, inp.A, inp.D, inp.dtBias ?? placeholder(s, 'dt_bias'), y.tensor, opts.states ?? placeholder(s, 'states')],
     workgroups: Math.ceil(items / WG), label: opts.label ?? 'mamba.scan', shapes: shapesOf(d), ...cost,
   });
-}
-
-/** Workgroup values of scan_sequential_staged (STAGE in shaders/mamba_scan.wgsl) and its longest block of steps. */
-const SEQ_STAGE = 4096;
-const SEQ_STAGE_STEPS = 16;
-
-/**
- * Steps per staged block of the sequential form, 0 where it does not apply: a sequence's channel pairs must divide
- * the workgroup (64), and a step of its sequences' x, dt, B and C must fit the stage.
- */
-export function sequentialStageSteps(d: ScanDims): number {
-  const pairs = Math.ceil((d.heads * d.headDim) / 2);
-  if (WG % pairs !== 0) return 0;
-  const perStep = (WG / pairs) * (d.heads * d.headDim + d.heads + 2 * d.dState);
-  return Math.min(SEQ_STAGE_STEPS, Math.floor(SEQ_STAGE / perStep));
 }
 
 /** The chunked form's session scratch (f32): per-chunk decay sums [seqs, chunks, H]; the plans can size it from here. */

@@ -3,7 +3,7 @@ import type { ComputeSession } from '../../../src/gpu/session.ts';
 import type { GpuTensor } from '../../../src/gpu/arena.ts';
 import {
   type ScanDims, type ScanForm, type ScanInputs, defaultChunk, scanBackward, scanBackwardReference, scanChunked,
-  scanReference, scanSequential, sequentialStageSteps, statesShape,
+  scanReference, scanSequential, statesShape,
 } from '../../../src/kernels/mamba-scan.ts';
 
 /**
@@ -120,14 +120,11 @@ function describe(c: ScanCase): string {
   return `seqs ${c.seqs} T ${c.T} H ${c.heads} P ${c.headDim} N ${c.dState} ${c.layout}${c.fused ? ' softplus(dt+bias)' : ''}${c.reverse ? ' reverse' : ''} chunk ${c.chunk ?? defaultChunk(c.dState)}`;
 }
 
-/** A form as the cases run it: the sequential one plain or with its steps staged (where the shape allows). */
-type CaseForm = ScanForm | 'sequential staged';
-
-async function forward(s: ComputeSession, c: ScanCase, form: CaseForm, inp: ScanInputs, y: GpuTensor): Promise<GpuTensor> {
+async function forward(s: ComputeSession, c: ScanCase, form: ScanForm, inp: ScanInputs, y: GpuTensor): Promise<GpuTensor> {
   const chunk = c.chunk ?? defaultChunk(c.dState);
   const states = await s.scratch(statesShape(c, chunk), 'f32', 'states');
   const opts = { reverse: c.reverse, chunk };
-  if (form !== 'chunked') await scanSequential(s, c, inp, { tensor: y }, { ...opts, states, staged: form === 'sequential staged' });
+  if (form === 'sequential') await scanSequential(s, c, inp, { tensor: y }, { ...opts, states });
   else await scanChunked(s, c, inp, { tensor: y }, states, opts);
   return states;
 }
@@ -136,8 +133,7 @@ export function mambaScanCases(): KernelCase[] {
   const cases: KernelCase[] = [];
   for (const c of SCAN_SHAPES) {
     // The chunked form writes channel pairs within a head: an odd P goes to the sequential form only.
-    const forms: CaseForm[] = c.headDim % 2 ? ['sequential'] : ['sequential', 'chunked'];
-    if (sequentialStageSteps(c) > 0) forms.push('sequential staged');
+    const forms: ScanForm[] = c.headDim % 2 ? ['sequential'] : ['sequential', 'chunked'];
     for (const form of forms) {
       cases.push({
         name: `mamba scan ${form} ${describe(c)}`,
@@ -149,36 +145,34 @@ export function mambaScanCases(): KernelCase[] {
     }
     if (c.forwardOnly) continue;
     // Backward from the states each forward form saved (the chunked form's pass leaves the same ones).
-    const bwdForms: CaseForm[] = c.layout !== 'block' ? ['chunked'] : sequentialStageSteps(c) > 0 ? ['sequential', 'sequential staged'] : ['sequential'];
-    for (const form of bwdForms) {
-      cases.push({
-        name: `mamba scan.bwd (states from ${form}) ${describe(c)}`,
-        inputs: [...inputSpecs(c), { name: 'dy', shape: [c.seqs, c.T, CH(c)], range: [-1, 1] }],
-        outputs: [
-          { name: 'dxbc', shape: [c.seqs, c.T, convWidth(c)] },
-          { name: 'ddt', shape: [c.seqs, c.T, c.heads] },
-          { name: 'dA', shape: [c.heads] },
-          { name: 'dD', shape: [c.heads] },
-          ...(c.fused ? [{ name: 'dDtBias', shape: [c.heads] }] : []),
-        ],
-        run: async (s, t) => {
-          const inp = gpuInputs(c, t);
-          const y = await s.scratch([c.seqs, c.T, CH(c)], t.dy!.precision, 'y');
-          const states = await forward(s, c, form, inp, y);
-          await scanBackward(s, c, inp, { tensor: t.dy! }, states, {
-            dxBC: { tensor: t.dxbc!, xOffset: 0, bOffset: CH(c), cOffset: CH(c) + c.dState },
-            ddt: { tensor: t.ddt! }, dA: t.dA!, dD: t.dD!, dDtBias: c.fused ? t.dDtBias : undefined,
-          }, { reverse: c.reverse, chunk: c.chunk ?? defaultChunk(c.dState) });
-        },
-        reference: (i) => {
-          const g = scanBackwardReference(c, hostInputs(c, i), i.dy!, c.reverse);
-          return {
-            dxbc: concatChannels([[g.dx, CH(c)], [g.dB, c.dState], [g.dC, c.dState]]),
-            ddt: g.ddt, dA: g.dA, dD: g.dD, ...(c.fused ? { dDtBias: g.dDtBias } : {}),
-          };
-        },
-      });
-    }
+    const form: ScanForm = c.layout === 'block' ? 'sequential' : 'chunked';
+    cases.push({
+      name: `mamba scan.bwd (states from ${form}) ${describe(c)}`,
+      inputs: [...inputSpecs(c), { name: 'dy', shape: [c.seqs, c.T, CH(c)], range: [-1, 1] }],
+      outputs: [
+        { name: 'dxbc', shape: [c.seqs, c.T, convWidth(c)] },
+        { name: 'ddt', shape: [c.seqs, c.T, c.heads] },
+        { name: 'dA', shape: [c.heads] },
+        { name: 'dD', shape: [c.heads] },
+        ...(c.fused ? [{ name: 'dDtBias', shape: [c.heads] }] : []),
+      ],
+      run: async (s, t) => {
+        const inp = gpuInputs(c, t);
+        const y = await s.scratch([c.seqs, c.T, CH(c)], t.dy!.precision, 'y');
+        const states = await forward(s, c, form, inp, y);
+        await scanBackward(s, c, inp, { tensor: t.dy! }, states, {
+          dxBC: { tensor: t.dxbc!, xOffset: 0, bOffset: CH(c), cOffset: CH(c) + c.dState },
+          ddt: { tensor: t.ddt! }, dA: t.dA!, dD: t.dD!, dDtBias: c.fused ? t.dDtBias : undefined,
+        }, { reverse: c.reverse, chunk: c.chunk ?? defaultChunk(c.dState) });
+      },
+      reference: (i) => {
+        const g = scanBackwardReference(c, hostInputs(c, i), i.dy!, c.reverse);
+        return {
+          dxbc: concatChannels([[g.dx, CH(c)], [g.dB, c.dState], [g.dC, c.dState]]),
+          ddt: g.ddt, dA: g.dA, dD: g.dD, ...(c.fused ? { dDtBias: g.dDtBias } : {}),
+        };
+      },
+    });
   }
   return cases;
 }
