@@ -1,18 +1,11 @@
 // The tiled GEMM core shared by matmul.wgsl and conv1d.wgsl (concatenated after them by the TS module).
 //   C[b] (M x N) = sum over s < sum_batches of A[b, s] (M x K) B[b, s] (K x N)
-// Each invocation computes QUADS x QUADS blocks of 4 x 4 of C; a workgroup stages a K slice of op(A) and op(B)
-// in workgroup memory and every invocation multiplies it in f32. Three tiles (gemm-subgroup-matrix.ts picks per
-// shape):
-//   small (default): 32 x 32 of C, 64 invocations of 4 x 4, K slices of 16: 1,024 staged values feed 16K
-//                    multiply-adds;
-//   GEMM_LARGE:      64 x 64 of C, 256 invocations of 4 x 4, K slices of 32: 4,096 staged values feed 128K (twice
-//                    the reuse of every staged value; 16 KiB of f32 staging, the default workgroup storage limit);
-//   GEMM_XL:         128 x 128 of C, 256 invocations of 8 x 8, K slices of 16: 4,096 staged values feed 256K (4x
-//                    the small tile's reuse; 16 KiB of f32 staging). An invocation's 8 x 8 is four 4 x 4
-//                    quadrants at rows ty * 4 + {0, 64} and columns tx * 4 + {0, 64} (tx, ty < 16), so each K
-//                    step reads 2 vectors of A and 2 of B for 64 FMAs, from the same staging layout.
-// Values are staged as `act` in vec4 rows (4 consecutive m or n), so the product reads 2 vectors per 16 FMAs
-// (4 per 64 in the xl tile): consecutive invocations read consecutive vectors.
+// Each invocation computes a 4 x 4 block of C; a workgroup stages a K slice of op(A) and op(B) in workgroup
+// memory and every invocation multiplies it in f32. Two tiles (gemm-subgroup-matrix.ts picks per shape):
+//   small (default): 32 x 32 of C, 64 invocations, K slices of 16: 1,024 staged values feed 16K multiply-adds;
+//   GEMM_LARGE:      64 x 64 of C, 256 invocations, K slices of 32: 4,096 staged values feed 128K (twice the
+//                    reuse of every staged value; 16 KiB of f32 staging, the default workgroup storage limit).
+// Values are staged as `act` in vec4 rows (4 consecutive m or n), so the product reads 2 vectors per 16 FMAs.
 // Split-K: the contraction's K slices (over all sum_batches) are cut into `splits` ranges of split_tiles slices;
 // workgroup (b, split, tile) covers one range and its store writes f32 partials that gemm_splitk.wgsl combines
 // in a fixed order (small M x N with a long K, e.g. weight gradients, would otherwise leave the GPU idle).
@@ -27,35 +20,20 @@
 //   fn gemm_slice(g: u32, k0: u32)                  called once per K slice before its loads (per-slice index
 //                                                   work hoisted out of gemm_a and gemm_b; may do nothing)
 //   fn gemm_store(b: u32, split: u32, m0: u32, n0: u32, c: array<f32, 16>)   c[i * 4 + j] is C[m0 + i, n0 + j]
-//                                                   (called once per 4 x 4 quadrant)
 // g = b * sum_batches + s, where b < batches is the output batch.
 
-//#if GEMM_XL
-const TILE_M: u32 = 128u;
-const TILE_N: u32 = 128u;
-const TILE_K: u32 = 16u;
-const GEMM_WG: u32 = 256u;
-const QUADS: u32 = 2u; // 4 x 4 quadrants per invocation along each of m and n
-//#else
 //#if GEMM_LARGE
 const TILE_M: u32 = 64u;
 const TILE_N: u32 = 64u;
 const TILE_K: u32 = 32u;
 const GEMM_WG: u32 = 256u;
-const QUADS: u32 = 1u;
 //#else
 const TILE_M: u32 = 32u;
 const TILE_N: u32 = 32u;
 const TILE_K: u32 = 16u;
 const GEMM_WG: u32 = 64u;
-const QUADS: u32 = 1u;
-//#endif
 //#endif
 const STAGE: u32 = TILE_M * TILE_K; // staged values of each operand per K slice (TILE_M = TILE_N)
-const GRID_N: u32 = TILE_N / (4u * QUADS); // invocations along n (tx); ty runs along m
-const QUAD_M: u32 = TILE_M / QUADS; // rows between an invocation's quadrants
-const QUAD_N: u32 = TILE_N / QUADS;
-const ACC: u32 = 16u * QUADS * QUADS; // accumulators per invocation: quadrant (qi, qj) at (qi * QUADS + qj) * 16
 
 var<workgroup> tile_a: array<vec4<act>, STAGE / 4u>; // [TILE_K][TILE_M / 4]
 var<workgroup> tile_b: array<vec4<act>, STAGE / 4u>; // [TILE_K][TILE_N / 4]
@@ -70,14 +48,14 @@ fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let tile = wg % tiles;
   let m0 = (tile / P.tiles_n) * TILE_M;
   let n0 = (tile % P.tiles_n) * TILE_N;
-  let tx = lid % GRID_N;
-  let ty = lid / GRID_N;
+  let tx = lid % (TILE_N / 4u);
+  let ty = lid / (TILE_N / 4u);
   let a_k_fast = gemm_a_k_fast();
   let b_n_fast = gemm_b_n_fast();
   let k_tiles = (P.K + TILE_K - 1u) / TILE_K;
   let first = split * P.split_tiles;
   let last = min(first + P.split_tiles, P.sum_batches * k_tiles);
-  var c: array<f32, ACC>;
+  var c: array<f32, 16>;
   for (var t = first; t < last; t++) {
     let g = b * P.sum_batches + t / k_tiles;
     let k0 = (t % k_tiles) * TILE_K;
@@ -100,28 +78,13 @@ fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TILE_K; kk++) {
-      var ar: array<vec4<f32>, QUADS>;
-      var br: array<vec4<f32>, QUADS>;
-      for (var q = 0u; q < QUADS; q++) {
-        ar[q] = vec4<f32>(tile_a[kk * (TILE_M / 4u) + q * (QUAD_M / 4u) + ty]);
-        br[q] = vec4<f32>(tile_b[kk * (TILE_N / 4u) + q * (QUAD_N / 4u) + tx]);
-      }
-      for (var qi = 0u; qi < QUADS; qi++) {
-        for (var qj = 0u; qj < QUADS; qj++) {
-          let base = (qi * QUADS + qj) * 16u;
-          for (var i = 0u; i < 4u; i++) {
-            for (var j = 0u; j < 4u; j++) { c[base + i * 4u + j] = fma(ar[qi][i], br[qj][j], c[base + i * 4u + j]); }
-          }
-        }
+      let ar = vec4<f32>(tile_a[kk * (TILE_M / 4u) + ty]);
+      let br = vec4<f32>(tile_b[kk * (TILE_N / 4u) + tx]);
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { c[i * 4u + j] = fma(ar[i], br[j], c[i * 4u + j]); }
       }
     }
     workgroupBarrier();
   }
-  for (var qi = 0u; qi < QUADS; qi++) {
-    for (var qj = 0u; qj < QUADS; qj++) {
-      var q: array<f32, 16>;
-      for (var e = 0u; e < 16u; e++) { q[e] = c[(qi * QUADS + qj) * 16u + e]; }
-      gemm_store(b, split, m0 + qi * QUAD_M + ty * 4u, n0 + qj * QUAD_N + tx * 4u, q);
-    }
-  }
+  gemm_store(b, split, m0 + ty * 4u, n0 + tx * 4u, c);
 }

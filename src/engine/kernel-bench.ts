@@ -46,10 +46,7 @@ function releaser(s: ComputeSession, ts: GpuTensor[]): () => void {
   return () => ts.forEach((t) => s.arena.release(t));
 }
 
-/**
- * Runs `run` once per GEMM tile (forced), so one bench shows every tile's times per shape on the same GPU (xl
- * forced on the subgroup-matrix core runs large: the dispatch's shapes name the tile that ran).
- */
+/** Runs `run` once per GEMM tile (forced), so one bench shows both tiles' times per shape on the same GPU. */
 async function eachGemmTile(ss: ComputeSession, run: (tile: GemmTile) => Promise<void>): Promise<void> {
   try {
     for (const tile of Object.keys(GEMM_TILES) as GemmTile[]) {
@@ -160,7 +157,7 @@ export const BENCH_FAMILIES: BenchFamily[] = [
     },
   },
   {
-    // The v3 TCN's conv GEMMs (forward, dx, dw) on every tile; --elements 125829120 gives batch 16, the
+    // The v3 TCN's conv GEMMs (forward, dx, dw) on both tiles; --elements 125829120 gives batch 16, the
     // profile's b16 shapes. Labels name the tile forced and the rule's pick for the forward.
     family: 'conv1d',
     async prepare(s, precision, elements) {
@@ -191,9 +188,8 @@ export const BENCH_FAMILIES: BenchFamily[] = [
     },
   },
   {
-    // Dense products on every tile: a square [R, 512] x [512, 512] (by the rule with split-K, large from R = 1,025
-    // and xl from R = 4,097) and a Mamba-like narrow projection [R, 64] x [64, 40] (small: N < 64), forward and
-    // backward; R = elements / 512.
+    // Dense products on both tiles: a square [R, 512] x [512, 512] (large by the rule from R = 2,112) and a Mamba-like
+    // narrow projection [R, 64] x [64, 40] (small: N < 64), forward and backward; R = elements / 512.
     family: 'matmul',
     async prepare(s, precision, elements) {
       const R = Math.max(64, Math.round(elements / 512));

@@ -7,8 +7,8 @@
  * the batch inside the GEMM, no atomics) and db (sumKeep). Weight normalisation is weight-norm.ts.
  *
  * Geometry: implicit GEMMs on the tiled core (gemm_tile.wgsl, or in the f16 modes the subgroup-matrix core where
- * the device offers it: gemm-subgroup-matrix.ts), a 32 x 32 or (big GEMMs) 64 x 64 or 128 x 128 (tiled core
- * only) tile of C per workgroup per batch (pickGemmTile in gemm-split.ts), grid
+ * the device offers it: gemm-subgroup-matrix.ts), a 32 x 32 or (big GEMMs) 64 x 64 tile of C per workgroup per
+ * batch (pickGemmTile in gemm-split.ts), grid
  * linearised (ComputeSession splits it over 2-D when above maxComputeWorkgroupsPerDimension); forward and dw
  * run split-K when they have few tiles for their contraction (gemm-split.ts).
  * Sizes: every tensor must fit one storage binding. At the v3 TCN's widest activation, [B, 512, 15360], one batch
@@ -148,7 +148,7 @@ async function runConvGemm(s: ComputeSession, d: Conv1dDims, c: ConvGemm): Promi
  * division and a remainder by the taps per staged value.
  */
 export function usesTapMajor(variant: ConvGemm['variant'], d: Pick<Conv1dDims, 'cIn' | 'cOut'>): boolean {
-  const slice = Math.max(...Object.values(GEMM_TILES).map((t) => t.K)); // 32: the large tile's (small and xl: 16)
+  const slice = Math.max(GEMM_TILES.small.K, GEMM_TILES.large.K);
   if (variant === 'FWD') return d.cIn % slice === 0;
   if (variant === 'DX') return d.cOut % slice === 0;
   return false;

@@ -14,50 +14,39 @@ import { packParams } from './layout.ts';
 
 export const GEMM_SPLITK_SHADER = { name: 'gemm_splitk.wgsl', source: `${splitSource}\n${activationSource}` };
 
-/**
- * The GEMM cores' tiles of C and their K slices: small and large (GEMM_LARGE) in both cores, xl (GEMM_XL: 8 x 8
- * per invocation) in the tiled core only (gemm_tile.wgsl).
- */
-export type GemmTile = 'small' | 'large' | 'xl';
+/** The GEMM cores' two tiles of C (gemm_tile.wgsl, gemm_subgroup_matrix.wgsl: GEMM_LARGE) and their K slices. */
+export type GemmTile = 'small' | 'large';
 export const GEMM_TILES: Record<GemmTile, { M: number; N: number; K: number }> = {
   small: { M: 32, N: 32, K: 16 },
   large: { M: 64, N: 64, K: 32 },
-  xl: { M: 128, N: 128, K: 16 },
 };
 /** Enough small-tile workgroups to fill a large GPU (the H200 has 132 SMs); split only below this much work. */
 const TARGET_WORKGROUPS = 2048;
 /** Each split covers at least this many products per output. */
 const MIN_SPLIT_PRODUCTS = 256;
 /**
- * The large and xl tiles need at least this many workgroups (output tiles times K splits; two per SM on the
- * H100's and H200's 132): below it the smaller tile's 4x as many workgroups keep more SMs busy. Not measured:
- * the lead's bench sets it.
+ * The large tile needs at least this many workgroups (output tiles times K splits; two per SM on the H100's and
+ * H200's 132): below it the small tile's 4x as many workgroups keep more SMs busy. Not measured: the lead's
+ * bench sets it.
  */
 export const LARGE_TILE_MIN_WORKGROUPS = 264;
 /** The partials' size cap (also kept under the storage binding limit). */
 const MAX_PARTIAL_BYTES = 64 * 1024 * 1024;
-/** ... and may pad M x N to at most this multiple of the small tile's padded area (the xl tile too). */
+/** ... and may pad M x N to at most this multiple of the small tile's padded area. */
 const LARGE_TILE_MAX_PADDING = 1.25;
 
 /**
- * The tile for a GEMM, by a written rule, trying the biggest first: a tile T (xl, then large) where M and N are
- * both at least T's, T's plan (with split-K where the caller allows it) has at least LARGE_TILE_MIN_WORKGROUPS
- * workgroups, and rounding M and N up to T's instead of 32 adds at most a quarter; else small (Mamba projections
- * with a small N, the head, short sequences at batch 1). So xl takes the big TCN convs with many output tiles;
- * a weight gradient with few output tiles (its plan short of the minimum even with split-K) stays large. xl runs
- * on the tiled core only: gemmTileFor turns it into large on the subgroup-matrix core. Not measured on a GPU yet
- * (docs/PERFORMANCE.md, "The GEMM tile choice").
+ * The tile for a GEMM, by a written rule: large where M and N are both at least 64, the large tile's plan (with
+ * split-K where the caller allows it) has at least LARGE_TILE_MIN_WORKGROUPS workgroups, and rounding M and N up
+ * to 64 instead of 32 adds at most a quarter; else small (Mamba projections with a small N, the head, short
+ * sequences at batch 1).
  */
 export function pickGemmTile(g: GemmShape, allowSplit = false, maxBindingBytes = 2 ** 31): GemmTile {
-  const S = GEMM_TILES.small;
+  const L = GEMM_TILES.large, S = GEMM_TILES.small;
+  if (g.M < L.M || g.N < L.N) return 'small';
+  if (splitPlan(g, maxBindingBytes, allowSplit, 'large').workgroups < LARGE_TILE_MIN_WORKGROUPS) return 'small';
   const up = (v: number, t: number) => Math.ceil(v / t) * t;
-  for (const tile of ['xl', 'large'] as const) {
-    const T = GEMM_TILES[tile];
-    if (g.M < T.M || g.N < T.N) continue;
-    if (splitPlan(g, maxBindingBytes, allowSplit, tile).workgroups < LARGE_TILE_MIN_WORKGROUPS) continue;
-    if (up(g.M, T.M) * up(g.N, T.N) <= LARGE_TILE_MAX_PADDING * up(g.M, S.M) * up(g.N, S.N)) return tile;
-  }
-  return 'small';
+  return up(g.M, L.M) * up(g.N, L.N) <= LARGE_TILE_MAX_PADDING * up(g.M, S.M) * up(g.N, S.N) ? 'large' : 'small';
 }
 
 export interface GemmShape {
@@ -87,9 +76,8 @@ export function splitPlan(g: GemmShape, maxBindingBytes: number, allowSplit = tr
   const tiles = g.batches * tilesM * tilesN;
   const kTiles = g.sumBatches * Math.ceil(g.K / T.K);
   const cap = Math.floor(Math.min(MAX_PARTIAL_BYTES, maxBindingBytes) / (4 * g.batches * g.M * g.N));
-  // A large tile is 4 small ones' work: it needs a quarter as many workgroups to fill the GPU. The xl tile (16
-  // small ones) would get 128, fewer than the H100's 132 SMs: it aims at LARGE_TILE_MIN_WORKGROUPS at least.
-  const target = Math.max((TARGET_WORKGROUPS * GEMM_TILES.small.M * GEMM_TILES.small.N) / (T.M * T.N), LARGE_TILE_MIN_WORKGROUPS);
+  // A large tile is 4 small ones' work: it needs a quarter as many workgroups to fill the GPU.
+  const target = (TARGET_WORKGROUPS * GEMM_TILES.small.M * GEMM_TILES.small.N) / (T.M * T.N);
   let splits = allowSplit ? Math.max(1, Math.min(Math.floor(target / Math.max(1, tiles)), Math.floor(kTiles / (MIN_SPLIT_PRODUCTS / T.K)), cap)) : 1;
   const splitTiles = Math.max(1, Math.ceil(kTiles / splits));
   splits = Math.max(1, Math.ceil(kTiles / splitTiles));

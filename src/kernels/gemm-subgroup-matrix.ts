@@ -15,10 +15,9 @@
  * In Node, Dawn offers the feature only with its toggle allow_unsafe_apis (node-gpu.ts sets it); in Chromium
  * the switch --enable-dawn-features=allow_unsafe_apis or chrome://flags/#enable-unsafe-webgpu.
  *
- * Each GEMM also gets a tile (planGemm): small (32 x 32 of C), large (64 x 64, K slices of 32) or, on the tiled
- * core only, xl (128 x 128, 8 x 8 per invocation, K slices of 16), by the shape rule pickGemmTile in
- * gemm-split.ts; ICTAL_GEMM_TILE=small|large|xl (Node's environment) or overrideGemmTile forces one, so they can
- * be timed on the same GPU (xl forced on the subgroup-matrix core runs large).
+ * Each GEMM also gets a tile (planGemm): small (32 x 32 of C) or large (64 x 64, K slices of 32), by the shape
+ * rule pickGemmTile in gemm-split.ts; ICTAL_GEMM_TILE=small|large (Node's environment) or overrideGemmTile
+ * forces one, so both can be timed on the same GPU.
  */
 import subgroupMatrixSource from '../../shaders/gemm_subgroup_matrix.wgsl?raw';
 import tiledSource from '../../shaders/gemm_tile.wgsl?raw';
@@ -108,12 +107,12 @@ export function sgmLargeTile(c: { M: number; N: number; K: number; subgroupSize:
   return { fits: fits0 && workgroup <= 256 && (L.M * L.K) % workgroup === 0 && (workgroup & (workgroup - 1)) === 0, workgroup };
 }
 
-/** ICTAL_GEMM_TILE in Node's environment (none in a browser): small, large or xl forces that tile, else the rule. */
+/** ICTAL_GEMM_TILE in Node's environment (none in a browser): small or large forces that tile, else the rule. */
 export function gemmTileFromEnv(env: Record<string, string | undefined> | undefined = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env): GemmTile | undefined {
   const v = env?.ICTAL_GEMM_TILE;
   if (v === undefined || v === '' || v === 'auto') return undefined;
-  if (v === 'small' || v === 'large' || v === 'xl') return v;
-  throw new Error(`ICTAL_GEMM_TILE must be small, large, xl or auto, got "${v}"`);
+  if (v === 'small' || v === 'large') return v;
+  throw new Error(`ICTAL_GEMM_TILE must be small, large or auto, got "${v}"`);
 }
 
 /**
@@ -131,9 +130,8 @@ export function gemmShader(parts: ShaderFile, core: GemmCore): ShaderFile {
 }
 
 export function gemmDefines(core: GemmCore, tile: GemmTile = 'small'): Defines {
-  if (core.kind === 'tiled') return { GEMM_LARGE: tile === 'large', GEMM_XL: tile === 'xl' };
-  if (tile === 'xl') throw new Error('the subgroup-matrix core has no xl tile (gemmTileFor runs large there)');
-  return { GEMM_LARGE: tile === 'large', SGM_EMULATE: core.emulated, SGM_LAYOUT_TEMPLATE: core.layoutTemplate };
+  const large = { GEMM_LARGE: tile === 'large' };
+  return core.kind === 'tiled' ? large : { ...large, SGM_EMULATE: core.emulated, SGM_LAYOUT_TEMPLATE: core.layoutTemplate };
 }
 
 export function describeGemmCore(core: GemmCore): string {
@@ -194,8 +192,7 @@ function record(s: ComputeSession, line: string): void {
 
 /** The tile `core` runs `shape` on: the forced one (overrideGemmTile, then ICTAL_GEMM_TILE), else pickGemmTile. */
 export function gemmTileFor(s: ComputeSession, core: GemmCore, shape: GemmShape, allowSplit = true): GemmTile {
-  let tile = tileOverrides.get(s) ?? gemmTileFromEnv() ?? pickGemmTile(shape, allowSplit, s.device.limits.maxStorageBufferBindingSize);
-  if (tile === 'xl' && core.kind === 'subgroup-matrix') tile = 'large'; // gemm_subgroup_matrix.wgsl has no xl tile
+  const tile = tileOverrides.get(s) ?? gemmTileFromEnv() ?? pickGemmTile(shape, allowSplit, s.device.limits.maxStorageBufferBindingSize);
   if (tile === 'large' && core.kind === 'subgroup-matrix' && (core.largeWhy || !sgmLargeTile(core).fits)) return 'small';
   return tile;
 }

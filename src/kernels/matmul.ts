@@ -6,7 +6,7 @@
  *
  * Shapes: A [M, K] or [Ba, M, K] ([K, M] / [Ba, K, M] when transA), B [K, N] or [Bb, K, N] ([N, K] ... when
  * transB), C [M, N] when both are 2-D, else [batch, M, N] with batch = max(Ba, Bb) and Ba, Bb in {1, batch}.
- * Geometry: one workgroup per 32 x 32 (or, for big products, 64 x 64 or 128 x 128: pickGemmTile in gemm-split.ts) tile of C per
+ * Geometry: one workgroup per 32 x 32 (or, for big products, 64 x 64: pickGemmTile in gemm-split.ts) tile of C per
  * batch (gemm_tile.wgsl, or in the f16 modes the subgroup-matrix core where the device offers it:
  * gemm-subgroup-matrix.ts), grid linearised; few tiles with a
  * long K run split-K (gemm-split.ts: f32 partials, fixed-order combine).

@@ -14,7 +14,7 @@ import { preprocessShader } from '../../src/gpu/shader-preprocessor.ts';
 import { matmul } from '../../src/kernels/matmul.ts';
 import {
   type GemmCore, type SubgroupMatrixConfig, SUBGROUP_MATRIX_FEATURE, describeGemmCore, gemmCore, gemmDefines, gemmShader,
-  TILED_CORE, gemmTileFor, gemmTileFromEnv, overrideGemmCore, overrideGemmTile, pickSubgroupMatrixCore, sgmLargeTile, subgroupMatrixFacts, takeGemmCoresUsed,
+  gemmTileFromEnv, overrideGemmCore, overrideGemmTile, pickSubgroupMatrixCore, sgmLargeTile, subgroupMatrixFacts, takeGemmCoresUsed,
 } from '../../src/kernels/gemm-subgroup-matrix.ts';
 import { type GemmTile, LARGE_TILE_MIN_WORKGROUPS, pickGemmTile, splitPlan } from '../../src/kernels/gemm-split.ts';
 import { matmulCases } from './cases/matmul.cases.ts';
@@ -60,15 +60,14 @@ describe('choosing the subgroup-matrix config', () => {
 
 describe('choosing the GEMM tile', () => {
   const shape = (M: number, N: number, K: number, batches = 1, sumBatches = 1) => ({ M, N, K, batches, sumBatches });
-  it('takes the xl or large tile for the v3 TCN convolutions and the small one for narrow or few-tile products', () => {
-    // Forward [B, Cout, Lout] = W [Cout, Cin k] X: layers.7 (256 -> 512, k7) at b16 and b1 (480 xl tiles).
-    expect(pickGemmTile(shape(512, 15360, 256 * 7, 16))).toBe('xl');
-    expect(pickGemmTile(shape(512, 15360, 256 * 7, 1))).toBe('xl');
+  it('takes the large tile for the v3 TCN convolutions and the small one for narrow or few-tile products', () => {
+    // Forward [B, Cout, Lout] = W [Cout, Cin k] X: layers.7 (256 -> 512, k7) at b16 and b1, the 1x1 projection.
+    expect(pickGemmTile(shape(512, 15360, 256 * 7, 16))).toBe('large');
+    expect(pickGemmTile(shape(512, 15360, 256 * 7, 1))).toBe('large');
     // layers.4 (512 -> 64) at b1 is 240 large tiles, below the 264 of two per SM: small; at b2, large.
     expect(pickGemmTile(shape(64, 15360, 512 * 7, 1))).toBe('small');
     expect(pickGemmTile(shape(64, 15360, 512 * 7, 2))).toBe('large');
-    // dw [Cout, Cin k] summed over the batch: layers.7's 512 x 1792 is 224 large tiles, split-K makes them 448;
-    // as xl, 56 tiles split 4 ways are 224 workgroups, short of the 264: large.
+    // dw [Cout, Cin k] summed over the batch: layers.7's 512 x 1792 is 224 large tiles, split-K makes them 448.
     expect(pickGemmTile(shape(512, 256 * 7, 15360, 1, 16), true)).toBe('large');
     expect(pickGemmTile(shape(512, 256 * 7, 15360, 1, 16), false)).toBe('small');
     // A Mamba projection with N 40, the head, a dw with N 35, too few tiles, and padding past a quarter (M 96).
@@ -81,44 +80,26 @@ describe('choosing the GEMM tile', () => {
     expect(pickGemmTile(shape(64, 64 * LARGE_TILE_MIN_WORKGROUPS, 64))).toBe('large');
     expect(pickGemmTile(shape(96, 64 * LARGE_TILE_MIN_WORKGROUPS, 64))).toBe('small');
   });
-  it('takes the xl tile where M and N reach 128, its plan fills the GPU and 128 pads little', () => {
-    // A TCN conv forward at batch 16 (Cout 256, Lout 2400, Cin 256 x 7 taps): 2 x 19 xl tiles per batch, 608 in all.
-    expect(pickGemmTile(shape(256, 2400, 256 * 7, 16), true)).toBe('xl');
-    // Its dw (256 x 1792 summed over 16 batches of 2400): 28 xl tiles, split 9 ways 252 < 264 workgroups: large.
-    expect(splitPlan(shape(256, 256 * 7, 2400, 1, 16), 2 ** 31, true, 'xl').workgroups).toBeLessThan(LARGE_TILE_MIN_WORKGROUPS);
-    expect(pickGemmTile(shape(256, 256 * 7, 2400, 1, 16), true)).toBe('large');
-    // The narrow Mamba projection [245760 x 64] . [64 x 40]: N < 64, small.
-    expect(pickGemmTile(shape(245760, 40, 64), true)).toBe('small');
-    // M or N under 128; the workgroup minimum; padding: M 136 rounds to 256 by 128 (1.6x of 160), to 192 by 64.
-    expect(pickGemmTile(shape(112, 128 * LARGE_TILE_MIN_WORKGROUPS, 64))).toBe('large');
-    expect(pickGemmTile(shape(128, 128 * (LARGE_TILE_MIN_WORKGROUPS - 1), 64))).toBe('large');
-    expect(pickGemmTile(shape(128, 128 * LARGE_TILE_MIN_WORKGROUPS, 64))).toBe('xl');
-    expect(pickGemmTile(shape(136, 128 * LARGE_TILE_MIN_WORKGROUPS, 64))).toBe('large');
-    expect(pickGemmTile(shape(250, 128 * LARGE_TILE_MIN_WORKGROUPS, 64))).toBe('xl'); // 256 either way
-  });
   it('plans split-K in the tile\'s own slices and workgroups', () => {
     const g = shape(64, 19 * 7, 18240, 1, 1);
     const small = splitPlan(g, 2 ** 31, true, 'small');
     const large = splitPlan(g, 2 ** 31, true, 'large');
-    const xl = splitPlan(g, 2 ** 31, true, 'xl');
-    expect([small.tilesM, small.tilesN, large.tilesM, large.tilesN, xl.tilesM, xl.tilesN]).toEqual([2, 5, 1, 3, 1, 2]);
+    expect([small.tilesM, small.tilesN, large.tilesM, large.tilesN]).toEqual([2, 5, 1, 3]);
     // Every K slice is covered once: splits x split tiles reach the slices, and one split fewer would not.
-    for (const [p, k] of [[small, 16], [large, 32], [xl, 16]] as const) {
+    for (const [p, k] of [[small, 16], [large, 32]] as const) {
       const slices = Math.ceil(18240 / k);
       expect(p.splits * p.splitTiles).toBeGreaterThanOrEqual(slices);
       expect((p.splits - 1) * p.splitTiles).toBeLessThan(slices);
       expect(p.workgroups).toBe(p.tilesM * p.tilesN * p.splits);
     }
     expect(large.splits).toBeGreaterThan(1);
-    expect(xl.splits).toBeGreaterThan(1);
   });
   it('reads ICTAL_GEMM_TILE', () => {
     expect(gemmTileFromEnv({})).toBeUndefined();
     expect(gemmTileFromEnv({ ICTAL_GEMM_TILE: 'auto' })).toBeUndefined();
     expect(gemmTileFromEnv({ ICTAL_GEMM_TILE: 'large' })).toBe('large');
     expect(gemmTileFromEnv({ ICTAL_GEMM_TILE: 'small' })).toBe('small');
-    expect(gemmTileFromEnv({ ICTAL_GEMM_TILE: 'xl' })).toBe('xl');
-    expect(() => gemmTileFromEnv({ ICTAL_GEMM_TILE: 'huge' })).toThrow(/ICTAL_GEMM_TILE must be small, large, xl or auto, got "huge"/);
+    expect(() => gemmTileFromEnv({ ICTAL_GEMM_TILE: 'huge' })).toThrow(/ICTAL_GEMM_TILE must be small, large or auto, got "huge"/);
   });
   it('runs the large tile on the subgroup-matrix configs whose 2 x 2 blocks fit it', () => {
     expect(sgmLargeTile({ M: 16, N: 16, K: 16, subgroupSize: 32 })).toEqual({ fits: true, workgroup: 128 });
@@ -234,40 +215,22 @@ describe.skipIf(!session)('the GEMM core on this adapter', () => {
     });
   }
 
-  // The large and xl tiles on this device's own core (the tiled one on CI's lavapipe, the real subgroup-matrix
-  // core in the f16 modes where offered, which runs large for xl) over every case in every precision: the cases
-  // include ragged 128 x 128 tiles (quadrants partly or wholly outside C), K off the 16-slice, split-K.
-  for (const tile of ['large', 'xl'] as const) {
-    for (const precision of gpu.precisions) {
-      describe(`the ${tile} tile on this device's core (${precision})`, () => {
-        for (const c of all) {
-          it(c.name, async () => {
-            const s = session!;
-            overrideGemmTile(s, tile);
-            takeGemmCoresUsed(s);
-            const r = await runKernelCase(s, c, precision);
-            const used = takeGemmCoresUsed(s);
-            expect(used.length).toBeGreaterThan(0);
-            const ran = tile === 'xl' && used.some((u) => u.startsWith('subgroup-matrix')) ? 'large' : tile;
-            for (const u of used) expect(u).toMatch(new RegExp(`; ${u.startsWith('subgroup-matrix') ? ran : tile} tile$`));
-            expect(r.pass, describeResult(r)).toBe(true);
-          });
-        }
-      });
-    }
+  // The large tile on this device's own core (the tiled one on CI's lavapipe, the real subgroup-matrix core in
+  // the f16 modes where offered) over every case in every precision.
+  for (const precision of gpu.precisions) {
+    describe(`the large tile on this device's core (${precision})`, () => {
+      for (const c of all) {
+        it(c.name, async () => {
+          const s = session!;
+          overrideGemmTile(s, 'large');
+          takeGemmCoresUsed(s);
+          const r = await runKernelCase(s, c, precision);
+          const used = takeGemmCoresUsed(s);
+          expect(used.length).toBeGreaterThan(0);
+          for (const u of used) expect(u).toMatch(/; large tile$/);
+          expect(r.pass, describeResult(r)).toBe(true);
+        });
+      }
+    });
   }
-
-  it('runs xl as large on the subgroup-matrix core, which has no xl tile', () => {
-    const s = session!;
-    const sgm: GemmCore = { kind: 'subgroup-matrix', M: 16, N: 16, K: 16, subgroupSize: 32, emulated: true, layoutTemplate: true };
-    const g = { M: 512, N: 15360, K: 256 * 7, batches: 16, sumBatches: 1 };
-    expect(gemmTileFor(s, TILED_CORE, g)).toBe('xl');
-    expect(gemmTileFor(s, sgm, g)).toBe('large');
-    overrideGemmTile(s, 'xl');
-    const tiny = { M: 7, N: 9, K: 5, batches: 1, sumBatches: 1 };
-    expect(gemmTileFor(s, TILED_CORE, tiny)).toBe('xl');
-    expect(gemmTileFor(s, sgm, tiny)).toBe('large');
-    expect(gemmDefines(TILED_CORE, 'xl')).toEqual({ GEMM_LARGE: false, GEMM_XL: true });
-    expect(() => gemmDefines(sgm, 'xl')).toThrow(/no xl tile/);
-  });
 });
