@@ -6,13 +6,15 @@ step and a large one the leanest that fits:
 
 | scan      | recomputed    | GiB per window | measured                                                                   |
 |-----------|---------------|----------------|----------------------------------------------------------------------------|
-| mamba_ssm | nothing       | 1.88           | H100, batch 16: 0.582 s, 29.8 GiB (gpu-bench.sh, 2026-12-06; 0.592 s on 12-05) |
-| mamba_ssm | Mamba2 blocks | 0.47           | H100, batch 48 / 64: 2.135 / 2.874 s, 22.4 / 29.8 GiB (2026-12-06)            |
+| mamba_ssm | nothing       | 1.88           | H100, batch 16: 0.442 s, 29.1 GiB (gpu-bench.sh, 2026-12-06 04:32, chunk 64) |
+| mamba_ssm | Mamba2 blocks | 0.47           | H100, batch 48 / 64: 1.541 / 2.056 s, 22.4 / 29.8 GiB (the same run)          |
 | chunked   | nothing       | 4.70           | H200, batch 16: 0.74 s, 75.2 GiB (docs/backend.md; H100: 0.823 s, 75 GiB)   |
 | chunked   | scan          | 1.93           | H200, batch 16: 0.92 s, 30.8 GiB (docs/backend.md)                          |
 | chunked   | Mamba2 blocks | 1.12           | H100, batch 48 / 64: 3.065 / 4.151 s, 53.8 / 71.7 GiB (2026-12-06)            |
 
-Per window, the step times order the rows as listed (0.037, 0.045, 0.046-0.051, 0.058, 0.061 s). Only a
+Per window, the step times order the rows as listed (0.028, 0.032, 0.046-0.051, 0.058, 0.061 s; the chunked rows
+were measured at chunk 32 with cuDNN's heuristic, the mamba_ssm rows at chunk 64 with its algorithms timed). The
+mamba_ssm row keeps 1.88 GiB a window, the larger of its two measurements (1.87 at chunk 256, 1.82 at 64). Only a
 fraction of the card is planned for (MEMORY_FRACTION): batch 64 with blocks recomputed (71.7 GiB) ran out
 of memory on an 80 GB H100 without `expandable_segments` (fragmentation). `scripts/gpu-bench.sh` measures
 these values again; update the table from its output.
