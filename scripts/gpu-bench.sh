@@ -4,7 +4,9 @@
 #
 # WebGPU part: the copy roofline, the v3 forward at each BATCHES (default 1 16) in f32, f16-storage and (where the
 # adapter offers shader-f16) f16, and the v3 training step at batch TRAIN_BATCH (default 16) in the same precisions
-# (`ictal train` on synthetic EEG, the median of its steps after the first).
+# (`ictal train` on synthetic EEG, the median of its steps after the first); the profiler's own cost on the forward at
+# the largest batch (`--overhead 5`) and the elementwise and reduction kernels' share of the copy roofline at 32M
+# elements (`ictal bench`).
 # Here (after npm install):   node scripts/bundle-node.mjs && bash ../shared/tools/devkit.sh
 #                             bash scripts/gpu-mamba-check.sh --prepare && bash scripts/gpu-bench.sh --prepare-torch
 # There (repository root, carrying .devkit, out/node-bundle and .gpu-pkgs):
@@ -45,6 +47,16 @@ for p in $precisions; do
       --json "$out/profile-b$b-$p.json" > "$out/profile-b$b-$p.txt" 2>&1 || tail -5 "$out/profile-b$b-$p.txt"
   done
 done
+# The profiler's own cost on the forward at the largest batch (issue 11: <= 5 %), in the fastest precision offered,
+# and the memory-bound kernel families' share of the copy roofline at 32M elements (issue 11: >= 80 %).
+ob=${batches##* }
+op=${precisions##* }
+echo "== webgpu profiler overhead, v3 forward batch $ob $op"
+timeout "${WEBGPU_TIMEOUT_S:-120}" node out/node-bundle/ictal.mjs profile --preset v3 --batch "$ob" --precision "$op" --no-calibrate --overhead 5 \
+  > "$out/overhead-b$ob-$op.txt" 2>&1 || tail -5 "$out/overhead-b$ob-$op.txt"
+echo "== webgpu memory-bound kernels at 33554432 elements"
+timeout "${WEBGPU_TIMEOUT_S:-120}" node out/node-bundle/ictal.mjs bench --families elementwise,reduce --elements 33554432 --out "$out/roofline" \
+  > "$out/roofline.txt" 2>&1 || tail -5 "$out/roofline.txt"
 tb=${TRAIN_BATCH:-16}
 for p in $precisions; do
   echo "== webgpu v3 training step batch $tb $p"
@@ -111,6 +123,21 @@ if webgpu:
 for f in sorted(glob.glob(f"{out}/profile-b*.json"), key=lambda f: (f.split('-')[-1], int(re.search(r'-b(\d+)-', f).group(1)))):
     r = json.load(open(f)); ms = r["gpuNs"] / 1e6
     print(f"| {r['precision']} | {r['batch']} | {ms:.2f} | {r['dispatches']} | {ms / r['batch']:.2f} |")
+for f in sorted(glob.glob(f"{out}/overhead-b*.txt")):
+    m = re.search(r"profiler overhead: ([\d.]+) ms per batch of (\d+) dispatches \(([\d.]+)%", open(f).read())
+    b, p = re.search(r"overhead-b(\d+)-(.+)\.txt$", f).groups()
+    print(f"\nprofiler overhead, v3 forward batch {b} {p}: " + (f"{m.group(1)} ms per pass of {m.group(2)} dispatches, "
+          f"{m.group(3)} % (target <= 5 %)" if m else f"not measured (see {f})"))
+if os.path.exists(f"{out}/roofline/report.json"):
+    rep = json.load(open(f"{out}/roofline/report.json"))
+    rows = {}
+    for k in rep["kernels"]:  # the main passes only: '.final' combines a few KiB, '(pairs)' is the old kernel kept for comparison
+        if k.get("bound") == "memory" and not k["label"].endswith(".final") and "(pairs)" not in k["label"]:
+            rows.setdefault(k["precision"], []).append((k["rooflineShare"], k["label"]))
+    print("\n| memory-bound kernels at 33,554,432 elements | kernels | lowest share of the copy roofline | highest | below 80 % |\n|---|---|---|---|---|")
+    for p, v in rows.items():
+        lo, hi = min(v), max(v)
+        print(f"| {p} | {len(v)} | {100 * lo[0]:.0f} % ({lo[1]}) | {100 * hi[0]:.0f} % | {sum(1 for x in v if x[0] < 0.8)} |")
 import statistics
 train = {}
 for f in sorted(glob.glob(f"{out}/train-b*.jsonl")):
