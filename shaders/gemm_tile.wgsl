@@ -35,8 +35,20 @@ const GEMM_WG: u32 = 64u;
 //#endif
 const STAGE: u32 = TILE_M * TILE_K; // staged values of each operand per K slice (TILE_M = TILE_N)
 
-var<workgroup> tile_a: array<vec4<act>, STAGE / 4u>; // [TILE_K][TILE_M / 4]
-var<workgroup> tile_b: array<vec4<act>, STAGE / 4u>; // [TILE_K][TILE_N / 4]
+var<workgroup> tile_a: array<vec4<act>, STAGE / 4u>; // [TILE_K][TILE_M / 4], swizzled (slot)
+var<workgroup> tile_b: array<vec4<act>, STAGE / 4u>; // [TILE_K][TILE_N / 4], swizzled (slot)
+
+// Where vector v of staged row k lives: rows of ROW vectors, each row's vectors permuted by XOR with k. An operand
+// loaded k-fast (weights, dY, X in dw) has consecutive invocations writing one column down consecutive rows: without
+// the XOR every row starts on the same bank, a 32-way conflict per store (16-way in f16); with it the rows' columns
+// spread over 8 banks (16 in f16). The product reads one row at a time, whose vectors stay a permutation: no conflict.
+// GEMM_PLAIN_STAGING (ICTAL_GEMM_SWIZZLE=off, for an A/B on one GPU): the unpermuted layout.
+const ROW: u32 = TILE_M / 4u; // TILE_M = TILE_N, a power of two
+//#if GEMM_PLAIN_STAGING
+fn slot(k: u32, v: u32) -> u32 { return k * ROW + v; }
+//#else
+fn slot(k: u32, v: u32) -> u32 { return k * ROW + (v ^ (k % ROW)); }
+//#endif
 
 @compute @workgroup_size(GEMM_WG)
 fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -68,18 +80,18 @@ fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       if (a_k_fast) { ak = e % TILE_K; am = e / TILE_K; }
       var av = act(0.0);
       if (m0 + am < P.M && k0 + ak < P.K) { av = gemm_a(g, m0 + am, k0 + ak); }
-      tile_a[ak * (TILE_M / 4u) + am / 4u][am % 4u] = av;
+      tile_a[slot(ak, am / 4u)][am % 4u] = av;
       var bn = e % TILE_N;
       var bk = e / TILE_N;
       if (!b_n_fast) { bk = e % TILE_K; bn = e / TILE_K; }
       var bv = act(0.0);
       if (n0 + bn < P.N && k0 + bk < P.K) { bv = gemm_b(g, k0 + bk, n0 + bn); }
-      tile_b[bk * (TILE_N / 4u) + bn / 4u][bn % 4u] = bv;
+      tile_b[slot(bk, bn / 4u)][bn % 4u] = bv;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TILE_K; kk++) {
-      let ar = vec4<f32>(tile_a[kk * (TILE_M / 4u) + ty]);
-      let br = vec4<f32>(tile_b[kk * (TILE_N / 4u) + tx]);
+      let ar = vec4<f32>(tile_a[slot(kk, ty)]);
+      let br = vec4<f32>(tile_b[slot(kk, tx)]);
       for (var i = 0u; i < 4u; i++) {
         for (var j = 0u; j < 4u; j++) { c[i * 4u + j] = fma(ar[i], br[j], c[i * 4u + j]); }
       }

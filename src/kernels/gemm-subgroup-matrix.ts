@@ -131,7 +131,18 @@ export function gemmShader(parts: ShaderFile, core: GemmCore): ShaderFile {
 
 export function gemmDefines(core: GemmCore, tile: GemmTile = 'small'): Defines {
   const large = { GEMM_LARGE: tile === 'large' };
-  return core.kind === 'tiled' ? large : { ...large, SGM_EMULATE: core.emulated, SGM_LAYOUT_TEMPLATE: core.layoutTemplate };
+  return core.kind === 'tiled' ? { ...large, GEMM_PLAIN_STAGING: !gemmSwizzleFromEnv() } : { ...large, SGM_EMULATE: core.emulated, SGM_LAYOUT_TEMPLATE: core.layoutTemplate };
+}
+
+/**
+ * ICTAL_GEMM_SWIZZLE in Node's environment: `off` stages the tiled core's operands unpermuted (the layout before
+ * 2026-12-06, kept for an A/B on one GPU: shaders/gemm_tile.wgsl `slot`); `on` or unset permutes them.
+ */
+export function gemmSwizzleFromEnv(env: Record<string, string | undefined> | undefined = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env): boolean {
+  const v = env?.ICTAL_GEMM_SWIZZLE;
+  if (v === undefined || v === '' || v === 'on') return true;
+  if (v === 'off') return false;
+  throw new Error(`ICTAL_GEMM_SWIZZLE must be on or off, got "${v}"`);
 }
 
 export function describeGemmCore(core: GemmCore): string {

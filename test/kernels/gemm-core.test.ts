@@ -14,7 +14,7 @@ import { preprocessShader } from '../../src/gpu/shader-preprocessor.ts';
 import { matmul } from '../../src/kernels/matmul.ts';
 import {
   type GemmCore, type SubgroupMatrixConfig, SUBGROUP_MATRIX_FEATURE, describeGemmCore, gemmCore, gemmDefines, gemmShader,
-  gemmTileFromEnv, overrideGemmCore, overrideGemmTile, pickSubgroupMatrixCore, sgmLargeTile, subgroupMatrixFacts, takeGemmCoresUsed,
+  gemmSwizzleFromEnv, gemmTileFromEnv, overrideGemmCore, overrideGemmTile, pickSubgroupMatrixCore, sgmLargeTile, subgroupMatrixFacts, takeGemmCoresUsed,
 } from '../../src/kernels/gemm-subgroup-matrix.ts';
 import { type GemmTile, LARGE_TILE_MIN_WORKGROUPS, pickGemmTile, splitPlan } from '../../src/kernels/gemm-split.ts';
 import { matmulCases } from './cases/matmul.cases.ts';
@@ -100,6 +100,12 @@ describe('choosing the GEMM tile', () => {
     expect(gemmTileFromEnv({ ICTAL_GEMM_TILE: 'large' })).toBe('large');
     expect(gemmTileFromEnv({ ICTAL_GEMM_TILE: 'small' })).toBe('small');
     expect(() => gemmTileFromEnv({ ICTAL_GEMM_TILE: 'huge' })).toThrow(/ICTAL_GEMM_TILE must be small, large or auto, got "huge"/);
+  });
+  it('reads ICTAL_GEMM_SWIZZLE', () => {
+    expect(gemmSwizzleFromEnv({})).toBe(true);
+    expect(gemmSwizzleFromEnv({ ICTAL_GEMM_SWIZZLE: 'on' })).toBe(true);
+    expect(gemmSwizzleFromEnv({ ICTAL_GEMM_SWIZZLE: 'off' })).toBe(false);
+    expect(() => gemmSwizzleFromEnv({ ICTAL_GEMM_SWIZZLE: 'no' })).toThrow(/ICTAL_GEMM_SWIZZLE must be on or off, got "no"/);
   });
   it('runs the large tile on the subgroup-matrix configs whose 2 x 2 blocks fit it', () => {
     expect(sgmLargeTile({ M: 16, N: 16, K: 16, subgroupSize: 32 })).toEqual({ fits: true, workgroup: 128 });
@@ -233,4 +239,27 @@ describe.skipIf(!session)('the GEMM core on this adapter', () => {
       }
     });
   }
+
+  // The unpermuted staging (ICTAL_GEMM_SWIZZLE=off, kept for an A/B) on both tiles, in f32.
+  describe('the tiled core with ICTAL_GEMM_SWIZZLE=off (f32)', () => {
+    for (const c of all.filter((_, i) => i % 3 === 0)) {
+      for (const tile of ['small', 'large'] as GemmTile[]) {
+        it(`${c.name} (${tile})`, async () => {
+          const s = session!;
+          const saved = process.env.ICTAL_GEMM_SWIZZLE;
+          process.env.ICTAL_GEMM_SWIZZLE = 'off';
+          overrideGemmCore(s, { kind: 'tiled', why: 'forced for the unpermuted staging' });
+          overrideGemmTile(s, tile);
+          try {
+            const r = await runKernelCase(s, c, 'f32');
+            expect(r.pass, describeResult(r)).toBe(true);
+          } finally {
+            if (saved === undefined) delete process.env.ICTAL_GEMM_SWIZZLE;
+            else process.env.ICTAL_GEMM_SWIZZLE = saved;
+            overrideGemmCore(s, undefined);
+          }
+        });
+      }
+    }
+  });
 });
