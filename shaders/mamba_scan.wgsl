@@ -667,10 +667,9 @@ fn write_step_final(lid: u32, seq: u32, t: u32) {
 
 //#if GRADS
 // One workgroup per (parameter, head pair): items = 3 * ceil(H / 2). Its invocations sum every WG-th (sequence,
-// chunk) partial, then a tree in workgroup memory sums theirs: a fixed order, and seqs x chunks loads in flight
-// across WG invocations instead of one invocation walking them all (13 ms a call at the edge stream's 82K partials
-// on an H100, where this takes a few microseconds' worth of loads).
-var<workgroup> pg_sum: array<vec2<f32>, WG>;
+// chunk) partial, then wg_sum2 (shaders/workgroup_sum.wgsl, appended by src/kernels/mamba-scan.ts) sums theirs: a
+// fixed order, and seqs x chunks loads in flight across WG invocations instead of one invocation walking them all
+// (13 ms a call at the edge stream's 82K partials on an H100).
 @compute @workgroup_size(WG) fn scan_param_grads(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let item = linear_wg(wid, nwg);
   if (item >= U.items) { return; }
@@ -684,14 +683,8 @@ var<workgroup> pg_sum: array<vec2<f32>, WG>;
     s.x += scratch_ld(o);
     if (has1) { s.y += scratch_ld(o + 1u); }
   }
-  pg_sum[lid] = s;
-  workgroupBarrier();
-  for (var half = WG / 2u; half > 0u; half /= 2u) {
-    if (lid < half) { pg_sum[lid] += pg_sum[lid + half]; }
-    workgroupBarrier();
-  }
+  let t = wg_sum2(lid, s);
   if (lid != 0u) { return; }
-  let t = pg_sum[0];
   if (which == 0u) { dA_st2(h0, act(t.x), act(t.y), has1); }
   else if (which == 1u) { dD_st2(h0, act(t.x), act(t.y), has1); }
   else if (U.fused_dt != 0u) { ddt_bias_st2(h0, act(t.x), act(t.y), has1); }

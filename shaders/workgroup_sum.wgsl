@@ -2,20 +2,10 @@
 // the same bits every run, no atomics. Every invocation calls it, from uniform control flow.
 var<workgroup> wg_red: array<vec2<f32>, WG>;
 
-fn wg_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
-  wg_red[lid] = v;
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
-    workgroupBarrier();
-    if (lid < st) { wg_red[lid] += wg_red[lid + st]; }
-  }
-  workgroupBarrier();
-  let r = wg_red[0];
-  workgroupBarrier();
-  return r;
-}
+fn wg_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> { return seg_sum2(lid, v, WG); }
 
-// The same tree within each aligned segment of `lanes` invocations (a power of two <= WG, uniform): every
-// invocation gets its segment's sum. A workgroup serving several rows, one segment each, reduces them all at once.
+// The tree within each aligned segment of `lanes` invocations (a power of two <= WG, uniform): every invocation
+// gets its segment's sum. A workgroup serving several rows, one segment each, reduces them all at once.
 fn seg_sum2(lid: u32, v: vec2<f32>, lanes: u32) -> vec2<f32> {
   wg_red[lid] = v;
   let lane = lid % lanes;

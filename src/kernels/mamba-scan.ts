@@ -1,12 +1,13 @@
 // Mamba2 selective scan (ngroups 1), forward in two forms (sequential in registers; chunked SSD) and backward.
 // Maths and layouts: shaders/mamba_scan.wgsl and KERNELS.md.
 import source from '../../shaders/mamba_scan.wgsl?raw';
+import workgroupSumSource from '../../shaders/workgroup_sum.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { elementBytes, rowStride, type Precision } from '../gpu/precision.ts';
 import { expectBindable, expectF32, expectPositiveInt, expectShape, numel, packParams, samePrecision } from './layout.ts';
 
-export const MAMBA_SCAN_SHADER = { name: 'mamba_scan.wgsl', source };
+export const MAMBA_SCAN_SHADER = { name: 'mamba_scan.wgsl', source: `${source}\n${workgroupSumSource}` };
 
 /** One scan: `seqs` sequences of `T` steps, `heads` heads of `headDim` (P) channels, state size `dState` (N). */
 export interface ScanDims {
