@@ -3,7 +3,7 @@ import source from '../../shaders/elementwise.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { rowStride, type Precision } from '../gpu/precision.ts';
-import { numel } from './layout.ts';
+import { numel, vecLanes } from './layout.ts';
 import { erf } from './math.ts';
 
 export const ELEMENTWISE_SHADER = { name: 'elementwise.wgsl', source };
@@ -35,11 +35,6 @@ interface Part {
   /** Elements it computes, and whether it is the pairs after the chunks. */
   elements: number;
   tail: boolean;
-}
-
-/** Elements per 16-byte chunk of the VEC variant. */
-export function vecLanes(p: Precision): number {
-  return p === 'f32' ? 4 : 2 * 4;
 }
 
 /**

@@ -3,8 +3,7 @@
 import source from '../../shaders/layout.wgsl?raw';
 import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
-import { innermost, numel, physicalRow, samePrecision } from './layout.ts';
-import { vecLanes } from './elementwise.ts';
+import { innermost, numel, physicalRow, samePrecision, vecLanes } from './layout.ts';
 
 export const LAYOUT_SHADER = { name: 'layout.wgsl', source };
 const WG = 64;
@@ -23,12 +22,13 @@ export function physicalStrides(t: GpuTensor): number[] {
   return strides;
 }
 
-function packParams(y: GpuTensor, split: number, inCols: number, inStride: number, aStrides: number[], bStrides: number[]): Uint32Array {
+/** The Params of shaders/layout.wgsl. `perRow`: what one row of y holds in the kernel's units (pairs, or chunks). */
+function packParams(y: GpuTensor, split: number, inCols: number, inStride: number, aStrides: number[], bStrides: number[], perRow = Math.ceil(innermost(y) / 2)): Uint32Array {
   const r = y.shape.length;
   if (r < 1 || r > MAX_RANK) throw new Error(`layout: rank ${r} of ${y.label} is outside 1..${MAX_RANK}`);
   const cols = innermost(y);
   const words = new Uint32Array(8 + 3 * 8);
-  words.set([r, numel(y.shape) / cols, cols, physicalRow(y), Math.ceil(cols / 2), split, inCols, inStride]);
+  words.set([r, numel(y.shape) / cols, cols, physicalRow(y), perRow, split, inCols, inStride]);
   words.set(y.shape, 8);
   words.set(aStrides, 16);
   words.set(bStrides, 24);
@@ -89,12 +89,10 @@ export async function concatLast(s: ComputeSession, a: GpuTensor, b: GpuTensor, 
   const lead = (t: GpuTensor) => t.shape.slice(0, -1).join(',');
   const chunked = [a, b, y].every((t) => physicalRow(t) === innermost(t) && innermost(t) % lanes === 0) && lead(a) === lead(y) && lead(b) === lead(y);
   if (chunked) {
-    const rows = numel(y.shape) / innermost(y);
-    const words = new Uint32Array(8 + 3 * 8);
-    words.set([y.shape.length, rows, innermost(y), innermost(y), innermost(y) / lanes, fa / lanes, 0, 0]);
     await s.dispatch({
-      shader: LAYOUT_SHADER, entry: 'concat_chunks', precision: y.precision, defines: { VEC: true }, params: words, tensors: [a, y, b],
-      workgroups: Math.ceil((rows * innermost(y)) / lanes / WG), label, shapes: `[${y.shape}] chunks`, flops: 0, bytes: a.bytes + b.bytes + y.bytes,
+      shader: LAYOUT_SHADER, entry: 'concat_chunks', precision: y.precision, defines: { VEC: true },
+      params: packParams(y, fa / lanes, 0, 0, [], [], innermost(y) / lanes), tensors: [a, y, b],
+      workgroups: Math.ceil(numel(y.shape) / lanes / WG), label, shapes: `[${y.shape}] chunks`, flops: 0, bytes: a.bytes + b.bytes + y.bytes,
     });
     return;
   }

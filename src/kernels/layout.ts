@@ -9,6 +9,11 @@ export function numel(shape: readonly number[]): number {
 }
 
 /** The innermost (row) length of a tensor: what row padding applies to. */
+/** Elements per 16-byte chunk (the VEC kernels' access: 4 f32, or 8 halves in both f16 modes). */
+export function vecLanes(p: Precision): number {
+  return p === 'f32' ? 4 : 2 * 4;
+}
+
 export function innermost(t: { shape: readonly number[] }): number {
   return t.shape.length ? t.shape[t.shape.length - 1]! : 1;
 }

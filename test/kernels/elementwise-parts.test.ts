@@ -3,7 +3,8 @@
 // must cover every element exactly once.
 import { describe, expect, it } from 'vitest';
 import { PRECISIONS, rowStride } from '../../src/gpu/precision.ts';
-import { elementwiseParts, vecLanes } from '../../src/kernels/elementwise.ts';
+import { elementwiseParts } from '../../src/kernels/elementwise.ts';
+import { vecLanes } from '../../src/kernels/layout.ts';
 import { ELEMENTWISE_GRID_SPLIT, ELEMENTWISE_SHAPES } from './cases/elementwise.cases.ts';
 
 describe('elementwise parts', () => {
