@@ -91,9 +91,7 @@ def main() -> int:
             op_time.clear()
             sync()
             t0 = time.perf_counter()
-            with autocast(device, a.precision):
-                logits = run(x)
-            loss = focal_loss(logits, y, pos_weight=3.0)
+            loss = step_loss(run, x, y, device, a.precision)
             sync()
             t1 = time.perf_counter()
             loss.backward()
@@ -108,12 +106,16 @@ def main() -> int:
     except torch.cuda.OutOfMemoryError as e:
         error = "out of memory: " + str(e).splitlines()[0][:160]
     if a.kernels and not error:
-        print_kernel_table(lambda: one_step(run, model, x, y, device, a.precision), device, a.kernels)
+        def one_step() -> None:
+            step_loss(run, x, y, device, a.precision).backward()
+            model.zero_grad(set_to_none=True)
+        print_kernel_table(one_step, device, a.kernels)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
     step = statistics.median(times) if times else float("nan")
     fwd = statistics.median(fwd_times) if fwd_times else float("nan")
+    conv = (", cuDNN heuristic" if a.no_conv_timing else ", cuDNN algorithms timed") if device.type == "cuda" else ""
     print(f"graph {model.graph.name}, batch {a.batch}, {card}, {a.precision}, scan {choice.scan} chunk "
-          f"{a.chunk or 'per device'}, cuDNN {'heuristic' if a.no_conv_timing else 'timed'}, recomputed {choice.checkpoint}{', compiled' if a.compile else ''} ({choice.reason})")
+          f"{a.chunk or 'per device'}{conv}, recomputed {choice.checkpoint}{', compiled' if a.compile else ''} ({choice.reason})")
     if a.by_op and not error:
         total = sum(op_time.values())
         print("forward time by op (last repeat):")
@@ -133,11 +135,11 @@ def main() -> int:
     return 1 if error else 0
 
 
-def one_step(run, model, x, y, device, precision) -> None:
+def step_loss(run, x, y, device, precision) -> torch.Tensor:
+    """The step's forward and focal loss (what the timed steps and the traced one both run)."""
     with autocast(device, precision):
         logits = run(x)
-    focal_loss(logits, y, pos_weight=3.0).backward()
-    model.zero_grad(set_to_none=True)
+    return focal_loss(logits, y, pos_weight=3.0)
 
 
 def print_kernel_table(step, device, rows: int) -> None:
