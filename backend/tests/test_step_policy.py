@@ -60,3 +60,18 @@ def test_the_trainer_logs_its_choice(tmp_path: Path) -> None:
                  {"kind": "synthetic", "seed": 1, "windows": 1, "val_windows": 1}, tmp_path,
                  on_event=lambda e: messages.append(e.get("message", "")))
     assert any(m.startswith("scan chunked, recomputed in backward: none (cpu") for m in messages), messages
+
+
+def test_cudnn_times_its_algorithms_on_cuda_only() -> None:
+    from ictal_backend.runtime import time_conv_algorithms
+    saved = torch.backends.cudnn.benchmark
+    try:
+        torch.backends.cudnn.benchmark = False
+        time_conv_algorithms(torch.device("cpu"))
+        assert torch.backends.cudnn.benchmark is False  # nothing to time on a CPU; a global flag left alone
+        time_conv_algorithms(CUDA)
+        assert torch.backends.cudnn.benchmark is True
+        time_conv_algorithms(CUDA, on=False)
+        assert torch.backends.cudnn.benchmark is False
+    finally:
+        torch.backends.cudnn.benchmark = saved
