@@ -1,8 +1,8 @@
 // Gated RMSNorm of the Mamba2 block: g = x silu(z);  y = g / rms(g) * w,  rms(g) = sqrt(mean(g^2) + eps),
 // over the last dimension D. z may be a channel slice of a wider tensor (the in_proj output): channels
 // z_offset .. z_offset + D of rows z_stride long. Variants:
-//   FWD      x, z, w -> y, rstd (f32 per row): ROW_LANES invocations per row (`gated_rmsnorm`), or an invocation per
-//            row for short rows (`gated_rmsnorm_rows`: no barriers, which CPU drivers pay dearly)
+//   FWD      x, z, w -> y, rstd (f32 per row): ROW_LANES invocations per row (`gated_rmsnorm`; at one lane no
+//            barrier, which CPU drivers pay dearly)
 //   BWD_DX   x, z, w, dy, rstd -> dx, dz (dz into the same slice of a tensor shaped like z)
 //            n = g rstd;  dg = rstd (dy w - n mean(dy w n));  dx = dg silu(z);  dz = dg x silu'(z)
 //   PARTIAL  x, z, dy, rstd -> partial [blocks, D] f32: sum of dy n over a block of rows
@@ -80,22 +80,6 @@ fn gate(row: u32, c: u32) -> f32 {
     y_st2(row * P.x_stride + c, act(y0), act(y1), second);
   }
   if (lane == 0u && cols > 0u) { rstd_st(row, r); }
-}
-
-@compute @workgroup_size(WG) fn gated_rmsnorm_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = linear_wg(wid, nwg) * WG + gid.x % WG;
-  if (row >= P.rows) { return; }
-  var q = 0.0;
-  for (var c = 0u; c < P.cols; c++) { let g = gate(row, c); q += g * g; }
-  let r = inverseSqrt(q / f32(P.cols) + P.eps);
-  for (var c = 0u; c < P.cols; c += 2u) {
-    let second = c + 1u < P.cols;
-    let y0 = gate(row, c) * r * f32(w_ld(c));
-    var y1 = 0.0;
-    if (second) { y1 = gate(row, c + 1u) * r * f32(w_ld(c + 1u)); }
-    y_st2(row * P.x_stride + c, act(y0), act(y1), second);
-  }
-  rstd_st(row, r);
 }
 //#endif
 

@@ -1,8 +1,8 @@
 // LayerNorm over the last dimension with affine: y = (x - mean) * rstd * gamma + beta, rstd = 1/sqrt(var + eps).
 // Rows are x's leading dimensions flattened; every row-wise tensor has the same stored row length `stride`.
 // Variants (defines):
-//   FWD      x, gamma, beta -> y, mean, rstd (saved f32 statistics): ROW_LANES invocations per row (`layernorm`), or
-//            an invocation per row for short rows (`layernorm_rows`: no barriers, which CPU drivers pay dearly)
+//   FWD      x, gamma, beta -> y, mean, rstd (saved f32 statistics): ROW_LANES invocations per row (`layernorm`;
+//            at one lane no barrier, which CPU drivers pay dearly)
 //   BWD_DX   x, gamma, dy, mean, rstd -> dx:  dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy gamma
 //   PARTIAL  x, dy, mean, rstd -> partial [blocks, 2, C] f32: sums of dy xhat and dy over a block of rows
 //   FINAL    partial -> dgamma, dbeta: the blocks combined in a fixed order (no atomics: same bits every run)
@@ -75,29 +75,6 @@ override ROW_LANES: u32 = 64u;
     y_st2(base + c, act(y0), act(y1), second);
   }
   if (lane == 0u && cols > 0u) { mean_st(row, mu); rstd_st(row, r); }
-}
-
-@compute @workgroup_size(WG) fn layernorm_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = linear_wg(wid, nwg) * WG + gid.x % WG;
-  if (row >= P.rows) { return; }
-  let base = row * P.stride;
-  let n = f32(P.cols);
-  var s = 0.0;
-  for (var c = 0u; c < P.cols; c++) { s += f32(x_ld(base + c)); }
-  let mu = s / n;
-  var q = 0.0;
-  for (var c = 0u; c < P.cols; c++) { let d = f32(x_ld(base + c)) - mu; q += d * d; }
-  let r = inverseSqrt(q / n + P.eps);
-  // A stored row is whole words (even length in f16-storage): this invocation owns every word of it.
-  for (var c = 0u; c < P.cols; c += 2u) {
-    let second = c + 1u < P.cols;
-    let y0 = (f32(x_ld(base + c)) - mu) * r * f32(gamma_ld(c)) + f32(beta_ld(c));
-    var y1 = 0.0;
-    if (second) { y1 = (f32(x_ld(base + c + 1u)) - mu) * r * f32(gamma_ld(c + 1u)) + f32(beta_ld(c + 1u)); }
-    y_st2(base + c, act(y0), act(y1), second);
-  }
-  mean_st(row, mu);
-  rstd_st(row, r);
 }
 //#endif
 

@@ -16,16 +16,16 @@ import type { ComputeSession } from '../gpu/session.ts';
 import type { GpuTensor } from '../gpu/arena.ts';
 import { elementBytes } from '../gpu/precision.ts';
 import { expectBindable, expectF32, expectPositiveInt, expectShape, innermost, numel, packParams, physicalRow, samePrecision } from './layout.ts';
-import { NORM_WG, forcedRowLanes, rowLaneWorkgroups, rowLanes } from './row-lanes.ts';
+import { NORM_WG, rowLaneWorkgroups, rowLanes } from './row-lanes.ts';
 import { rowBlocks } from './row-blocks.ts';
 
 export const GATED_RMSNORM_SHADER = { name: 'gated_rmsnorm.wgsl', source: `${source}\n${workgroupSumSource}` };
 export const GATED_RMSNORM_EPS = 1e-5;
 const WG = NORM_WG;
 /**
- * On a CPU adapter rows up to this length go one per invocation (`gated_rmsnorm_rows`, no barriers); elsewhere
- * rowLanes(cols) invocations each (row-lanes.ts): on the H200 one invocation per row took 152 us a call against
- * 43 us for a workgroup per row (v3, 128 columns).
+ * On a CPU adapter rows up to this length go one per invocation (one lane, no barrier); elsewhere rowLanes(cols)
+ * invocations each (row-lanes.ts): on the H200 one invocation per row took 152 us a call against 43 us for a
+ * workgroup per row (v3, 128 columns).
  */
 export const SHORT_ROW = 128;
 
@@ -79,13 +79,12 @@ export async function gatedRmsNorm(s: ComputeSession, x: GpuTensor, z: GpuTensor
   expectBindable(op, s, x, z, y);
   if (d.rows === 0) return;
   const n = d.rows * d.cols;
-  const short = forcedRowLanes() === undefined && s.gpu.info.cpuAdapter && d.cols <= SHORT_ROW;
-  const lanes = rowLanes(d.cols);
+  const lanes = rowLanes(d.cols, s.gpu.info.cpuAdapter && d.cols <= SHORT_ROW);
   await s.dispatch({
-    shader: GATED_RMSNORM_SHADER, entry: short ? 'gated_rmsnorm_rows' : 'gated_rmsnorm', precision: x.precision, defines: { FWD: true },
-    constants: short ? undefined : { ROW_LANES: lanes }, params: params(d, x, z, opts.eps ?? GATED_RMSNORM_EPS), tensors: [x, z, w, y, r],
-    workgroups: short ? Math.ceil(d.rows / WG) : rowLaneWorkgroups(d.rows, lanes), label,
-    shapes: `[${x.shape}] z [${z.shape}]@${d.zOffset}${short ? '' : ` lanes ${lanes}`}`, flops: 14 * n, bytes: 5 * n * elementBytes(x.precision),
+    shader: GATED_RMSNORM_SHADER, entry: 'gated_rmsnorm', precision: x.precision, defines: { FWD: true },
+    constants: { ROW_LANES: lanes }, params: params(d, x, z, opts.eps ?? GATED_RMSNORM_EPS), tensors: [x, z, w, y, r],
+    workgroups: rowLaneWorkgroups(d.rows, lanes), label,
+    shapes: `[${x.shape}] z [${z.shape}]@${d.zOffset} lanes ${lanes}`, flops: 14 * n, bytes: 5 * n * elementBytes(x.precision),
   });
 }
 
@@ -111,7 +110,7 @@ export async function gatedRmsNormBackward(s: ComputeSession, x: GpuTensor, z: G
   expectBindable(op, s, x, z, dy, grads.dx, grads.dz);
   const n = d.rows * d.cols;
   const eb = elementBytes(x.precision);
-  const lanes = rowLanes(d.cols);
+  const lanes = rowLanes(d.cols, s.gpu.info.cpuAdapter && d.cols <= SHORT_ROW);
   await s.dispatch({
     shader: GATED_RMSNORM_SHADER, entry: 'gated_rmsnorm_bwd_dx', precision: x.precision, defines: { BWD_DX: true }, constants: { ROW_LANES: lanes },
     params: params(d, x, z, 0), tensors: [x, z, w, dy, rstd, grads.dx, grads.dz], workgroups: rowLaneWorkgroups(d.rows, lanes), label: `${label}.dx`,

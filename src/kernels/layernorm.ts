@@ -15,15 +15,15 @@ import type { GpuTensor } from '../gpu/arena.ts';
 import { elementBytes } from '../gpu/precision.ts';
 import { expectBindable, expectF32, expectShape, innermost, numel, packParams, physicalRow, samePrecision } from './layout.ts';
 import { rowBlocks } from './row-blocks.ts';
-import { NORM_WG, forcedRowLanes, rowLaneWorkgroups, rowLanes } from './row-lanes.ts';
+import { NORM_WG, rowLaneWorkgroups, rowLanes } from './row-lanes.ts';
 
 export const LAYERNORM_SHADER = { name: 'layernorm.wgsl', source: `${source}\n${workgroupSumSource}` };
 export const LAYERNORM_EPS = 1e-5;
 const WG = NORM_WG;
 /**
- * On a CPU adapter, rows up to this length are normalised by one invocation each (`layernorm_rows`): there the
- * per-row workgroup's barriers made v3-tiny's LayerNorms 26 % of its forward. On a GPU rows share workgroups,
- * rowLanes(cols) invocations each (row-lanes.ts).
+ * On a CPU adapter, rows up to this length are normalised by one invocation each (one lane, no barrier): there
+ * the per-row workgroup's barriers made v3-tiny's LayerNorms 26 % of its forward. Elsewhere rows share
+ * workgroups, rowLanes(cols) invocations each (row-lanes.ts).
  */
 export const SHORT_ROW = 64;
 
@@ -63,13 +63,12 @@ export async function layerNorm(s: ComputeSession, x: GpuTensor, gamma: GpuTenso
   checkStats(op, st, rows);
   expectBindable(op, s, x, y);
   if (rows === 0) return;
-  const short = forcedRowLanes() === undefined && s.gpu.info.cpuAdapter && cols <= SHORT_ROW;
-  const lanes = rowLanes(cols);
+  const lanes = rowLanes(cols, s.gpu.info.cpuAdapter && cols <= SHORT_ROW);
   await s.dispatch({
-    shader: LAYERNORM_SHADER, entry: short ? 'layernorm_rows' : 'layernorm', precision: x.precision, defines: { FWD: true },
-    constants: short ? undefined : { ROW_LANES: lanes },
+    shader: LAYERNORM_SHADER, entry: 'layernorm', precision: x.precision, defines: { FWD: true },
+    constants: { ROW_LANES: lanes },
     params: packParams([rows, cols, physicalRow(x), { f32: eps }, 0, 0]), tensors: [x, gamma, beta, y, st.mean, st.rstd],
-    workgroups: short ? Math.ceil(rows / WG) : rowLaneWorkgroups(rows, lanes), label, shapes: `[${x.shape}]${short ? '' : ` lanes ${lanes}`}`, ...layerNormCost(x),
+    workgroups: rowLaneWorkgroups(rows, lanes), label, shapes: `[${x.shape}] lanes ${lanes}`, ...layerNormCost(x),
   });
 }
 
@@ -92,7 +91,7 @@ export async function layerNormBackward(s: ComputeSession, x: GpuTensor, gamma: 
   const n = numel(x.shape);
   const eb = elementBytes(x.precision);
   const stride = physicalRow(x);
-  const lanes = rowLanes(cols);
+  const lanes = rowLanes(cols, s.gpu.info.cpuAdapter && cols <= SHORT_ROW);
   await s.dispatch({
     shader: LAYERNORM_SHADER, entry: 'layernorm_bwd_dx', precision: x.precision, defines: { BWD_DX: true }, constants: { ROW_LANES: lanes },
     params: packParams([rows, cols, stride, { f32: 0 }, 0, 0]), tensors: [x, gamma, dy, stats.mean, stats.rstd, grads.dx],

@@ -3,7 +3,16 @@ import { forceRowLanes, rowLaneWorkgroups, rowLanes } from '../../src/kernels/ro
 
 describe('rowLanes', () => {
   it('gives about 4 columns a lane, 4 to 64 lanes', () => {
-    expect([1, 7, 16, 17, 32, 64, 128, 256, 1000].map(rowLanes)).toEqual([4, 4, 4, 8, 8, 16, 32, 64, 64]);
+    expect([1, 7, 16, 17, 32, 64, 128, 256, 1000].map((c) => rowLanes(c))).toEqual([4, 4, 4, 8, 8, 16, 32, 64, 64]);
+  });
+  it('gives one lane (a row per invocation) where the caller asks, unless a test forces a count', () => {
+    expect(rowLanes(16, true)).toBe(1);
+    forceRowLanes(4);
+    try {
+      expect(rowLanes(16, true)).toBe(4);
+    } finally {
+      forceRowLanes(undefined);
+    }
   });
   it('counts workgroups of 64 / lanes rows', () => {
     expect(rowLaneWorkgroups(2736 * 960, 4)).toBe(164160);
