@@ -166,6 +166,17 @@ class Dist:
         if self.world > 1:
             torch.distributed.barrier()
 
+    def close(self, finished: bool) -> None:
+        """Tears the process group down before the process exits. Left to interpreter shutdown, gloo's worker
+        threads were at times destroyed still joinable ("terminate called without an active exception", SIGABRT
+        on one rank after a successful run). The barrier runs only after a clean finish: a rank that failed
+        must not wait for peers that may never arrive."""
+        if self.world == 1 or not torch.distributed.is_initialized():
+            return
+        if finished:
+            torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
 
 def init_distributed(device_name: str) -> Dist:
     """Initialises torch.distributed only when torchrun started several processes (WORLD_SIZE > 1)."""
@@ -293,8 +304,19 @@ def run_training(ir: dict[str, Any] | IrGraph, config: dict[str, Any], data: dic
                  should_stop: Callable[[], bool] = _never) -> dict[str, Any]:
     """Trains the graph; see the module docstring and docs/backend.md for the events and checkpoints."""
     c = resolve_config(config)
-    run_dir = Path(run_dir)
     dist = init_distributed(c["device"])
+    finished = False
+    try:
+        result = _train(ir, c, data, Path(run_dir), weights, resume, on_event, should_stop, dist)
+        finished = True
+        return result
+    finally:
+        dist.close(finished)
+
+
+def _train(ir: dict[str, Any] | IrGraph, c: dict[str, Any], data: dict[str, Any], run_dir: Path,
+           weights: Path | None, resume: bool, on_event: Callable[[Event], None], should_stop: Callable[[], bool],
+           dist: Dist) -> dict[str, Any]:
     device = torch.device(f"cuda:{dist.local_rank}") if dist.world > 1 and torch.cuda.is_available() and c["device"] != "cpu" \
         else pick_device(c["device"])
 
