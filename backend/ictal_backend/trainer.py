@@ -149,6 +149,8 @@ class Dist:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    #: This run created the process group (a caller that set one up itself keeps it after the run).
+    owns_group: bool = False
 
     @property
     def main(self) -> bool:
@@ -171,10 +173,10 @@ class Dist:
         threads were at times destroyed still joinable ("terminate called without an active exception", SIGABRT
         on one rank after a successful run). The barrier runs only after a clean finish: a rank that failed
         must not wait for peers that may never arrive."""
-        if self.world == 1 or not torch.distributed.is_initialized():
+        if not self.owns_group or not torch.distributed.is_initialized():
             return
         if finished:
-            torch.distributed.barrier()
+            self.barrier()
         torch.distributed.destroy_process_group()
 
 
@@ -188,10 +190,11 @@ def init_distributed(device_name: str) -> Dist:
     backend = "nccl" if torch.cuda.is_available() and device_name != "cpu" else "gloo"
     if backend == "nccl":
         torch.cuda.set_device(local)
-    if not torch.distributed.is_initialized():
+    owns_group = not torch.distributed.is_initialized()
+    if owns_group:
         # validation runs on rank 0 while the others wait: allow it hours, not the default minutes
         torch.distributed.init_process_group(backend, timeout=datetime.timedelta(hours=6))
-    return Dist(rank, world, local)
+    return Dist(rank, world, local, owns_group)
 
 
 # ---- pieces of the recipe ---------------------------------------------------------------------------------------
@@ -305,13 +308,13 @@ def run_training(ir: dict[str, Any] | IrGraph, config: dict[str, Any], data: dic
     """Trains the graph; see the module docstring and docs/backend.md for the events and checkpoints."""
     c = resolve_config(config)
     dist = init_distributed(c["device"])
-    finished = False
     try:
         result = _train(ir, c, data, Path(run_dir), weights, resume, on_event, should_stop, dist)
-        finished = True
-        return result
-    finally:
-        dist.close(finished)
+    except BaseException:
+        dist.close(finished=False)
+        raise
+    dist.close(finished=True)
+    return result
 
 
 def _train(ir: dict[str, Any] | IrGraph, c: dict[str, Any], data: dict[str, Any], run_dir: Path,

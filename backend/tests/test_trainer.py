@@ -275,6 +275,33 @@ def test_torchrun_with_two_cpu_ranks_trains_and_rank_0_checkpoints(tmp_path):
     assert (tmp_path / "run" / "checkpoints" / "epoch-0001.safetensors").exists()
 
 
+def test_dist_close_destroys_only_the_group_the_run_opened(tmp_path, monkeypatch):
+    """A run tears down the process group it created (left to interpreter exit, gloo aborted one rank in CI) and
+    leaves one its caller set up; after a failure it skips the barrier, which could wait for peers forever."""
+    from ictal_backend.trainer import Dist
+    barriers = []
+    real_barrier = Dist.barrier
+    monkeypatch.setattr(Dist, "barrier", lambda self: barriers.append(self.rank) or real_barrier(self))
+
+    def open_group(name):
+        store = torch.distributed.FileStore(str(tmp_path / name), 1)
+        torch.distributed.init_process_group("gloo", store=store, rank=0, world_size=1)
+
+    try:
+        open_group("a")
+        Dist(0, 2, 0, owns_group=False).close(finished=True)
+        assert torch.distributed.is_initialized() and barriers == []  # the caller's group survives
+        Dist(0, 2, 0, owns_group=True).close(finished=False)
+        assert not torch.distributed.is_initialized() and barriers == []  # failed: no barrier
+        open_group("b")
+        Dist(0, 2, 0, owns_group=True).close(finished=True)
+        assert not torch.distributed.is_initialized() and barriers == [0]
+        Dist(0, 2, 0, owns_group=True).close(finished=True)  # nothing left to close: no error
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
 def test_cache_data_is_split_by_recording_and_validation_stitches_recordings(tmp_path):
     from ictal_backend.data.cache import WindowCache
     from ictal_backend.datasets import stitch_recordings
