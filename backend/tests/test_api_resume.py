@@ -53,8 +53,12 @@ def _log(server: ApiServer, run_id: str) -> list[dict[str, Any]]:
 def _resume_and_check(server: ApiServer, api: httpx.Client, run_id: str, complete_step: int) -> None:
     assert api.post(f"/api/runs/{run_id}/resume").status_code == 200
     stream = events(api, run_id, stop=lambda seen: seen[-1][0] == "checkpoint" and seen[-1][1]["step"] >= complete_step + 2)
+    # The stream opened just after the resume may replay the killed attempt's lines before the server cuts
+    # them; then it carries the rewind, and always the resumed worker's own lines, under ids never reused.
     resumed = [d["message"] for e, d, _ in stream if e == "log" and "resumed from" in d.get("message", "")]
-    assert resumed and resumed[-1].startswith(f"resumed from step {complete_step} "), resumed
+    assert resumed and resumed[-1].startswith(f"resumed from step {complete_step} "), stream
+    ids = [int(i) for _, _, i in stream if i is not None]
+    assert ids == sorted(set(ids)), stream
     assert api.post(f"/api/runs/{run_id}/cancel").status_code == 200
     assert wait_status(api, run_id, {"cancelled"})["status"] == "cancelled"
     log = _log(server, run_id)

@@ -27,7 +27,7 @@ export interface FollowOptions {
   reconnectDelayMs?: number;
 }
 
-const KNOWN_KINDS = new Set(['log', 'metrics', 'checkpoint', 'heartbeat', 'status', 'end']);
+const KNOWN_KINDS = new Set(['log', 'metrics', 'checkpoint', 'heartbeat', 'rewind', 'status', 'end']);
 
 export class RunClient {
   private readonly base: string;

@@ -64,6 +64,8 @@ export type RunEvent =
   | { kind: 'metrics'; id?: number; time: number; step?: number; epoch?: number; [metric: string]: unknown }
   | { kind: 'checkpoint'; id?: number; time: number; name?: string; step?: number; epoch?: number; [key: string]: unknown }
   | { kind: 'heartbeat'; id?: number; time: number; [key: string]: unknown }
+  /** A resume cut the log back: events from `first_dropped_id` on (before this one) are withdrawn. */
+  | { kind: 'rewind'; id?: number; time: number; first_dropped_id: number; to_step: number; dropped: number; message: string }
   | { kind: 'status'; status: RunStatus; error: string | null }
   | { kind: 'end'; status: RunStatus; error: string | null; metrics: Record<string, Record<string, unknown>> }
   | { kind: 'other'; event: string; id?: number; [key: string]: unknown };

@@ -34,6 +34,17 @@ export interface FollowState {
   error?: string;
 }
 
+/** A followed run's events and metric points after one more event. A `rewind` (a resume cut the log back)
+ * withdraws what came from its `first_dropped_id` on: those steps are trained, and sent, again. */
+export function foldRunEvent(seen: Pick<FollowState, 'events' | 'metrics'>, e: RunEvent): Pick<FollowState, 'events' | 'metrics'> {
+  const withdrawn = e.kind === 'rewind' ? e.first_dropped_id : Infinity;
+  const kept = (x: object) => !('id' in x && typeof x.id === 'number' && x.id >= withdrawn);
+  const metrics = e.kind === 'metrics' && typeof e.loss === 'number'
+    ? [...seen.metrics, { ...e, split: String(e.split ?? 'train'), step: Number(e.step ?? seen.metrics.length), loss: e.loss }]
+    : seen.metrics.filter(kept);
+  return { events: [...seen.events.filter(kept), e], metrics };
+}
+
 export interface SubmitConfig {
   train: TrainSpec;
   data: DataSpec;
@@ -100,10 +111,7 @@ export function createRemoteStore(engine: EngineHandle, models: RecordingLabStor
         for await (const e of need().follow(id, { signal, reconnects: 20, reconnectDelayMs: 1000 })) {
           const now = get().follow;
           if (!now || now.id !== id) return;
-          const metrics = e.kind === 'metrics' && typeof e.loss === 'number'
-            ? [...now.metrics, { ...e, split: String(e.split ?? 'train'), step: Number(e.step ?? now.metrics.length), loss: e.loss }]
-            : now.metrics;
-          update({ state: e.kind === 'end' ? 'ended' : 'live', events: [...now.events, e], metrics });
+          update({ state: e.kind === 'end' ? 'ended' : 'live', ...foldRunEvent(now, e) });
           if (e.kind === 'end' || e.kind === 'status' || e.kind === 'checkpoint') void get().refresh();
         }
       } catch (e) {

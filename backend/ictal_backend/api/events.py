@@ -1,8 +1,9 @@
 """A run's events as server-sent events: the log replayed from the start (or from Last-Event-ID), then
 followed live, ending with an `end` event once the run has ended.
 
-Each log line becomes one SSE event: `id` its line number, `event` its type (log, metrics, checkpoint,
-heartbeat, ...), `data` the JSON object. Status changes the server sees are sent as `status` events (no id:
+Each log line becomes one SSE event: `id` its event id (its line number until the log is first rewound for a
+resume; see run_files), `event` its type (log, metrics, checkpoint, heartbeat, rewind, ...), `data` the JSON
+object. A stream open across a rewind sends the `rewind` event and goes on with the new lines. Status changes the server sees are sent as `status` events (no id:
 they are not in the log). A comment line keeps idle connections open through proxies.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import time
 from typing import Any, AsyncIterator, Callable
 
-from .run_files import RunDir
+from .run_files import EventCursor, RunDir
 from .store import STREAM_ENDS, RunRecord
 
 POLL_S = 0.2
@@ -26,7 +27,7 @@ def sse(data: dict[str, Any], event: str, event_id: int | None = None) -> bytes:
 
 async def stream_events(run_dir: RunDir, get_run: Callable[[], RunRecord | None], first_id: int,
                         is_disconnected: Callable[[], Any], sync: Callable[[], None] = lambda: None) -> AsyncIterator[bytes]:
-    offset, seq = 0, 0
+    cursor = EventCursor(run_dir)
     last_status: str | None = None
     last_sent = time.monotonic()
     while True:
@@ -38,19 +39,15 @@ async def stream_events(run_dir: RunDir, get_run: Callable[[], RunRecord | None]
             yield sse({"status": run.status, "error": run.error}, "status")
             last_sent = time.monotonic()
         await asyncio.to_thread(sync)
-        events, offset = run_dir.read_events(offset)
-        for event in events:
-            if seq >= first_id:
-                yield sse(event, str(event.get("type", "log")), seq)
+        for event_id, event in cursor.read():
+            if event_id >= first_id:
+                yield sse(event, str(event.get("type", "log")), event_id)
                 last_sent = time.monotonic()
-            seq += 1
         if run.status in STREAM_ENDS:
             # The worker has exited before the status settled: one more read drains whatever it wrote last.
-            events, offset = run_dir.read_events(offset)
-            for event in events:
-                if seq >= first_id:
-                    yield sse(event, str(event.get("type", "log")), seq)
-                seq += 1
+            for event_id, event in cursor.read():
+                if event_id >= first_id:
+                    yield sse(event, str(event.get("type", "log")), event_id)
             yield sse({"status": run.status, "error": run.error, "metrics": run.metrics}, "end")
             return
         if await is_disconnected():

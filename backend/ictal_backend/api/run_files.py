@@ -4,6 +4,11 @@ The event log (events.jsonl, one JSON object a line) has a single writer, the ru
 only reads it, except when it resumes a run: then no worker runs, and it cuts the log back to the checkpoint
 the run continues from (`rewind_events`), so replayed steps are not logged twice. A line is an event once its
 newline is written, so a reader never sees half of one. Folders are 0700, files 0600 (private_files).
+
+Event ids never repeat, across rewinds too: line k has id k until a rewind, which ends the kept lines with a
+`rewind` event whose `id` is one past the last id ever given out; ids go on from there. So a reader that saw
+lines the rewind dropped (a live stream, a client reconnecting with Last-Event-ID) is told which
+(`first_dropped_id`) and gets everything after, and a reconnect never lands on a reused id.
 """
 from __future__ import annotations
 
@@ -66,30 +71,29 @@ class RunDir:
                 chunk = f.read()
         except FileNotFoundError:
             return [], offset
-        end = chunk.rfind(b"\n") + 1
-        events = []
-        for line in chunk[:end].splitlines():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                events.append({"type": "log", "level": "warning", "message": f"unreadable log line: {line[:200]!r}"})
-        return events, offset + end
+        return _complete_events(chunk), offset + chunk.rfind(b"\n") + 1
 
     def rewind_events(self, step: int) -> int:
         """Cuts the log before its first event of a step after `step` (the checkpoint a resume continues
-        from): those steps are trained again and logged anew. Atomic; returns how many lines were dropped.
-        Only while no worker writes the log."""
+        from): those steps are trained again and logged anew. The kept lines end with a `rewind` event (see
+        the module's docstring). Atomic; returns how many lines were dropped. Only while no worker writes the log."""
         try:
             lines = self.events.read_bytes().splitlines(keepends=True)
         except FileNotFoundError:
             return 0
-        for i, line in enumerate(lines):
-            try:
-                event_step = json.loads(line).get("step")
-            except (ValueError, AttributeError):
-                continue  # an unreadable line is kept (and shown as such)
+        if lines and not lines[-1].endswith(b"\n"):  # a killed writer's unfinished line: not an event, and
+            lines.pop()                               # the next worker's first line must not be glued to it
+            atomic_write(self.events, b"".join(lines))
+        ids = EventIds()
+        parsed = [_parse(line) for line in lines]
+        numbered = [ids.next(event) for event in parsed]
+        for i, event in enumerate(parsed):
+            event_step = event.get("step")
             if isinstance(event_step, int) and not isinstance(event_step, bool) and event_step > step:
-                atomic_write(self.events, b"".join(lines[:i]))
+                marker = {"time": time.time(), "type": "rewind", "id": ids.following, "first_dropped_id": numbered[i],
+                          "to_step": step, "dropped": len(lines) - i,
+                          "message": f"log cut back to step {step} for a resume: {len(lines) - i} later line(s) dropped"}
+                atomic_write(self.events, b"".join(lines[:i]) + (json.dumps(marker) + "\n").encode())
                 return len(lines) - i
         return 0
 
@@ -118,3 +122,63 @@ class RunDir:
                 return f.read().decode(errors="replace")
         except FileNotFoundError:
             return ""
+
+
+class EventIds:
+    """Gives each line of the log its event id, in order (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.following = 0  # the id the next line gets
+
+    def next(self, event: dict[str, Any]) -> int:
+        if event.get("type") == "rewind" and isinstance(event.get("id"), int):
+            self.following = max(self.following, event["id"])
+        self.following += 1
+        return self.following - 1
+
+
+class EventCursor:
+    """Reads a run's log as (id, event) pairs, each once, following it across rewinds: when the file was
+    replaced (or is shorter than what was read) it reads the new one from its start and returns only ids
+    it has not returned yet: the rewind event, then what came after it."""
+
+    def __init__(self, run_dir: RunDir):
+        self.run_dir = run_dir
+        self.offset = 0
+        self.file: tuple[int, int] | None = None  # (device, inode) of the file read so far
+        self.ids = EventIds()
+        self.returned = -1  # the highest id returned so far
+
+    def read(self) -> list[tuple[int, dict[str, Any]]]:
+        try:
+            with open(self.run_dir.events, "rb") as f:
+                stat = os.fstat(f.fileno())
+                if (stat.st_dev, stat.st_ino) != self.file or stat.st_size < self.offset:
+                    self.file, self.offset, self.ids = (stat.st_dev, stat.st_ino), 0, EventIds()
+                f.seek(self.offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            return []
+        self.offset += chunk.rfind(b"\n") + 1
+        out = []
+        for event in _complete_events(chunk):
+            event_id = self.ids.next(event)
+            if event_id > self.returned:
+                out.append((event_id, event))
+                self.returned = event_id
+        return out
+
+
+def _complete_events(chunk: bytes) -> list[dict[str, Any]]:
+    """The events of the complete lines in `chunk` (a line is complete once its newline is written)."""
+    return [_parse(line) for line in chunk[: chunk.rfind(b"\n") + 1].splitlines()]
+
+
+def _parse(line: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:
+        event = None
+    if not isinstance(event, dict):
+        return {"type": "log", "level": "warning", "message": f"unreadable log line: {line[:200]!r}"}
+    return event

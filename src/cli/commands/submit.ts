@@ -59,6 +59,7 @@ export function describeEvent(e: RunEvent): string | undefined {
       return `[${typeof split === 'string' ? split : 'train'}] ${shown.map(([k, v]) => `${k} ${formatValue(v)}`).join('  ')}`;
     }
     case 'checkpoint': return `checkpoint ${e.name ?? ''}`.trim();
+    case 'rewind': return e.message;
     case 'heartbeat': return `  (alive${typeof e.elapsed_s === 'number' ? `, ${e.elapsed_s} s` : ''})`;
     // The end event reports the final status; a status line is for the way there (queued, running).
     case 'status': return STREAM_END_STATUSES.includes(e.status) ? undefined : `status: ${e.status}`;

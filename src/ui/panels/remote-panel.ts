@@ -124,7 +124,7 @@ function followView(f: FollowState, run: RunInfo | undefined, store: RemoteStore
   // Scores on one chart (counts such as reference_events would squash them).
   const valKeys = [...new Set(val.flatMap((m) => Object.keys(m).filter((k) => typeof m[k] === 'number' && /loss|auroc|sensitivity|accuracy|f1/i.test(k))))];
   const colors = ['#e76f51', '#2a9d8f', '#264653', '#e9c46a', '#8d99ae'];
-  const logLines = f.events.filter((e) => e.kind === 'log').slice(-12) as Extract<RunEvent, { kind: 'log' }>[];
+  const logLines = f.events.filter((e) => e.kind === 'log' || e.kind === 'rewind').slice(-12) as Extract<RunEvent, { kind: 'log' | 'rewind' }>[];
   return h('div', { 'data-testid': 'remote-follow' },
     h('h3', {}, `Run ${f.id}`),
     h('p', {},
@@ -149,6 +149,6 @@ function followView(f: FollowState, run: RunInfo | undefined, store: RemoteStore
         }));
         return h('li', {}, h('code', {}, name), ' ', download, ' ', load);
       }))),
-    logLines.length > 0 && h('pre', { class: 'log', 'data-testid': 'remote-log' }, logLines.map((e) => `${e.level}: ${e.message}`).join('\n')),
+    logLines.length > 0 && h('pre', { class: 'log', 'data-testid': 'remote-log' }, logLines.map((e) => `${e.kind === 'log' ? e.level : 'info'}: ${e.message}`).join('\n')),
   );
 }
