@@ -116,8 +116,11 @@ describe(`synthetic EEG (seed ${seed})`, () => {
       const before = Math.max(0, i0 - 15 * fs);
       const gainAt = (x: Float32Array) => rms(x, i0 + Math.round(0.5 * span), i1) / rms(x, before, i0);
       expect(gainAt(focus), `focus ${s.focus}`).toBeGreaterThan(2);
-      const last = ch(s.spread[s.spread.length - 1]);
-      if (s.spread.length > 1) expect(gainAt(focus)).toBeGreaterThan(gainAt(last));
+      // Strongest at the focus: the power the discharge adds (not the gain: a quiet channel's gain can exceed a
+      // focus with strong alpha; the gain failed on 12 of 400 seeds, the added power on none, its ratio >= 1.7).
+      const added = (x: Float32Array) => rms(x, i0 + Math.round(0.5 * span), i1) ** 2 - rms(x, before, i0) ** 2;
+      const last = s.spread[s.spread.length - 1];
+      if (s.spread.length > 1) expect(added(focus), `focus ${s.focus} against ${last}`).toBeGreaterThan(added(ch(last)));
       // Channels the discharge never reaches stay near their own level (median: one may carry a blink or a burst).
       const unreached = MONTAGE_CHANNELS.filter((c) => !s.spread.includes(c)).map((c) => gainAt(ch(c))).sort((a, b) => a - b);
       if (unreached.length) expect(unreached[Math.floor(unreached.length / 2)], `unreached channels' gains ${unreached.map((g) => g.toFixed(2))}`).toBeLessThan(1.5);
