@@ -236,10 +236,33 @@ def test_token_file_works_and_the_token_reaches_no_process_list_env_or_log(tmp_p
 
 
 def _worker_pid(srv: ApiServer, run_id: str) -> int:
+    """The run's worker pid, once recorded: a run is `running` (claimed) a moment before its process exists."""
     import sqlite3
-    with sqlite3.connect(srv.home / "state.db") as db:
-        (ref,) = db.execute("SELECT worker_ref FROM runs WHERE id = ?", (run_id,)).fetchone()
-    return int(ref.split(":")[1])
+    deadline = time.monotonic() + 60
+    while True:
+        with sqlite3.connect(srv.home / "state.db") as db:
+            (ref,) = db.execute("SELECT worker_ref FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if ref is not None:
+            return int(ref.split(":")[1])
+        assert time.monotonic() < deadline, f"run {run_id} has no worker after 60 s"
+        time.sleep(0.1)
+
+
+def test_a_worker_whose_server_died_while_it_started_stops_by_itself(tmp_path: Path, v3_tiny: dict[str, Any]) -> None:  # noqa: F811
+    """A server stopped just after it launched a run: its worker, still importing, was re-parented before it
+    could note its parent. Told the server's pid, it sees that the server is gone and stops (checkpointing),
+    instead of training on unsupervised."""
+    from ictal_backend.api.run_files import RunDir
+    run_dir = RunDir(tmp_path / "run")
+    run_dir.write_request(v3_tiny["graph"], {**TINY_TRAIN, "steps": 10_000}, SYNTHETIC, None)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a server pid that is no longer our worker's parent
+    env = {**os.environ, "PYTHONPATH": str(BACKEND)}
+    done = subprocess.run([sys.executable, "-m", "ictal_backend.api.worker", str(run_dir.path), "--heartbeat-s", "0.5",
+                           "--server-pid", str(gone.pid)], env=env, capture_output=True, timeout=300)
+    outcome = json.loads(run_dir.result.read_text())
+    assert done.returncode == 0 and outcome["outcome"] == "stopped", (outcome, done.stdout[-2000:])
+    assert outcome["stop_reason"] == "the server that started this run went away"
 
 
 def test_disk_use_is_limited(tmp_path: Path) -> None:

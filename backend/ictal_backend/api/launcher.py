@@ -86,7 +86,8 @@ class LocalProcessLauncher:
         env.pop("ICTAL_API_TOKEN", None)  # a run has no business with the server's token
         env["PYTHONPATH"] = os.pathsep.join(p for p in (self.package_root, env.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
-        argv = [self.python, "-m", "ictal_backend.api.worker", str(run_dir.path), "--heartbeat-s", str(self.heartbeat_s)]
+        argv = [self.python, "-m", "ictal_backend.api.worker", str(run_dir.path), "--heartbeat-s", str(self.heartbeat_s),
+                "--server-pid", str(os.getpid())]  # a worker orphaned before it could look at its parent still sees it
         if resume:
             argv.append("--resume")
         with os.fdopen(open_private(run_dir.worker_log, os.O_WRONLY | os.O_APPEND), "ab") as log:

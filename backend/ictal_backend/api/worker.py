@@ -99,7 +99,8 @@ def execute(run_dir: RunDir, resume: bool, stop: StopFlag, heartbeat_s: float,
 
 def _watch_parent(stop: StopFlag, parent: int) -> None:
     """The server that started us died (we were re-parented): stop, and if the trainer does not listen,
-    leave anyway, so that the restarted server can resume the run without a second writer."""
+    leave anyway, so that the restarted server can resume the run without a second writer. `parent` is the
+    server's pid as the server passed it: one that died while we were still importing has already left."""
     while os.getppid() == parent:
         time.sleep(0.5)
     stop.set("the server that started this run went away")
@@ -112,12 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--heartbeat-s", type=float, default=30.0)
+    parser.add_argument("--server-pid", type=int, default=None,
+                        help="the pid of the server that started this worker (default: the parent's pid now)")
     args = parser.parse_args(argv)
     os.umask(0o077)  # whatever the trainer or a library writes into the run folder is the owner's alone
     stop = StopFlag()
     signal.signal(signal.SIGTERM, lambda *_: stop.set("cancelled"))
     signal.signal(signal.SIGINT, lambda *_: stop.set("interrupted by SIGINT"))
-    threading.Thread(target=_watch_parent, args=(stop, os.getppid()), daemon=True).start()
+    server = args.server_pid if args.server_pid is not None else os.getppid()
+    threading.Thread(target=_watch_parent, args=(stop, server), daemon=True).start()
     outcome = execute(RunDir(args.run_dir), args.resume, stop, args.heartbeat_s)
     return 1 if outcome["outcome"] == "failed" else 0
 
