@@ -16,7 +16,7 @@ import modal
 import pytest
 
 from graph_fixtures import ts_graph_doc
-from ictal_backend.api.run_files import RunDir
+from ictal_backend.api.run_files import EventCursor, RunDir
 from ictal_backend.api.settings import ApiSettings
 from ictal_backend.api.store import RunStore
 from ictal_backend.api.supervisor import RunSupervisor
@@ -83,7 +83,7 @@ class ApiContainer:
         raise AssertionError(f"run {run_id} is {self.store.get(run_id).status}, not {statuses}")  # type: ignore[union-attr]
 
     def events(self, run_id: str) -> list[dict[str, Any]]:
-        return RunDir(self.settings.runs_dir / run_id).read_events(0)[0]
+        return [event for _, event in EventCursor(RunDir(self.settings.runs_dir / run_id)).read()]
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@ followed live, ending with an `end` event once the run has ended.
 
 Each log line becomes one SSE event: `id` its event id (its line number until the log is first rewound for a
 resume; see run_files), `event` its type (log, metrics, checkpoint, heartbeat, rewind, ...), `data` the JSON
-object. A stream open across a rewind sends the `rewind` event and goes on with the new lines. Status changes the server sees are sent as `status` events (no id:
-they are not in the log). A comment line keeps idle connections open through proxies.
+object. A stream open across a rewind sends the `rewind` event and goes on with the new lines. Status changes
+the server sees are sent as `status` events (no id: they are not in the log). A comment line keeps idle
+connections open through proxies.
 """
 from __future__ import annotations
 
@@ -39,15 +40,13 @@ async def stream_events(run_dir: RunDir, get_run: Callable[[], RunRecord | None]
             yield sse({"status": run.status, "error": run.error}, "status")
             last_sent = time.monotonic()
         await asyncio.to_thread(sync)
-        for event_id, event in cursor.read():
-            if event_id >= first_id:
-                yield sse(event, str(event.get("type", "log")), event_id)
-                last_sent = time.monotonic()
+        for frame in _log_frames(cursor, first_id):
+            yield frame
+            last_sent = time.monotonic()
         if run.status in STREAM_ENDS:
             # The worker has exited before the status settled: one more read drains whatever it wrote last.
-            for event_id, event in cursor.read():
-                if event_id >= first_id:
-                    yield sse(event, str(event.get("type", "log")), event_id)
+            for frame in _log_frames(cursor, first_id):
+                yield frame
             yield sse({"status": run.status, "error": run.error, "metrics": run.metrics}, "end")
             return
         if await is_disconnected():
@@ -56,3 +55,8 @@ async def stream_events(run_dir: RunDir, get_run: Callable[[], RunRecord | None]
             yield b": keepalive\n\n"
             last_sent = time.monotonic()
         await asyncio.sleep(POLL_S)
+
+
+def _log_frames(cursor: EventCursor, first_id: int) -> list[bytes]:
+    """The log's new events from id `first_id` on, as SSE frames."""
+    return [sse(event, str(event.get("type", "log")), event_id) for event_id, event in cursor.read() if event_id >= first_id]

@@ -63,39 +63,30 @@ class RunDir:
         finally:
             os.close(fd)
 
-    def read_events(self, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """Complete events from byte `offset` on, and the offset after the last one read."""
-        try:
-            with open(self.events, "rb") as f:
-                f.seek(offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            return [], offset
-        return _complete_events(chunk), offset + chunk.rfind(b"\n") + 1
-
     def rewind_events(self, step: int) -> int:
         """Cuts the log before its first event of a step after `step` (the checkpoint a resume continues
         from): those steps are trained again and logged anew. The kept lines end with a `rewind` event (see
-        the module's docstring). Atomic; returns how many lines were dropped. Only while no worker writes the log."""
+        the module's docstring). A killed writer's unfinished last line goes too (it is no event, and the next
+        worker's first line would be glued to it). Atomic; returns how many events were dropped. Only while no
+        worker writes the log."""
         try:
             lines = self.events.read_bytes().splitlines(keepends=True)
         except FileNotFoundError:
             return 0
-        if lines and not lines[-1].endswith(b"\n"):  # a killed writer's unfinished line: not an event, and
-            lines.pop()                               # the next worker's first line must not be glued to it
-            atomic_write(self.events, b"".join(lines))
+        complete = lines if not lines or lines[-1].endswith(b"\n") else lines[:-1]
         ids = EventIds()
-        parsed = [_parse(line) for line in lines]
-        numbered = [ids.next(event) for event in parsed]
-        for i, event in enumerate(parsed):
-            event_step = event.get("step")
-            if isinstance(event_step, int) and not isinstance(event_step, bool) and event_step > step:
-                marker = {"time": time.time(), "type": "rewind", "id": ids.following, "first_dropped_id": numbered[i],
-                          "to_step": step, "dropped": len(lines) - i,
-                          "message": f"log cut back to step {step} for a resume: {len(lines) - i} later line(s) dropped"}
-                atomic_write(self.events, b"".join(lines[:i]) + (json.dumps(marker) + "\n").encode())
-                return len(lines) - i
-        return 0
+        numbered = [(ids.next(event), event) for event in map(_parse, complete)]
+        cut = next((i for i, (_, event) in enumerate(numbered) if _step(event) > step), len(complete))
+        kept = b"".join(complete[:cut])
+        if cut < len(complete):
+            dropped = len(complete) - cut
+            kept += (json.dumps({"time": time.time(), "type": "rewind", "id": ids.following,
+                                 "first_dropped_id": numbered[cut][0], "to_step": step, "dropped": dropped,
+                                 "message": f"log cut back to step {step} for a resume: {dropped} later line(s) dropped"})
+                     + "\n").encode()
+        if len(complete) < len(lines) or cut < len(complete):
+            atomic_write(self.events, kept)
+        return len(complete) - cut
 
     # -- artifacts -------------------------------------------------------------------------------------
     def artifact_names(self) -> list[str]:
@@ -159,9 +150,10 @@ class EventCursor:
                 chunk = f.read()
         except FileNotFoundError:
             return []
-        self.offset += chunk.rfind(b"\n") + 1
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line is an event once its newline is written
+        self.offset += len(complete)
         out = []
-        for event in _complete_events(chunk):
+        for event in map(_parse, complete.splitlines()):
             event_id = self.ids.next(event)
             if event_id > self.returned:
                 out.append((event_id, event))
@@ -169,9 +161,10 @@ class EventCursor:
         return out
 
 
-def _complete_events(chunk: bytes) -> list[dict[str, Any]]:
-    """The events of the complete lines in `chunk` (a line is complete once its newline is written)."""
-    return [_parse(line) for line in chunk[: chunk.rfind(b"\n") + 1].splitlines()]
+def _step(event: dict[str, Any]) -> int:
+    """The event's step, or -1 for an event of no step (a log line, a rewind)."""
+    step = event.get("step")
+    return step if isinstance(step, int) and not isinstance(step, bool) else -1
 
 
 def _parse(line: bytes) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 from .launcher import Launcher, RunHandle, WorkerUnreachable
 from ictal_backend.checkpoint_index import newest_checkpoint
 
-from .run_files import RunDir
+from .run_files import EventCursor, RunDir
 from .settings import ApiSettings
 from .store import RunStore
 
@@ -29,10 +29,12 @@ UNREACHABLE_LOG_S = 60.0  # while a worker cannot be polled, one warning a minut
 class ActiveRun:
     handle: RunHandle
     run_dir: RunDir
-    offset: int = 0
     metrics: dict[str, Any] = field(default_factory=dict)
     kill_at: float | None = None
     unreachable_logged: float | None = None  # when the last "cannot poll" warning was logged
+
+    def __post_init__(self) -> None:
+        self.log = EventCursor(self.run_dir)  # the run's events not yet folded into the store
 
 
 class RunSupervisor:
@@ -165,9 +167,8 @@ class RunSupervisor:
         self._settle(run_id, active, code)
 
     def _ingest(self, run_id: str, active: ActiveRun) -> None:
-        events, active.offset = active.run_dir.read_events(active.offset)
         changed = False
-        for event in events:
+        for _, event in active.log.read():
             if event.get("type") == "metrics":
                 split = str(event.get("split", "train"))
                 active.metrics[split] = {k: v for k, v in event.items() if k not in ("type", "time", "split")}

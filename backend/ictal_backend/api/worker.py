@@ -1,4 +1,4 @@
-"""A run's own process: `python -m ictal_backend.api.worker RUN_DIR [--resume] [--heartbeat-s S]`.
+"""A run's own process: `python -m ictal_backend.api.worker RUN_DIR [--resume] [--heartbeat-s S] [--server-pid P]`.
 
 Loads the request the server wrote into RUN_DIR, calls the trainer, and turns everything the trainer
 reports into lines of RUN_DIR/events.jsonl. It stops cleanly (the trainer's `should_stop`) on SIGTERM (a
