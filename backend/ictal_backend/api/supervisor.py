@@ -34,7 +34,7 @@ class ActiveRun:
     unreachable_logged: float | None = None  # when the last "cannot poll" warning was logged
 
     def __post_init__(self) -> None:
-        self.log = EventCursor(self.run_dir)  # the run's events not yet folded into the store
+        self.events = EventCursor(self.run_dir)  # reads the log events not yet folded into the store
 
 
 class RunSupervisor:
@@ -168,7 +168,7 @@ class RunSupervisor:
 
     def _ingest(self, run_id: str, active: ActiveRun) -> None:
         changed = False
-        for _, event in active.log.read():
+        for _, event in active.events.read():
             if event.get("type") == "metrics":
                 split = str(event.get("split", "train"))
                 active.metrics[split] = {k: v for k, v in event.items() if k not in ("type", "time", "split")}
